@@ -1,0 +1,35 @@
+# The two commands: `make up` and `make test`. Everything else is `bizid …` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up down status test lint install bench
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/bizid install
+
+up: $(STAMP)
+	$(BIN)/bizid up
+
+down: $(STAMP)
+	$(BIN)/bizid down
+
+status: $(STAMP)
+	$(BIN)/bizid status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m scripts.lint_policies
+	cd realm/extensions && mvn -B -q verify
+
+test: lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,354 @@
+"""Typed shapes of the realm definitions under `realm/definitions/`.
+
+These files are the single source of truth: the Keycloak realm is built from them (`realm.build`), and the
+OPA data document is generated from them (`realm.opa_data`). Validation happens here, before any side
+effect, so a bad definition never reaches Keycloak or OPA.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a definition must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tier(StrEnum):
+    """Account tiers (DOMAIN.md). The value is what Keycloak stores in the user attribute `tier`."""
+
+    ENTRY = "entry"
+    PRIME = "prime"
+    MEMBER = "member"
+    PROVISIONAL_PRIME = "provisional-prime"
+
+
+Acr = Literal["aal1", "aal2"]
+"""Authentication levels an RP can require. aal1: password; aal2: password + possession factor."""
+
+ACR_LOA: dict[str, int] = {"aal1": 1, "aal2": 2}
+"""acr value -> Keycloak level of authentication (realm attribute acr.loa.map)."""
+
+CLIENT_ID = r"^[a-z][a-z0-9-]{1,62}$"
+SCOPE_NAME = r"^[a-z][a-z0-9_-]{1,62}$"
+CLAIM_NAME = r"^[a-z][a-z0-9_]{1,62}$"
+
+
+class TierDefinition(Strict):
+    """What a tier means: how it was proofed and the least authentication level its holder must reach."""
+
+    name: Tier
+    label: str
+    account_type: int = Field(
+        description="gBizID account_type code released to RPs (1 entry, 2 prime, 3 member)"
+    )
+    identity_proofing: str
+    attributes_verified: bool = Field(description="false: attributes are self-asserted (Entry)")
+    min_acr: Acr
+    can_create_members: bool = False
+    rp_scoped: bool = Field(False, description="valid only at the RPs named on the account (provisional)")
+
+
+class Claim(Strict):
+    """One user attribute released under a scope. `attribute` is the Keycloak user attribute or property."""
+
+    name: Annotated[str, Field(pattern=CLAIM_NAME)]
+    attribute: str
+    description: str
+    multivalued: bool = False
+
+
+class ScopeDefinition(Strict):
+    """A client scope an RP can register for; the claims it carries and why."""
+
+    name: Annotated[str, Field(pattern=SCOPE_NAME)]
+    description: str
+    claims: tuple[Claim, ...]
+
+
+class Procedure(Strict):
+    """A procedure at an RP that can be delegated; some legally require a licensed professional."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
+    name: str
+    licences_accepted: tuple[str, ...] = Field(
+        (), description="licence kinds of which the delegate must hold one (empty: no licence required)"
+    )
+
+
+class RelyingParty(Strict):
+    """One registered relying party: the single record from which its Keycloak client and OPA data come."""
+
+    client_id: Annotated[str, Field(pattern=CLIENT_ID)]
+    name: str
+    ministry: str
+    purpose: str = Field(min_length=10, description="why the RP may receive attributes (purpose limitation)")
+    client_type: Literal["public", "confidential"]
+    redirect_uris: tuple[AnyUrl, ...] = Field(min_length=1)
+    accepted_tiers: tuple[Tier, ...] = Field(min_length=1)
+    min_acr: Acr
+    scopes: tuple[Annotated[str, Field(pattern=SCOPE_NAME)], ...]
+    pairwise_sub: bool = False
+    procedures: tuple[Procedure, ...] = ()
+
+    @field_validator("redirect_uris")
+    @classmethod
+    def _no_wildcards(cls, uris: tuple[AnyUrl, ...]) -> tuple[AnyUrl, ...]:
+        for uri in uris:
+            if "*" in str(uri):
+                raise ValueError(f"wildcard redirect URI {uri} is not allowed: register exact URIs")
+        return uris
+
+    @field_validator("accepted_tiers", "scopes")
+    @classmethod
+    def _unique(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        seen = [v for v in values if values.count(v) > 1]
+        if seen:
+            raise ValueError(f"duplicate entries: {sorted(set(map(str, seen)))}")
+        return values
+
+
+Seconds = Annotated[int, Field(gt=0)]
+
+
+class PasswordPolicy(Strict):
+    min_length: Annotated[int, Field(ge=8)]
+    max_length: Annotated[int, Field(ge=64)]
+    not_username: bool
+    not_email: bool
+    hash_algorithm: Literal["argon2", "pbkdf2-sha512"]
+    hash_iterations: Annotated[int, Field(ge=1)]
+    password_history: Annotated[int, Field(ge=0)]
+
+
+class BruteForce(Strict):
+    failure_factor: Annotated[int, Field(ge=1, le=100)]
+    wait_increment_seconds: Seconds
+    max_failure_wait_seconds: Seconds
+    max_delta_time_seconds: Seconds
+    quick_login_check_millis: Annotated[int, Field(ge=0)]
+    minimum_quick_login_wait_seconds: Seconds
+    permanent_lockout: bool
+
+
+class Lifetimes(Strict):
+    access_token: Seconds
+    sso_session_idle: Seconds
+    sso_session_max: Seconds
+    client_session_idle: Seconds
+    client_session_max: Seconds
+    login_action: Seconds
+    loa_max_age_aal2: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Lifetimes:
+        if self.sso_session_idle > self.sso_session_max:
+            raise ValueError("sso_session_idle must not exceed sso_session_max")
+        return self
+
+
+class Events(Strict):
+    login_events: bool
+    admin_events: bool
+    admin_events_details: bool
+    expiration_seconds: Seconds
+
+
+class OtpPolicy(Strict):
+    """One-time password policy. Defaults are what every authenticator app supports (RFC 6238 TOTP)."""
+
+    type: Literal["totp"] = "totp"
+    algorithm: Literal["HmacSHA1", "HmacSHA256", "HmacSHA512"] = "HmacSHA1"
+    digits: Literal[6, 8] = 6
+    period_seconds: Annotated[int, Field(ge=15, le=120)] = 30
+    look_ahead_window: Annotated[int, Field(ge=0, le=3)] = 1
+    code_reusable: bool = False
+
+
+class WebAuthnPolicy(Strict):
+    """WebAuthn (security keys and passkeys) used as the second factor, an alternative to TOTP."""
+
+    rp_entity_name: str = "bizid"
+    signature_algorithms: tuple[Literal["ES256", "ES384", "ES512", "RS256", "EdDSA"], ...] = (
+        "ES256",
+        "RS256",
+    )
+    attestation: Literal["none", "indirect", "direct", "not specified"] = "none"
+    user_verification: Literal["required", "preferred", "discouraged", "not specified"] = "preferred"
+
+
+class RealmSettings(Strict):
+    """Realm-wide security settings; docs/realm.md explains each choice."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]+$")]
+    display_name: str
+    registration_allowed: bool
+    verify_email: bool
+    password: PasswordPolicy
+    brute_force: BruteForce
+    lifetimes: Lifetimes
+    events: Events
+    prime_revalidation_years: Annotated[int, Field(ge=1, le=10)]
+    login_with_email: bool = True
+    otp: OtpPolicy = OtpPolicy()
+    webauthn: WebAuthnPolicy = WebAuthnPolicy()
+
+
+def corporate_number_check_digit(base12: str) -> int:
+    """National Tax Agency check digit for the 12 digits that follow it.
+
+    Counting the 12 digits from the right (n = 1..12), weight 1 for odd n and 2 for even n;
+    check digit = 9 - (sum mod 9).
+    """
+    if len(base12) != 12 or not base12.isdigit():
+        raise ValueError("need exactly 12 digits")
+    total = sum(int(d) * (2 if n % 2 == 0 else 1) for n, d in enumerate(reversed(base12), start=1))
+    return 9 - (total % 9)
+
+
+def corporate_number_error(value: str) -> str | None:
+    """None when `value` is a valid corporate number (法人番号), else a message that says what is wrong."""
+    if not re.fullmatch(r"[0-9]{13}", value):
+        return f"corporate number {value!r} must be exactly 13 digits"
+    expected = corporate_number_check_digit(value[1:])
+    if int(value[0]) != expected:
+        return f"corporate number {value!r} has check digit {value[0]}, expected {expected}"
+    return None
+
+
+class LicenceKind(Strict):
+    """A licensed profession (士業) that can be required of a delegate."""
+
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
+    name: str
+    body: str
+
+
+class Definitions(Strict):
+    """Everything under realm/definitions/, cross-checked: every reference must resolve."""
+
+    realm: RealmSettings
+    tiers: tuple[TierDefinition, ...]
+    scopes: tuple[ScopeDefinition, ...]
+    licences: tuple[LicenceKind, ...]
+    rps: tuple[RelyingParty, ...]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Definitions:
+        if {t.name for t in self.tiers} != set(Tier):
+            raise ValueError(f"tiers must define exactly {[t.value for t in Tier]}")
+        scope_names = {s.name for s in self.scopes}
+        licence_kinds = {lic.kind for lic in self.licences}
+        client_ids: set[str] = set()
+        for rp in self.rps:
+            if rp.client_id in client_ids:
+                raise ValueError(f"RP {rp.client_id!r} is defined twice")
+            client_ids.add(rp.client_id)
+            for scope in rp.scopes:
+                if scope not in scope_names:
+                    raise ValueError(f"RP {rp.client_id!r} registers unknown scope {scope!r}")
+            for proc in rp.procedures:
+                for kind in proc.licences_accepted:
+                    if kind not in licence_kinds:
+                        raise ValueError(
+                            f"RP {rp.client_id!r} procedure {proc.id!r} accepts unknown licence {kind!r}"
+                        )
+            if rp.procedures and "delegation" not in rp.scopes:
+                raise ValueError(f"RP {rp.client_id!r} has delegable procedures but no 'delegation' scope")
+        return self
+
+    def tier(self, name: Tier) -> TierDefinition:
+        return next(t for t in self.tiers if t.name == name)
+
+    def rp(self, client_id: str) -> RelyingParty:
+        for rp in self.rps:
+            if rp.client_id == client_id:
+                return rp
+        raise KeyError(f"unknown RP {client_id!r}; registered: {sorted(r.client_id for r in self.rps)}")
+
+
+# --- declarative user profile (realm/definitions/user-profile.yaml) -----------------------------------
+
+ProfileRole = Literal["admin", "user"]
+"""Who may view or edit an attribute: `admin` (Admin API, operators), `user` (the account holder)."""
+
+PROFILE_ATTRIBUTE = r"^[A-Za-z][A-Za-z0-9_]{1,62}$"
+
+
+class AttributePermissions(Strict):
+    view: tuple[ProfileRole, ...]
+    edit: tuple[ProfileRole, ...]
+
+    @model_validator(mode="after")
+    def _edit_implies_view(self) -> AttributePermissions:
+        missing = [r for r in self.edit if r not in self.view]
+        if missing:
+            raise ValueError(f"roles {missing} may edit but not view the attribute")
+        return self
+
+
+class ProfileAttribute(Strict):
+    """One user attribute of the declarative user profile and who may see and change it."""
+
+    name: Annotated[str, Field(pattern=PROFILE_ATTRIBUTE)]
+    display_name: str
+    group: str | None = None
+    permissions: AttributePermissions
+    required_for: tuple[ProfileRole, ...] = Field(
+        (), description="contexts in which a value is mandatory (user: registration and account console)"
+    )
+    multivalued: bool = False
+    default: str | None = Field(None, description="value Keycloak stores when the attribute is left empty")
+    validations: dict[str, dict[str, str | int | bool | list[str]]] = Field(
+        default_factory=dict, description="Keycloak validator id -> its configuration"
+    )
+    annotations: dict[str, str] = Field(default_factory=dict)
+    reason: str = Field(min_length=10, description="why these permissions (shown to reviewers only)")
+
+    @model_validator(mode="after")
+    def _default_is_an_option(self) -> ProfileAttribute:
+        options = self.validations.get("options", {}).get("options")
+        if self.default is not None and isinstance(options, list) and self.default not in options:
+            raise ValueError(f"default {self.default!r} is not one of the options {options}")
+        return self
+
+
+class ProfileGroup(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
+    display_header: str
+    display_description: str
+
+
+class UserProfileDefinition(Strict):
+    """The realm's declarative user profile: every attribute anyone may store, with its permissions."""
+
+    unmanaged_attribute_policy: Literal["ADMIN_VIEW", "DISABLED"]
+    groups: tuple[ProfileGroup, ...] = ()
+    attributes: tuple[ProfileAttribute, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> UserProfileDefinition:
+        names = [a.name for a in self.attributes]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"attributes defined twice: {duplicates}")
+        for required in ("username", "email"):
+            if required not in names:
+                raise ValueError(f"Keycloak requires the attribute {required!r} in the user profile")
+        groups = {g.name for g in self.groups}
+        for attr in self.attributes:
+            if attr.group is not None and attr.group not in groups:
+                raise ValueError(f"attribute {attr.name!r} names unknown group {attr.group!r}")
+        return self
+
+    def attribute(self, name: str) -> ProfileAttribute:
+        for attr in self.attributes:
+            if attr.name == name:
+                return attr
+        raise KeyError(f"no user-profile attribute {name!r}")

@@ -1,0 +1,370 @@
+"""Start, stop and inspect the three local services: PostgreSQL, Keycloak and OPA, all on loopback.
+
+A service that is already running and healthy is left alone, so `bizid up` twice is quick and changes
+nothing. Processes are detached into their own session and tracked by pid files under .bizid/run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts import install, tuning
+from scripts.install import InstallError, log
+from scripts.settings import LOOPBACK, REPO_ROOT, Settings
+
+POLICY_DIR = REPO_ROOT / "policies" / "bizid"
+PG_SUPERUSER = "postgres"
+DB_NAME = "keycloak"
+DB_USER = "keycloak"
+PG_CONF_FILE = "bizid.conf"
+
+# Build-time Keycloak options (`kc.sh build`); a change triggers a rebuild before the next start.
+KEYCLOAK_BUILD_OPTIONS = (
+    "--db=postgres",
+    "--health-enabled=true",
+    "--metrics-enabled=true",
+    "--cache=local",
+)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    healthy: bool
+    detail: str
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; as root we run its tools as the `postgres` system user."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _pid_file(settings: Settings, name: str) -> Path:
+    return settings.paths.pids / f"{name}.pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_pid(settings: Settings, name: str) -> int | None:
+    path = _pid_file(settings, name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip())
+    return pid if _pid_alive(pid) else None
+
+
+def _spawn(settings: Settings, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> int:
+    settings.paths.logs.mkdir(parents=True, exist_ok=True)
+    settings.paths.pids.mkdir(parents=True, exist_ok=True)
+    with (settings.paths.logs / f"{name}.log").open("ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _pid_file(settings, name).write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def _stop_pid(settings: Settings, name: str, timeout: float = 30.0) -> None:
+    pid = _read_pid(settings, name)
+    if pid is not None:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    _pid_file(settings, name).unlink(missing_ok=True)
+
+
+def _http_ok(url: str, cafile: Path | None = None) -> bool:
+    context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+    try:
+        with urllib.request.urlopen(url, timeout=3, context=context) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _wait(what: str, check: Callable[[], bool], timeout: float, log_file: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "(no log)"
+    raise InstallError(f"{what} did not become ready within {timeout:.0f} s; end of {log_file}:\n{tail}")
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------
+
+
+def _pg_ready(settings: Settings, pg_bin: Path) -> bool:
+    result = subprocess.run(
+        [str(pg_bin / "pg_isready"), "-q", "-h", LOOPBACK, "-p", str(settings.ports.postgres)], check=False
+    )
+    return result.returncode == 0
+
+
+def _psql(settings: Settings, pg_bin: Path, sql: str) -> str:
+    cmd = _as_postgres_user(
+        [
+            str(pg_bin / "psql"),
+            "-h",
+            str(settings.paths.pgsocket),
+            "-p",
+            str(settings.ports.postgres),
+            "-U",
+            PG_SUPERUSER,
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
+        ]
+    )
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise InstallError(f"psql failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def start_postgres(settings: Settings) -> None:
+    pg_bin = install.ensure_postgres()
+    pgroot = settings.paths.pgdata.parent
+    pg_ctl = [str(pg_bin / "pg_ctl"), "-D", str(settings.paths.pgdata), "-w", "-t", "60"]
+    if not (settings.paths.pgdata / "PG_VERSION").exists():
+        log("creating the project-local PostgreSQL cluster")
+        settings.paths.pgsocket.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres:postgres", str(pgroot)], check=True)
+        install.run(
+            _as_postgres_user(
+                [
+                    str(pg_bin / "initdb"),
+                    "-D",
+                    str(settings.paths.pgdata),
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        )
+        with (settings.paths.pgdata / "postgresql.conf").open("a") as f:
+            f.write(f"\ninclude '{PG_CONF_FILE}'\n")
+    conf = settings.paths.pgdata / PG_CONF_FILE
+    wanted = _postgres_conf(settings)
+    changed = not conf.exists() or conf.read_text() != wanted
+    if changed:
+        conf.write_text(wanted)
+    if _pg_ready(settings, pg_bin) and changed:
+        log("PostgreSQL settings changed: restarting it")
+        install.run(_as_postgres_user([*pg_ctl, "-m", "fast", "restart"]))
+    elif not _pg_ready(settings, pg_bin):
+        log(f"starting PostgreSQL on {LOOPBACK}:{settings.ports.postgres}")
+        install.run(_as_postgres_user([*pg_ctl, "-l", str(pgroot / "postgres.log"), "start"]))
+    _ensure_database(settings, pg_bin)
+
+
+def _postgres_conf(settings: Settings) -> str:
+    """Loopback only, socket inside .bizid; sizing in scripts/tuning.py, explained in docs/tuning.md."""
+    return f"""# Written by `bizid up` on every start; edit scripts/tuning.py instead.
+listen_addresses = '{LOOPBACK}'
+port = {settings.ports.postgres}
+unix_socket_directories = '{settings.paths.pgsocket}'
+unix_socket_permissions = 0700
+{tuning.POSTGRES_CONF}"""
+
+
+def _ensure_database(settings: Settings, pg_bin: Path) -> None:
+    password = install.ensure_secret(settings, "db-password")
+    if _psql(settings, pg_bin, f"SELECT 1 FROM pg_roles WHERE rolname = '{DB_USER}'") != "1":
+        _psql(settings, pg_bin, f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{password}'")
+    if _psql(settings, pg_bin, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'") != "1":
+        _psql(settings, pg_bin, f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}")
+
+
+def stop_postgres(settings: Settings) -> None:
+    pg_bin = install.postgres_bin()
+    if pg_bin and (settings.paths.pgdata / "postmaster.pid").exists():
+        subprocess.run(
+            _as_postgres_user(
+                [str(pg_bin / "pg_ctl"), "-D", str(settings.paths.pgdata), "-m", "fast", "-w", "stop"]
+            ),
+            capture_output=True,
+            check=False,
+        )
+
+
+# --- Keycloak ---------------------------------------------------------------------------------------
+
+
+def keycloak_env(settings: Settings) -> dict[str, str]:
+    """Runtime configuration of the local Keycloak; every value comes from settings or generated secrets."""
+    tls_dir = settings.paths.tls
+    return {
+        **os.environ,
+        "KC_DB_URL": f"jdbc:postgresql://{LOOPBACK}:{settings.ports.postgres}/{DB_NAME}",
+        "KC_DB_USERNAME": DB_USER,
+        "KC_DB_PASSWORD": settings.secret("db-password"),
+        "KC_HOSTNAME": settings.keycloak_url,
+        "KC_HTTP_ENABLED": "false",
+        "KC_HTTP_HOST": LOOPBACK,
+        "KC_HTTPS_PORT": str(settings.ports.keycloak_https),
+        "KC_HTTPS_CERTIFICATE_FILE": str(tls_dir / "server.pem"),
+        "KC_HTTPS_CERTIFICATE_KEY_FILE": str(tls_dir / "server-key.pem"),
+        "KC_HTTP_MANAGEMENT_PORT": str(settings.ports.keycloak_management),
+        "KC_BOOTSTRAP_ADMIN_USERNAME": settings.admin_username,
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": settings.secret("admin-password"),
+        "KC_LOG_LEVEL": "info",
+        "BIZID_OPA_URL": settings.opa_url,
+        **tuning.KEYCLOAK_ENV,
+    }
+
+
+def _build_fingerprint(jar: Path) -> str:
+    digest = hashlib.sha256(" ".join(KEYCLOAK_BUILD_OPTIONS).encode())
+    digest.update(jar.read_bytes())
+    return digest.hexdigest()
+
+
+def _keycloak_ready(settings: Settings) -> bool:
+    return _http_ok(f"{settings.keycloak_management_url}/health/ready", settings.paths.ca_cert)
+
+
+def start_keycloak(settings: Settings) -> None:
+    home = install.ensure_keycloak(settings)
+    if _read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
+        return
+    jar = install.ensure_extension()
+    provider = home / "providers" / jar.name
+    marker = home / ".bizid-build"
+    fingerprint = _build_fingerprint(jar)
+    if not marker.exists() or marker.read_text() != fingerprint:
+        log("building Keycloak with the bizid extension (kc.sh build)")
+        provider.write_bytes(jar.read_bytes())
+        install.run(
+            [str(home / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS], env=keycloak_env(settings)
+        )
+        marker.write_text(fingerprint)
+    _stop_pid(settings, "keycloak")
+    log(f"starting Keycloak on {settings.keycloak_url}")
+    _spawn(
+        settings,
+        "keycloak",
+        [str(home / "bin" / "kc.sh"), "start", "--optimized"],
+        keycloak_env(settings),
+        home,
+    )
+    _wait("Keycloak", lambda: _keycloak_ready(settings), 300, settings.paths.logs / "keycloak.log")
+
+
+def stop_keycloak(settings: Settings) -> None:
+    _stop_pid(settings, "keycloak")
+
+
+# --- OPA --------------------------------------------------------------------------------------------
+
+
+def _opa_ready(settings: Settings) -> bool:
+    return _http_ok(f"{settings.opa_url}/health?bundles")
+
+
+def write_opa_data(settings: Settings) -> None:
+    """OPA's data comes only from the realm definitions (one source, nothing to drift)."""
+    from realm import loader, opa_data
+
+    opa_data.write(loader.load(), settings.paths.opa_data)
+
+
+def start_opa(settings: Settings) -> None:
+    opa = install.ensure_opa(settings)
+    write_opa_data(settings)
+    if _read_pid(settings, "opa") is not None and _opa_ready(settings):
+        return
+    _stop_pid(settings, "opa")
+    log(f"starting OPA on {settings.opa_url}")
+    cmd = [
+        str(opa),
+        "run",
+        "--server",
+        "--addr",
+        f"{LOOPBACK}:{settings.ports.opa}",
+        "--watch",
+        "--log-format",
+        "json",
+        "--set",
+        "decision_logs.console=true",
+        str(POLICY_DIR),
+        str(settings.paths.opa_data),
+    ]
+    _spawn(settings, "opa", cmd, dict(os.environ), REPO_ROOT)
+    _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
+
+
+def stop_opa(settings: Settings) -> None:
+    _stop_pid(settings, "opa")
+
+
+# --- all of it --------------------------------------------------------------------------------------
+
+
+def start_all(settings: Settings) -> None:
+    install.ensure_all(settings)
+    start_postgres(settings)
+    start_opa(settings)
+    start_keycloak(settings)
+
+
+def stop_all(settings: Settings) -> None:
+    stop_keycloak(settings)
+    stop_opa(settings)
+    stop_postgres(settings)
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    pg_bin = install.postgres_bin()
+    pg_up = bool(pg_bin) and _pg_ready(settings, pg_bin) if pg_bin else False
+    kc_pid = _read_pid(settings, "keycloak")
+    opa_pid = _read_pid(settings, "opa")
+    return [
+        ServiceStatus("postgres", pg_up, pg_up, f"{LOOPBACK}:{settings.ports.postgres}"),
+        ServiceStatus("keycloak", kc_pid is not None, _keycloak_ready(settings), settings.keycloak_url),
+        ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), settings.opa_url),
+    ]
+
+
+def status_json(settings: Settings) -> str:
+    return json.dumps([s.__dict__ for s in status(settings)], indent=2)
