@@ -265,21 +265,22 @@ def _keycloak_ready(settings: Settings) -> bool:
 
 
 def start_keycloak(settings: Settings) -> None:
+    """Start Keycloak; rebuild it first (and restart it if running) when the extension or options changed."""
     home = install.ensure_keycloak(settings)
-    if _read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
-        return
     jar = install.ensure_extension()
-    provider = home / "providers" / jar.name
     marker = home / ".bizid-build"
     fingerprint = _build_fingerprint(jar)
-    if not marker.exists() or marker.read_text() != fingerprint:
+    up_to_date = marker.exists() and marker.read_text() == fingerprint
+    if up_to_date and _read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
+        return
+    _stop_pid(settings, "keycloak")
+    if not up_to_date:
         log("building Keycloak with the bizid extension (kc.sh build)")
-        provider.write_bytes(jar.read_bytes())
+        (home / "providers" / jar.name).write_bytes(jar.read_bytes())
         install.run(
             [str(home / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS], env=keycloak_env(settings)
         )
         marker.write_text(fingerprint)
-    _stop_pid(settings, "keycloak")
     log(f"starting Keycloak on {settings.keycloak_url}")
     _spawn(
         settings,
@@ -327,6 +328,8 @@ def start_opa(settings: Settings) -> None:
         "json",
         "--set",
         "decision_logs.console=true",
+        "--ignore",
+        "*_test.rego",
         str(POLICY_DIR),
         str(settings.paths.opa_data),
     ]

@@ -1,0 +1,276 @@
+package bizid.release_test
+
+import data.bizid.fixtures_test as fixtures
+import data.bizid.release
+
+# --- helpers -------------------------------------------------------------------------------------
+
+_decide(request) := decision if {
+	decision := release.decision with input as request with data.bizid.registry as fixtures.registry
+}
+
+_patched(rp, tier, patch) := object.union(fixtures.input_for(rp, tier), patch)
+
+_nothing_released(request, reason) if {
+	decision := _decide(request)
+	decision.claims == {}
+	reason in {entry.reason | some entry in decision.withheld}
+}
+
+# --- verified tiers --------------------------------------------------------------------------------
+
+test_prime_at_jgrants if {
+	decision := _decide(fixtures.input_for("jgrants", "prime"))
+	decision.withheld == []
+	decision.claims == _prime_claims
+}
+
+_prime_claims := {
+	"family_name": "山田",
+	"given_name": "太郎",
+	"name": "山田 太郎",
+	"email": "taro@example.jp",
+	"email_verified": true,
+	"account_type": 2,
+	"tier": "prime",
+	"valid_until": "2030-03-31",
+	"corporate_number": fixtures.corp_a,
+	"corporate_name": "山田商事株式会社",
+	"corporate_type": "corporation",
+	"representative_name": "山田 太郎",
+	"address": "東京都千代田区霞が関1-1-1",
+	"verified_claims": {
+		"verification": {
+			"trust_framework": "jp_gbizid",
+			"assurance_level": "prime",
+			"evidence": [{"type": "document", "document_details": {"type": "jp_seal_registration_certificate"}}],
+		},
+		"claims": {
+			"family_name": "山田",
+			"given_name": "太郎",
+			"name": "山田 太郎",
+			"corporate_number": fixtures.corp_a,
+			"corporate_name": "山田商事株式会社",
+			"corporate_type": "corporation",
+			"representative_name": "山田 太郎",
+			"address": "東京都千代田区霞が関1-1-1",
+		},
+	},
+}
+
+test_member_at_it_subsidy_gets_branch_and_vouch_evidence if {
+	decision := _decide(fixtures.input_for("it-subsidy", "member"))
+	decision.claims.account_type == 3
+	decision.claims.branch == "大阪支店"
+	decision.claims.verified_claims.claims.branch == "大阪支店"
+	decision.claims.verified_claims.verification.assurance_level == "member"
+	decision.claims.verified_claims.verification.evidence[0].type == "vouch"
+}
+
+test_verified_claims_only_hold_identity_claims if {
+	decision := _decide(fixtures.input_for("jgrants", "prime"))
+	every name in ["email", "email_verified", "account_type", "tier", "valid_until"] {
+		not name in object.keys(decision.claims.verified_claims.claims)
+	}
+}
+
+test_no_verified_claims_without_identity_scopes if {
+	decision := _decide(_patched("jgrants", "prime", {"scopes": ["openid", "email", "account"]}))
+	decision.claims == {
+		"email": "taro@example.jp", "email_verified": true,
+		"account_type": 2, "tier": "prime", "valid_until": "2030-03-31",
+	}
+}
+
+test_verified_tier_without_evidence_gets_no_verified_claims if {
+	registry := json.patch(fixtures.registry, [{
+		"op": "replace", "path": "/tiers/entry/attributes_verified",
+		"value": true,
+	}])
+	decision := release.decision with input as _patched("seminar", "entry", {"authn": {"loa": 1}})
+		with data.bizid.registry as registry
+	decision.claims.name == "鈴木 花子"
+	not "verified_claims" in object.keys(decision.claims)
+}
+
+# --- self-asserted tiers ---------------------------------------------------------------------------
+
+test_entry_at_seminar_self_asserted if {
+	decision := _decide(_patched("seminar", "entry", {"authn": {"loa": 1}}))
+	decision.claims == {
+		"family_name": "鈴木",
+		"given_name": "花子",
+		"name": "鈴木 花子",
+		"email": "hanako@example.jp",
+		"email_verified": true,
+		"account_type": 1,
+		"tier": "entry",
+	}
+
+	# corporate was requested but seminar never registered it
+	{entry.reason | some entry in decision.withheld} == {"scope_not_registered"}
+}
+
+test_provisional_prime_corporate_claims_withheld if {
+	decision := _decide(fixtures.input_for("it-subsidy", "provisional-prime"))
+	decision.claims == {
+		"family_name": "高橋",
+		"given_name": "三郎",
+		"name": "高橋 三郎",
+		"email": "saburo@example.jp",
+		"email_verified": false,
+		"account_type": 2,
+		"tier": "provisional-prime",
+		"valid_until": "2026-12-31",
+	}
+	{entry.claim | some entry in decision.withheld} == {
+		"corporate_number", "corporate_name", "corporate_type",
+		"representative_name", "address", "branch",
+	}
+	every entry in decision.withheld {
+		entry.reason == "unverified_tier"
+		entry.scope == "corporate"
+	}
+}
+
+# --- scopes ----------------------------------------------------------------------------------------
+
+test_only_requested_scopes if {
+	decision := _decide(_patched("jgrants", "prime", {"scopes": ["openid", "email"]}))
+	decision.claims == {"email": "taro@example.jp", "email_verified": true}
+	decision.withheld == []
+}
+
+test_unregistered_scope_withheld if {
+	decision := _decide(_patched("jgrants", "prime", {"scopes": ["phone"]}))
+	decision.claims == {}
+	decision.withheld == [{
+		"claim": "phone_number",
+		"scope": "phone",
+		"reason": "scope_not_registered",
+		"message": "jgrants did not register the scope phone",
+	}]
+}
+
+test_unknown_scopes_ignored if {
+	decision := _decide(_patched("jgrants", "prime", {"scopes": ["openid", "offline_access", "roles"]}))
+	decision == {"claims": {}, "withheld": []}
+}
+
+test_missing_values_not_released if {
+	request := json.remove(fixtures.input_for("jgrants", "prime"), ["account/email", "account/firstName"])
+	decision := _decide(object.union(request, {"account": {"address": null, "corporate_type": ""}}))
+	not "email" in object.keys(decision.claims)
+	not "given_name" in object.keys(decision.claims)
+	not "address" in object.keys(decision.claims)
+	not "corporate_type" in object.keys(decision.claims)
+	decision.claims.name == "山田"
+}
+
+test_no_name_when_neither_part_known if {
+	request := json.remove(fixtures.input_for("jgrants", "prime"), ["account/lastName", "account/firstName"])
+	decision := _decide(request)
+	not "name" in object.keys(decision.claims)
+}
+
+test_caller_cannot_inject_derived_claims if {
+	request := _patched("jgrants", "prime", {
+		"scopes": ["profile", "account", "delegation"],
+		"account": {"account_type": 9, "full_name": "偽名", "delegation": {"principal": "someone"}},
+	})
+	decision := _decide(request)
+	decision.claims.account_type == 2
+	decision.claims.name == "山田 太郎"
+	not "delegation" in object.keys(decision.claims)
+}
+
+# --- delegation ------------------------------------------------------------------------------------
+
+test_delegation_claim_released if {
+	decision := _decide(fixtures.delegated_input)
+	decision.claims.delegation.delegation_id == "dlg-1"
+	decision.claims.delegation.principal.corporate_number == fixtures.corp_a
+	decision.claims.name == "田中 税子"
+}
+
+test_delegation_claim_needs_the_scope if {
+	decision := _decide(object.union(fixtures.delegated_input, {"scopes": ["profile"]}))
+	not "delegation" in object.keys(decision.claims)
+	decision.claims.name == "田中 税子"
+}
+
+test_delegation_claim_needs_rp_registration if {
+	registry := json.patch(fixtures.registry, [{"op": "replace", "path": "/rps/jgrants/scopes", "value": ["profile"]}])
+	decision := release.decision with input as fixtures.delegated_input with data.bizid.registry as registry
+	not "delegation" in object.keys(decision.claims)
+	{entry.reason | some entry in decision.withheld} == {"scope_not_registered"}
+}
+
+test_invalid_delegation_releases_nothing if {
+	_nothing_released(object.union(fixtures.delegated_input, {"delegation": {"revoked": true}}), "access_denied")
+}
+
+# --- refusals: nothing at all is released ----------------------------------------------------------
+
+test_access_denied_releases_nothing if {
+	decision := _decide(fixtures.input_for("jgrants", "entry"))
+	decision == {"claims": {}, "withheld": [{
+		"claim": "*",
+		"scope": "*",
+		"reason": "access_denied",
+		"message": "tier_not_accepted",
+	}]}
+}
+
+test_suspended_account_releases_nothing if {
+	_nothing_released(_patched("jgrants", "prime", {"account": {"status": "suspended"}}), "access_denied")
+}
+
+test_malformed_input_releases_nothing if {
+	every request in [
+		null,
+		{},
+		"jgrants",
+		json.remove(fixtures.input_for("jgrants", "prime"), ["scopes"]),
+		json.remove(fixtures.input_for("jgrants", "prime"), ["decision_id"]),
+		_patched("jgrants", "prime", {"scopes": "profile email"}),
+		_patched("jgrants", "prime", {"scopes": [1, 2]}),
+		_patched("jgrants", "prime", {"account": {"email": 5}}),
+		_patched("jgrants", "prime", {"account": {"lastName": ["山田"]}}),
+		_patched("jgrants", "prime", {"account": {"emailVerified": {"value": true}}}),
+		_patched("jgrants", "prime", {"authn": {"loa": "2"}}),
+	] {
+		_nothing_released(request, "malformed_input")
+	}
+}
+
+test_multivalued_claims_must_be_string_arrays if {
+	registry := json.patch(fixtures.registry, [{
+		"op": "replace", "path": "/scopes/corporate/claims/branch/multivalued",
+		"value": true,
+	}])
+	branches := _patched("it-subsidy", "member", {"account": {"branch": ["大阪支店", "京都支店"]}})
+	good := release.decision with input as branches
+		with data.bizid.registry as registry
+	good.claims.branch == ["大阪支店", "京都支店"]
+	bad := release.decision with input as fixtures.input_for("it-subsidy", "member") with data.bizid.registry as registry
+	bad.claims == {}
+}
+
+test_protocol_claims_never_emitted if {
+	registry := json.patch(fixtures.registry, [{
+		"op": "add", "path": "/scopes/profile/claims/sub",
+		"value": {"name": "sub", "attribute": "username", "description": "x", "multivalued": false},
+	}])
+	decision := release.decision with input as fixtures.input_for("jgrants", "prime") with data.bizid.registry as registry
+	decision.claims.name == "山田 太郎"
+	not "sub" in object.keys(decision.claims)
+}
+
+test_access_without_decision_releases_nothing if {
+	decision := release.decision with input as fixtures.input_for("jgrants", "prime")
+		with data.bizid.registry as fixtures.registry
+		with data.bizid.access.decision as {}
+	decision.claims == {}
+	decision.withheld[0].reason == "access_denied"
+}

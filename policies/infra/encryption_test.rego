@@ -1,0 +1,30 @@
+package infra.encryption_test
+
+import data.infra.encryption
+
+key_tokyo := {"type": "aws:kms/key:Key", "name": "k", "region": "ap-northeast-1", "inputs": {"multiRegion": true, "enableKeyRotation": true}, "state": {"arn": "arn:key:tokyo", "keyId": "mrk-1"}}
+
+cluster(encrypted, key) := {"type": "aws:rds/cluster:Cluster", "name": "db", "region": "ap-northeast-1", "inputs": {"storageEncrypted": encrypted, "kmsKeyId": key}, "state": {}}
+
+test_cluster_on_stack_key_passes if {
+	count(encryption.deny) == 0 with input as {"resources": [key_tokyo, cluster(true, "arn:key:tokyo")]}
+}
+
+test_unencrypted_cluster_denied if {
+	"db: Aurora storage not encrypted" in encryption.deny with input as {"resources": [key_tokyo, cluster(false, "arn:key:tokyo")]}
+}
+
+test_cluster_on_foreign_key_denied if {
+	"db: Aurora storage not on the stack key of ap-northeast-1" in encryption.deny with input as {"resources": [key_tokyo, cluster(true, "arn:aws-managed")]}
+}
+
+test_bucket_without_kms_denied if {
+	bucket := {"type": "aws:s3/bucket:Bucket", "name": "audit", "region": "ap-northeast-1", "inputs": {}, "state": {"id": "b1"}}
+	sse := {"type": "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "name": "sse", "region": "ap-northeast-1", "inputs": {"bucket": "b1", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}, "state": {}}
+	"audit: bucket without default encryption on the stack key" in encryption.deny with input as {"resources": [key_tokyo, bucket, sse]}
+}
+
+test_secret_replica_must_use_replica_key if {
+	secret := {"type": "aws:secretsmanager/secret:Secret", "name": "s", "region": "ap-northeast-1", "inputs": {"kmsKeyId": "arn:key:tokyo", "replicas": [{"region": "ap-northeast-3", "kmsKeyId": "arn:other"}]}, "state": {}}
+	"s: secret replica in ap-northeast-3 not on the stack key" in encryption.deny with input as {"resources": [key_tokyo, secret]}
+}

@@ -1,0 +1,12 @@
+# Entry point for reviewers: every violation of the infrastructure rules for one stack's resource graph.
+#   python -m infra.graph prod --out graph.json
+#   opa eval --format pretty -d policies/infra -i graph.json data.infra.main.deny
+package infra.main
+
+import data.infra.audit
+import data.infra.edge
+import data.infra.encryption
+import data.infra.exposure
+import data.infra.resilience
+
+deny := (((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | resilience.deny

@@ -1,0 +1,82 @@
+# Two regions where the environment needs them, explicit regional providers, the global database spanning both,
+# DNS failover on health-checked ALBs, and deletion protection in prod.
+package infra.resilience
+
+import data.infra.lib
+
+provider_regions := {p.state.region | some p in lib.resources_of("pulumi:providers:aws")}
+
+deny contains sprintf("regional providers %v, expected %v", [provider_regions, lib.expected_regions]) if {
+	provider_regions != lib.expected_regions
+}
+
+deny contains sprintf("no resources in %s", [region]) if {
+	some region in lib.expected_regions
+	count([r | some r in input.resources; r.custom; r.region == region]) == 0
+}
+
+deny contains sprintf("%s: not under an explicit regional provider", [r.name]) if {
+	some r in input.resources
+	r.custom
+	startswith(r.type, "aws:")
+	not r.region in lib.expected_regions
+}
+
+deny contains sprintf("%s: declared under the default provider", [r.name]) if {
+	some r in input.resources
+	r.custom
+	startswith(r.type, "aws:")
+	contains(object.get(r, "provider", ""), "::pulumi:providers:aws::default")
+}
+
+global_id := g.state.id if {
+	some g in lib.resources_of("aws:rds/globalCluster:GlobalCluster")
+	g.region == lib.TOKYO
+}
+
+members(region) := [c |
+	some c in lib.resources_of("aws:rds/cluster:Cluster")
+	c.inputs.globalClusterIdentifier == global_id
+	c.region == region
+]
+
+deny contains "no global cluster under the Tokyo provider" if not global_id
+
+deny contains sprintf("global cluster lacks its member in %s", [region]) if {
+	some region in lib.expected_regions
+	count(members(region)) != 1
+}
+
+deny contains "the Tokyo member of the global cluster is not the writer (no master credentials)" if {
+	some c in members(lib.TOKYO)
+	not c.inputs.masterPassword
+}
+
+failover_records := {policy.type: lb.region |
+	some rec in lib.resources_of("aws:route53/record:Record")
+	some policy in rec.inputs.failoverRoutingPolicies
+	some alias in rec.inputs.aliases
+	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	lb.state.dnsName == alias.name
+	some hc in lib.resources_of("aws:route53/healthCheck:HealthCheck")
+	hc.state.id == rec.inputs.healthCheckId
+	hc.inputs.fqdn == lb.state.dnsName
+}
+
+deny contains sprintf("failover records %v: need a health-checked PRIMARY in Tokyo and SECONDARY in Osaka", [failover_records]) if {
+	input.environment != "dev"
+	failover_records != {"PRIMARY": lib.TOKYO, "SECONDARY": lib.OSAKA}
+}
+
+deny contains sprintf("%s: deletion protection off in prod", [r.name]) if {
+	input.environment == "prod"
+	some t in ["aws:rds/globalCluster:GlobalCluster", "aws:rds/cluster:Cluster"]
+	some r in lib.resources_of(t)
+	not r.inputs.deletionProtection == true
+}
+
+deny contains sprintf("%s: deletion protection off in prod", [lb.name]) if {
+	input.environment == "prod"
+	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	not lb.inputs.enableDeletionProtection == true
+}

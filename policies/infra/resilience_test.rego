@@ -1,0 +1,49 @@
+package infra.resilience_test
+
+import data.infra.resilience
+
+provider(region) := {"type": "pulumi:providers:aws", "name": region, "custom": true, "region": null, "inputs": {}, "state": {"region": region}}
+
+global := {"type": "aws:rds/globalCluster:GlobalCluster", "name": "g", "custom": true, "region": "ap-northeast-1", "inputs": {"deletionProtection": true}, "state": {"id": "g"}}
+
+member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true}, extra), "state": {}}
+
+alb(region) := {"type": "aws:lb/loadBalancer:LoadBalancer", "name": region, "custom": true, "region": region, "inputs": {"enableDeletionProtection": true}, "state": {"dnsName": concat(".", [region, "elb"])}}
+
+check(region) := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc", "custom": true, "region": "ap-northeast-1", "inputs": {"fqdn": concat(".", [region, "elb"])}, "state": {"id": concat("-", ["hc", region])}}
+
+record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, "custom": true, "region": "ap-northeast-1", "inputs": {"failoverRoutingPolicies": [{"type": policy}], "aliases": [{"name": concat(".", [region, "elb"])}], "healthCheckId": concat("-", ["hc", region])}, "state": {}}
+
+two_regions := [
+	provider("ap-northeast-1"), provider("ap-northeast-3"), global,
+	member("ap-northeast-1", {"masterPassword": "[secret]"}), member("ap-northeast-3", {}),
+	alb("ap-northeast-1"), alb("ap-northeast-3"), check("ap-northeast-1"), check("ap-northeast-3"),
+	record("ap-northeast-1", "PRIMARY"), record("ap-northeast-3", "SECONDARY"),
+]
+
+test_two_region_prod_passes if {
+	count(resilience.deny) == 0 with input as {"environment": "prod", "resources": two_regions}
+}
+
+test_missing_standby_denied if {
+	tokyo_only := [r | some r in two_regions; r.region != "ap-northeast-3"; r.state.region != "ap-northeast-3"]
+	denied := resilience.deny with input as {"environment": "prod", "resources": tokyo_only}
+	"no resources in ap-northeast-3" in denied
+	"global cluster lacks its member in ap-northeast-3" in denied
+}
+
+test_failover_without_health_check_denied if {
+	unchecked := [r | some r in two_regions; r.type != "aws:route53/healthCheck:HealthCheck"]
+	denied := resilience.deny with input as {"environment": "staging", "resources": unchecked}
+	count([m | some m in denied; startswith(m, "failover records")]) == 1
+}
+
+test_default_provider_denied if {
+	stray := {"type": "aws:s3/bucket:Bucket", "name": "stray", "custom": true, "region": null, "provider": "urn:pulumi:prod::bizid::pulumi:providers:aws::default_7_51_1::id", "inputs": {}, "state": {}}
+	"stray: declared under the default provider" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, [stray])}
+}
+
+test_prod_needs_deletion_protection if {
+	unprotected := [member("ap-northeast-1", {"masterPassword": "[secret]", "deletionProtection": false})]
+	"ap-northeast-1: deletion protection off in prod" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, unprotected)}
+}

@@ -1,0 +1,490 @@
+"""Desired Keycloak state, computed from the definitions: pure functions, no server needed.
+
+Every function here turns validated definitions (`realm.models`) into the Admin REST API representation
+(plain dicts) that `realm.reconcile` compares with the live realm and writes. Only fields declared here
+are ever compared or written; whatever Keycloak adds on its own (ids, defaults we do not set, generated
+salts and secrets) stays server-owned. docs/realm.md explains each choice.
+
+Nothing in this module talks to Keycloak; `load()` reads files and validates them, so a bad definition
+fails here, before `realm.reconcile` makes its first request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from realm import loader
+from realm.loader import DEFINITIONS_DIR, DefinitionError
+from realm.models import (
+    ACR_LOA,
+    Definitions,
+    RelyingParty,
+    ScopeDefinition,
+    Tier,
+    UserProfileDefinition,
+)
+
+PROFILE_FILE = "user-profile.yaml"
+
+MANAGED_ATTRIBUTE = "bizid.managed"
+"""Client and client-scope attribute marking objects this code created; only those are ever deleted."""
+
+BROWSER_FLOW = "bizid-browser"
+REGISTRATION_FLOW = "bizid-registration"
+
+EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
+EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access"})
+EXTENSION_MAPPERS = frozenset({"bizid-release"})
+EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
+    "validator": EXTENSION_VALIDATORS,
+    "authenticator": EXTENSION_AUTHENTICATORS,
+    "protocol-mapper": EXTENSION_MAPPERS,
+}
+"""Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
+
+DEFAULT_SCOPES_EVERY_CLIENT = ("basic", "acr")
+"""Built-in scopes every client carries: `basic` gives `sub` (and auth_time), `acr` the acr claim."""
+
+COMPUTED_CLAIM_ATTRIBUTES = frozenset({"emailVerified", "full_name", "account_type", "delegation"})
+"""Claim sources in scopes.yaml that are not stored attributes: user properties or values the
+`bizid-release` mapper computes (full name, gBizID account_type from the tier, the delegation in use)."""
+
+RELEASE_MAPPER_CONFIG = {
+    "id.token.claim": "true",
+    "access.token.claim": "true",
+    "userinfo.token.claim": "true",
+    "introspection.token.claim": "true",
+}
+
+Requirement = Literal["REQUIRED", "ALTERNATIVE", "CONDITIONAL", "DISABLED"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the build depends on besides the definitions."""
+
+    opa_url: str
+    extension: bool = True
+    """False only while the Java extension is not installed: its validator, authenticators and mapper are
+    left out. Never for a real deployment: without `bizid-access` the login flow would not ask OPA."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """An authenticator (or, inside a form flow, a form action) in a flow."""
+
+    provider: str
+    requirement: Requirement
+    config_alias: str | None = None
+    config: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class SubFlow:
+    alias: str
+    requirement: Requirement
+    description: str
+    children: tuple[Step | SubFlow, ...]
+    flow_type: Literal["basic-flow", "form-flow"] = "basic-flow"
+    form_provider: str | None = None
+    """For a form flow: the form authenticator that renders it (e.g. registration-page-form)."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A top-level flow wholly owned by the definitions, and the realm binding that selects it."""
+
+    alias: str
+    description: str
+    binding: Literal["browserFlow", "registrationFlow"]
+    children: tuple[Step | SubFlow, ...]
+
+    def shape(self) -> list[dict[str, Any]]:
+        """The flow flattened the way GET .../flows/{alias}/executions lists it: depth-first, with levels."""
+        rows: list[dict[str, Any]] = []
+
+        def walk(nodes: tuple[Step | SubFlow, ...], level: int) -> None:
+            for node in nodes:
+                if isinstance(node, SubFlow):
+                    rows.append(
+                        {
+                            "level": level,
+                            "flow": node.alias,
+                            "type": node.flow_type,
+                            "provider": node.form_provider,
+                            "requirement": node.requirement,
+                        }
+                    )
+                    walk(node.children, level + 1)
+                else:
+                    rows.append(
+                        {
+                            "level": level,
+                            "step": node.provider,
+                            "requirement": node.requirement,
+                            "config": dict(node.config) if node.config is not None else None,
+                        }
+                    )
+
+        walk(self.children, 0)
+        return rows
+
+
+@dataclass(frozen=True)
+class DesiredRealm:
+    """Everything the definitions own in the realm, as Admin API representations."""
+
+    name: str
+    realm: dict[str, Any]
+    events: dict[str, Any]
+    user_profile: dict[str, Any]
+    client_scopes: tuple[dict[str, Any], ...]
+    clients: tuple[dict[str, Any], ...]
+    flows: tuple[Flow, ...]
+    confidential_clients: frozenset[str] = field(default_factory=frozenset)
+    extension: bool = True
+
+
+# --- loading ----------------------------------------------------------------------------------------
+
+
+def load_user_profile(directory: Path = DEFINITIONS_DIR) -> UserProfileDefinition:
+    path = directory / PROFILE_FILE
+    profile: UserProfileDefinition = loader._validate(path, UserProfileDefinition, loader._read_yaml(path))
+    return profile
+
+
+def check_consistency(defs: Definitions, profile: UserProfileDefinition, directory: Path) -> None:
+    """Cross-file checks the per-file models cannot make; DefinitionError names file and field."""
+    names = {a.name for a in profile.attributes}
+    for scope in defs.scopes:
+        for claim in scope.claims:
+            if claim.attribute not in names and claim.attribute not in COMPUTED_CLAIM_ATTRIBUTES:
+                raise DefinitionError(
+                    f"{directory / 'scopes.yaml'}: {scope.name}.claims.{claim.name}.attribute: "
+                    f"{claim.attribute!r} is neither a user-profile attribute ({PROFILE_FILE}) "
+                    f"nor computed by bizid-release {sorted(COMPUTED_CLAIM_ATTRIBUTES)}"
+                )
+    if "tier" in names:
+        options = profile.attribute("tier").validations.get("options", {}).get("options")
+        if not isinstance(options, list) or set(options) != {t.value for t in Tier}:
+            raise DefinitionError(
+                f"{directory / PROFILE_FILE}: attributes.tier.validations.options: must list exactly "
+                f"{[t.value for t in Tier]} (value: {options!r})"
+            )
+    lifetimes = defs.realm.lifetimes
+    if lifetimes.loa_max_age_aal2 < lifetimes.sso_session_max:
+        # A shorter max age lets an aal2 tier come back through the SSO cookie at level 1, skipping the
+        # bizid-tier-loa authenticator (it runs only on the form path); bizid-access would then deny.
+        raise DefinitionError(
+            f"{directory / 'realm.yaml'}: lifetimes.loa_max_age_aal2: must be at least "
+            f"lifetimes.sso_session_max ({lifetimes.sso_session_max}) (value: {lifetimes.loa_max_age_aal2})"
+        )
+
+
+def load(directory: Path = DEFINITIONS_DIR) -> tuple[Definitions, UserProfileDefinition]:
+    """Load and validate every definition file, including the user profile; raise DefinitionError."""
+    defs = loader.load(directory)
+    profile = load_user_profile(directory)
+    check_consistency(defs, profile, directory)
+    return defs, profile
+
+
+# --- realm settings ---------------------------------------------------------------------------------
+
+
+def compact_json(value: Any) -> str:
+    """JSON as Keycloak stores realm attributes (no spaces, stable key order)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def password_policy(defs: Definitions) -> str:
+    p = defs.realm.password
+    parts = [f"length({p.min_length})", f"maxLength({p.max_length})"]
+    if p.not_username:
+        parts.append("notUsername")
+    if p.not_email:
+        parts.append("notEmail")
+    parts += [
+        f"hashAlgorithm({p.hash_algorithm})",
+        f"hashIterations({p.hash_iterations})",
+        f"passwordHistory({p.password_history})",
+    ]
+    return " and ".join(parts)
+
+
+def tier_loa(defs: Definitions) -> dict[str, int]:
+    """Tier -> least Keycloak level, for the bizid-tier-loa authenticator (realm attribute bizid.tier.loa)."""
+    return {t.name.value: ACR_LOA[t.min_acr] for t in defs.tiers}
+
+
+def realm_representation(defs: Definitions) -> dict[str, Any]:
+    r = defs.realm
+    bf = r.brute_force
+    life = r.lifetimes
+    return {
+        "realm": r.name,
+        "enabled": True,
+        "displayName": r.display_name,
+        "registrationAllowed": r.registration_allowed,
+        "registrationEmailAsUsername": False,
+        "verifyEmail": r.verify_email,
+        "loginWithEmailAllowed": r.login_with_email,
+        "duplicateEmailsAllowed": False,
+        "editUsernameAllowed": False,
+        "rememberMe": False,
+        "passwordPolicy": password_policy(defs),
+        "bruteForceProtected": True,
+        "permanentLockout": bf.permanent_lockout,
+        "failureFactor": bf.failure_factor,
+        "waitIncrementSeconds": bf.wait_increment_seconds,
+        "maxFailureWaitSeconds": bf.max_failure_wait_seconds,
+        "maxDeltaTimeSeconds": bf.max_delta_time_seconds,
+        "quickLoginCheckMilliSeconds": bf.quick_login_check_millis,
+        "minimumQuickLoginWaitSeconds": bf.minimum_quick_login_wait_seconds,
+        "accessTokenLifespan": life.access_token,
+        "ssoSessionIdleTimeout": life.sso_session_idle,
+        "ssoSessionMaxLifespan": life.sso_session_max,
+        "clientSessionIdleTimeout": life.client_session_idle,
+        "clientSessionMaxLifespan": life.client_session_max,
+        "accessCodeLifespanLogin": life.login_action,
+        "otpPolicyType": r.otp.type,
+        "otpPolicyAlgorithm": r.otp.algorithm,
+        "otpPolicyDigits": r.otp.digits,
+        "otpPolicyPeriod": r.otp.period_seconds,
+        "otpPolicyLookAheadWindow": r.otp.look_ahead_window,
+        "otpPolicyCodeReusable": r.otp.code_reusable,
+        "webAuthnPolicyRpEntityName": r.webauthn.rp_entity_name,
+        "webAuthnPolicySignatureAlgorithms": list(r.webauthn.signature_algorithms),
+        "webAuthnPolicyAttestationConveyancePreference": r.webauthn.attestation,
+        "webAuthnPolicyUserVerificationRequirement": r.webauthn.user_verification,
+        "attributes": {
+            "acr.loa.map": compact_json(ACR_LOA),
+            "bizid.tier.loa": compact_json(tier_loa(defs)),
+        },
+    }
+
+
+JSON_REALM_ATTRIBUTES = frozenset({"acr.loa.map", "bizid.tier.loa"})
+"""Realm attributes holding JSON: compared as parsed values, not as strings."""
+
+
+def events_config(defs: Definitions) -> dict[str, Any]:
+    """PUT /admin/realms/{realm}/events/config. Event types: Keycloak's default set (not declared)."""
+    ev = defs.realm.events
+    return {
+        "eventsEnabled": ev.login_events,
+        "eventsExpiration": ev.expiration_seconds,
+        "adminEventsEnabled": ev.admin_events,
+        "adminEventsDetailsEnabled": ev.admin_events_details,
+    }
+
+
+# --- user profile -----------------------------------------------------------------------------------
+
+
+def user_profile(profile: UserProfileDefinition, options: Options) -> dict[str, Any]:
+    """PUT /admin/realms/{realm}/users/profile (UPConfig)."""
+    attributes = []
+    for attr in profile.attributes:
+        validations = {
+            vid: dict(cfg)
+            for vid, cfg in attr.validations.items()
+            if options.extension or vid not in EXTENSION_VALIDATORS
+        }
+        rep: dict[str, Any] = {
+            "name": attr.name,
+            "displayName": attr.display_name,
+            "validations": validations,
+            "permissions": {"view": list(attr.permissions.view), "edit": list(attr.permissions.edit)},
+            "multivalued": attr.multivalued,
+        }
+        if attr.annotations:
+            rep["annotations"] = dict(attr.annotations)
+        if attr.required_for:
+            rep["required"] = {"roles": list(attr.required_for)}
+        if attr.group is not None:
+            rep["group"] = attr.group
+        if attr.default is not None:
+            rep["defaultValue"] = attr.default
+        attributes.append(rep)
+    config: dict[str, Any] = {
+        "attributes": attributes,
+        "groups": [
+            {"name": g.name, "displayHeader": g.display_header, "displayDescription": g.display_description}
+            for g in profile.groups
+        ],
+    }
+    if profile.unmanaged_attribute_policy != "DISABLED":
+        config["unmanagedAttributePolicy"] = profile.unmanaged_attribute_policy
+    return config
+
+
+# --- client scopes and clients ----------------------------------------------------------------------
+
+
+def client_scope(scope: ScopeDefinition) -> dict[str, Any]:
+    """An OIDC client scope without protocol mappers: claims are released only by bizid-release (OPA)."""
+    return {
+        "name": scope.name,
+        "description": scope.description,
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "true", MANAGED_ATTRIBUTE: "true"},
+        "protocolMappers": [],
+    }
+
+
+def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
+    """The Keycloak client of one RP (natural key clientId). The secret is added on create only."""
+    mappers: list[dict[str, Any]] = []
+    if options.extension:
+        mappers.append(
+            {
+                "name": "bizid-release",
+                "protocol": "openid-connect",
+                "protocolMapper": "bizid-release",
+                "config": dict(RELEASE_MAPPER_CONFIG),
+            }
+        )
+    if rp.pairwise_sub:
+        # The salt is generated by Keycloak on create and stays server-owned (not declared, not compared).
+        mappers.append(
+            {
+                "name": "pairwise-sub",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-sha256-pairwise-sub-mapper",
+                "config": {"sectorIdentifierUri": ""},
+            }
+        )
+    rep: dict[str, Any] = {
+        "clientId": rp.client_id,
+        "name": rp.name,
+        "description": f"{rp.ministry}: {rp.purpose}",
+        "enabled": True,
+        "protocol": "openid-connect",
+        "publicClient": rp.client_type == "public",
+        "redirectUris": sorted(str(u) for u in rp.redirect_uris),
+        "webOrigins": [],
+        "standardFlowEnabled": True,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "serviceAccountsEnabled": False,
+        "consentRequired": False,
+        "fullScopeAllowed": False,
+        "attributes": {
+            "pkce.code.challenge.method": "S256",
+            "minimum.acr.value": rp.min_acr,
+            MANAGED_ATTRIBUTE: "true",
+        },
+        "defaultClientScopes": [*DEFAULT_SCOPES_EVERY_CLIENT, *rp.scopes],
+        "optionalClientScopes": [],
+        "protocolMappers": mappers,
+    }
+    if rp.client_type == "confidential":
+        rep["clientAuthenticatorType"] = "client-secret"
+    return rep
+
+
+# --- authentication flows ---------------------------------------------------------------------------
+
+
+def access_step(alias: str, options: Options) -> Step:
+    return Step("bizid-access", "REQUIRED", config_alias=alias, config={"opaUrl": options.opa_url})
+
+
+def browser_flow(defs: Definitions, options: Options) -> Flow:
+    """Identify (SSO cookie, or password at level 1), raise the level to the tier's minimum, then a
+    second factor (TOTP or WebAuthn) at level 2, then ask OPA. Tree and reasons: docs/realm.md."""
+    level_1 = SubFlow(
+        "bizid-level-1",
+        "CONDITIONAL",
+        "level 1 (aal1): password",
+        (
+            Step(
+                "conditional-level-of-authentication",
+                "REQUIRED",
+                "bizid-level-1-condition",
+                {"loa-condition-level": "1", "loa-max-age": "36000"},
+            ),
+            Step("auth-username-password-form", "REQUIRED"),
+        ),
+    )
+    level_2 = SubFlow(
+        "bizid-level-2",
+        "CONDITIONAL",
+        "level 2 (aal2): possession factor",
+        (
+            Step(
+                "conditional-level-of-authentication",
+                "REQUIRED",
+                "bizid-level-2-condition",
+                {"loa-condition-level": "2", "loa-max-age": str(defs.realm.lifetimes.loa_max_age_aal2)},
+            ),
+            Step("auth-otp-form", "ALTERNATIVE"),
+            Step("webauthn-authenticator", "ALTERNATIVE"),
+        ),
+    )
+    forms_children: list[Step | SubFlow] = [level_1]
+    if options.extension:
+        forms_children.append(Step("bizid-tier-loa", "REQUIRED"))
+    forms_children.append(level_2)
+    identify = SubFlow(
+        "bizid-identify",
+        "REQUIRED",
+        "who is signing in, at which level",
+        (
+            Step("auth-cookie", "ALTERNATIVE"),
+            SubFlow("bizid-forms", "ALTERNATIVE", "sign-in forms, level by level", tuple(forms_children)),
+        ),
+    )
+    top: list[Step | SubFlow] = [identify]
+    if options.extension:
+        top.append(access_step("bizid-browser-access", options))
+    return Flow(
+        BROWSER_FLOW,
+        "bizid sign-in: levels of authentication, tier minimum, OPA access decision",
+        "browserFlow",
+        tuple(top),
+    )
+
+
+def registration_flow(options: Options) -> Flow:
+    """Keycloak's registration form (user profile + password), then the OPA access decision, so a newly
+    registered Entry account is not signed in to an RP that does not accept it."""
+    form = SubFlow(
+        "bizid-registration-form",
+        "REQUIRED",
+        "registration form (user profile, password)",
+        (
+            Step("registration-user-creation", "REQUIRED"),
+            Step("registration-password-action", "REQUIRED"),
+        ),
+        flow_type="form-flow",
+        form_provider="registration-page-form",
+    )
+    top: list[Step | SubFlow] = [form]
+    if options.extension:
+        top.append(access_step("bizid-registration-access", options))
+    return Flow(
+        REGISTRATION_FLOW, "bizid self-registration: creates an Entry account", "registrationFlow", tuple(top)
+    )
+
+
+# --- everything -------------------------------------------------------------------------------------
+
+
+def desired(defs: Definitions, profile: UserProfileDefinition, options: Options) -> DesiredRealm:
+    return DesiredRealm(
+        name=defs.realm.name,
+        realm=realm_representation(defs),
+        events=events_config(defs),
+        user_profile=user_profile(profile, options),
+        client_scopes=tuple(client_scope(s) for s in defs.scopes),
+        clients=tuple(client(rp, options) for rp in defs.rps),
+        flows=(browser_flow(defs, options), registration_flow(options)),
+        confidential_clients=frozenset(rp.client_id for rp in defs.rps if rp.client_type == "confidential"),
+        extension=options.extension,
+    )

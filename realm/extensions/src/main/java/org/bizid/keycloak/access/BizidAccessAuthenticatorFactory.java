@@ -1,0 +1,104 @@
+package org.bizid.keycloak.access;
+
+import java.util.List;
+
+import org.bizid.keycloak.opa.OpaClient;
+import org.bizid.keycloak.opa.SpiOptions;
+import org.keycloak.Config;
+import org.keycloak.authentication.Authenticator;
+import org.keycloak.authentication.AuthenticatorFactory;
+import org.keycloak.models.AuthenticationExecutionModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.provider.ProviderConfigProperty;
+import org.keycloak.provider.ProviderConfigurationBuilder;
+
+/**
+ * Factory of {@code bizid-access}. OPA base URL: authenticator config {@value #CONFIG_OPA_URL}, else the SPI
+ * option {@code spi-authenticator--bizid-access--opa-url}, else {@code BIZID_OPA_URL}, else the local default.
+ */
+public class BizidAccessAuthenticatorFactory implements AuthenticatorFactory {
+
+    public static final String ID = "bizid-access";
+    public static final String CONFIG_OPA_URL = "opaUrl";
+
+    private static final AuthenticationExecutionModel.Requirement[] REQUIREMENTS = {
+            AuthenticationExecutionModel.Requirement.REQUIRED,
+            AuthenticationExecutionModel.Requirement.DISABLED,
+    };
+
+    private String spiOpaUrl;
+
+    @Override
+    public String getId() {
+        return ID;
+    }
+
+    @Override
+    public Authenticator create(KeycloakSession session) {
+        return new BizidAccessAuthenticator(OpaClient.shared(), spiOpaUrl);
+    }
+
+    @Override
+    public void init(Config.Scope config) {
+        spiOpaUrl = SpiOptions.opaUrl(config);
+    }
+
+    @Override
+    public void postInit(KeycloakSessionFactory factory) {
+    }
+
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public String getDisplayType() {
+        return "bizid: access policy (OPA)";
+    }
+
+    @Override
+    public String getReferenceCategory() {
+        return "bizid-access";
+    }
+
+    @Override
+    public boolean isConfigurable() {
+        return true;
+    }
+
+    @Override
+    public AuthenticationExecutionModel.Requirement[] getRequirementChoices() {
+        return REQUIREMENTS;
+    }
+
+    @Override
+    public boolean isUserSetupAllowed() {
+        return false;
+    }
+
+    @Override
+    public String getHelpText() {
+        return "Asks OPA (data.bizid.access.decision) whether the account may use this RP; put it last in the "
+                + "browser flow, at top level. Denies (error=access_denied back to the RP) unless the policy "
+                + "answers allow=true; fails closed when OPA is unavailable.";
+    }
+
+    @Override
+    public List<ProviderConfigProperty> getConfigProperties() {
+        return ProviderConfigurationBuilder.create()
+                .property()
+                .name(CONFIG_OPA_URL)
+                .label("OPA base URL")
+                .helpText("e.g. http://127.0.0.1:18181. Empty: SPI option opa-url, then env BIZID_OPA_URL, then "
+                        + OpaClient.DEFAULT_URL + ".")
+                .type(ProviderConfigProperty.STRING_TYPE)
+                .add()
+                .build();
+    }
+
+    @Override
+    public List<ProviderConfigProperty> getConfigMetadata() {
+        return SpiOptions.metadata();
+    }
+}

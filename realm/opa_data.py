@@ -1,0 +1,124 @@
+"""The OPA data document `data.bizid.registry`, generated from the realm definitions.
+
+The policies in `policies/bizid/` decide with this document and the request's input only. It is derived
+entirely from `realm/definitions/` (via `realm.loader.load()`), so the RP registry that configures the
+Keycloak clients is, by construction, the one OPA decides with: nothing is copied by hand.
+
+Shape (every collection keyed by its natural key, so Rego can look records up without iterating):
+
+    {
+      "rps":      {client_id: {client_id, name, ministry, purpose, client_type, accepted_tiers: [tier],
+                               min_acr, scopes: [scope], pairwise_sub,
+                               procedures: {id: {id, name, licences_accepted: [kind]}}}},
+      "tiers":    {name: {name, label, account_type, identity_proofing, attributes_verified, min_acr,
+                          can_create_members, rp_scoped, valid_until_required}},
+      "scopes":   {name: {name, description, claims: {claim: {name, attribute, description, multivalued}}}},
+      "licences": {kind: {kind, name, body}},
+      "acr_loa":  {"aal1": 1, "aal2": 2}
+    }
+
+OPA maps a data file's directory to its data path, so `write(defs, d)` writes `d/bizid/registry/data.json`
+and `opa run --server policies/bizid d` serves it as `data.bizid.registry`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from realm.models import (
+    ACR_LOA,
+    Definitions,
+    LicenceKind,
+    Procedure,
+    RelyingParty,
+    ScopeDefinition,
+    TierDefinition,
+)
+
+DATA_PATH = ("bizid", "registry")
+"""Where the document sits in OPA's data tree (`data.bizid.registry`)."""
+
+
+def _procedure(proc: Procedure) -> dict[str, Any]:
+    return {"id": proc.id, "name": proc.name, "licences_accepted": list(proc.licences_accepted)}
+
+
+def _rp(rp: RelyingParty) -> dict[str, Any]:
+    # redirect_uris are deliberately left out: Keycloak enforces them, no policy decides on them.
+    return {
+        "client_id": rp.client_id,
+        "name": rp.name,
+        "ministry": rp.ministry,
+        "purpose": rp.purpose,
+        "client_type": rp.client_type,
+        "accepted_tiers": [tier.value for tier in rp.accepted_tiers],
+        "min_acr": rp.min_acr,
+        "scopes": list(rp.scopes),
+        "pairwise_sub": rp.pairwise_sub,
+        "procedures": {proc.id: _procedure(proc) for proc in rp.procedures},
+    }
+
+
+def _tier(tier: TierDefinition) -> dict[str, Any]:
+    return {
+        "name": tier.name.value,
+        "label": tier.label,
+        "account_type": tier.account_type,
+        "identity_proofing": tier.identity_proofing,
+        "attributes_verified": tier.attributes_verified,
+        "min_acr": tier.min_acr,
+        "can_create_members": tier.can_create_members,
+        "rp_scoped": tier.rp_scoped,
+        # A validity date is required wherever the account carries a verification that can go stale
+        # (Prime, Member: the representative may change) or a time-limited grant (provisional Prime).
+        # Only self-asserted, unscoped accounts (Entry) may have none.
+        "valid_until_required": tier.attributes_verified or tier.rp_scoped,
+    }
+
+
+def _scope(scope: ScopeDefinition) -> dict[str, Any]:
+    return {
+        "name": scope.name,
+        "description": scope.description,
+        "claims": {
+            claim.name: {
+                "name": claim.name,
+                "attribute": claim.attribute,
+                "description": claim.description,
+                "multivalued": claim.multivalued,
+            }
+            for claim in scope.claims
+        },
+    }
+
+
+def _licence(licence: LicenceKind) -> dict[str, Any]:
+    return {"kind": licence.kind, "name": licence.name, "body": licence.body}
+
+
+def document(defs: Definitions) -> dict[str, Any]:
+    """The registry document (`data.bizid.registry`) for these definitions; JSON-ready."""
+    return {
+        "rps": {rp.client_id: _rp(rp) for rp in defs.rps},
+        "tiers": {tier.name.value: _tier(tier) for tier in defs.tiers},
+        "scopes": {scope.name: _scope(scope) for scope in defs.scopes},
+        "licences": {licence.kind: _licence(licence) for licence in defs.licences},
+        "acr_loa": dict(ACR_LOA),
+    }
+
+
+def write(defs: Definitions, directory: Path) -> Path:
+    """Write the registry under an OPA data directory; return the file written.
+
+    The file is `<directory>/bizid/registry/data.json`, which OPA loads as `data.bizid.registry`.
+    It is written to a temporary name first and renamed, so a running OPA never reads half a file.
+    """
+    target = directory.joinpath(*DATA_PATH, "data.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document(defs), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    partial = target.with_name(target.name + ".tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+    return target

@@ -1,0 +1,120 @@
+"""`bizid accounts create` makes valid accounts and refuses bad input before writing anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from realm import accounts
+from realm.accounts import AccountError, AccountSpec
+from realm.models import Definitions, Tier
+from scripts.cli import main as bizid
+from scripts.keycloak_admin import admin_client
+from scripts.settings import Settings
+
+pytestmark = pytest.mark.platform
+
+COMPANY = {"corporate_number": "7000012050002", "corporate_name": "Accounts Test K.K."}
+
+
+def spec(tier: Tier, username: str, **fields: Any) -> AccountSpec:
+    return AccountSpec(
+        tier=tier,
+        username=username,
+        email=f"{username}@example.test",
+        first_name="A",
+        last_name="B",
+        **fields,
+    )
+
+
+@pytest.fixture(scope="module")
+def admin(platform: Settings) -> Any:
+    return admin_client(platform)
+
+
+@pytest.fixture(scope="module")
+def prime(admin: Any, definitions: Definitions, run_id: str) -> accounts.CreatedAccount:
+    return accounts.create(spec(Tier.PRIME, f"acct-prime-{run_id}", **COMPANY), definitions, admin)
+
+
+def test_member_inherits_its_primes_company(
+    admin: Any, definitions: Definitions, run_id: str, prime: accounts.CreatedAccount
+) -> None:
+    member = accounts.create(
+        spec(Tier.MEMBER, f"acct-member-{run_id}", prime_username=prime.username, branch="Nagoya"),
+        definitions,
+        admin,
+    )
+    attrs = admin.get_user(member.user_id)["attributes"]
+    assert attrs["tier"] == ["member"]
+    assert attrs["corporate_number"] == [COMPANY["corporate_number"]]
+    assert attrs["prime_username"] == [prime.username]
+    assert attrs["branch"] == ["Nagoya"]
+    assert member.totp_secret, "a Member must have a possession factor enrolled"
+
+
+@pytest.mark.parametrize(
+    ("tier", "fields", "message"),
+    [
+        (Tier.PRIME, {"corporate_number": "1000012050002", "corporate_name": "X"}, "expected 7"),
+        (Tier.PRIME, {"corporate_name": "X"}, "--corporate-number: required"),
+        (Tier.MEMBER, {}, "a Member is issued by a Prime"),
+        (Tier.MEMBER, {"prime_username": "no-such-prime-account"}, "no such account"),
+        (Tier.PROVISIONAL_PRIME, COMPANY, "name at least one"),
+        (Tier.PROVISIONAL_PRIME, {**COMPANY, "provisional_rps": ("no-such-rp",)}, "unknown RP 'no-such-rp'"),
+        (Tier.PROVISIONAL_PRIME, {**COMPANY, "provisional_rps": ("jgrants",)}, "does not accept provisional"),
+        (Tier.ENTRY, {"provisional_rps": ("seminar",)}, "only a provisional Prime"),
+        (Tier.ENTRY, {"branch": "Kyoto"}, "only a Member belongs to a branch"),
+        (Tier.PRIME, {**COMPANY, "totp": False}, "must have a possession factor"),
+    ],
+)
+def test_invalid_input_is_refused_and_nothing_is_written(
+    admin: Any, definitions: Definitions, run_id: str, tier: Tier, fields: dict[str, Any], message: str
+) -> None:
+    username = f"acct-bad-{run_id}-{abs(hash((tier, message))) % 10_000}"
+    with pytest.raises(AccountError, match=message):
+        accounts.create(spec(tier, username, **fields), definitions, admin)
+    assert admin.get_users({"username": username, "exact": True}) == []
+
+
+def test_a_provisional_prime_cannot_create_members(admin: Any, definitions: Definitions, run_id: str) -> None:
+    provisional = accounts.create(
+        spec(Tier.PROVISIONAL_PRIME, f"acct-prov-{run_id}", **COMPANY, provisional_rps=("it-subsidy",)),
+        definitions,
+        admin,
+    )
+    with pytest.raises(AccountError, match="only a Prime creates Members"):
+        accounts.create(
+            spec(Tier.MEMBER, f"acct-prov-member-{run_id}", prime_username=provisional.username),
+            definitions,
+            admin,
+        )
+
+
+def test_cli_reports_bad_input_with_exit_code_2(
+    platform: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = bizid(
+        [
+            "accounts",
+            "create",
+            "--tier",
+            "prime",
+            "--username",
+            "cli-bad",
+            "--email",
+            "c@example.test",
+            "--first-name",
+            "A",
+            "--last-name",
+            "B",
+            "--corporate-number",
+            "1234567890123",
+            "--corporate-name",
+            "X",
+        ]
+    )
+    assert code == 2
+    assert "--corporate-number" in capsys.readouterr().err

@@ -1,0 +1,250 @@
+"""plan / apply / drift against the real Keycloak of the local platform.
+
+Destructive checks (hand edits, repairs, a hand-made client) run in a throw-away realm built from a copy
+of the definitions whose only difference is the realm name, so the shared `bizid` realm (and whoever is
+signing in to it) is never disturbed; the realm is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from realm import reconcile
+from realm.build import DesiredRealm
+from realm.loader import DEFINITIONS_DIR
+from scripts import cli
+from scripts.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def api(platform: Settings) -> reconcile.AdminApi:
+    return reconcile.connect(platform)
+
+
+@pytest.fixture(scope="module")
+def scratch_defs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The definitions, copied, naming a realm of their own."""
+    target = tmp_path_factory.mktemp("realm") / "definitions"
+    shutil.copytree(DEFINITIONS_DIR, target)
+    realm_yaml = target / "realm.yaml"
+    name = f"bizid-rt-{uuid.uuid4().hex[:6]}"
+    realm_yaml.write_text(realm_yaml.read_text().replace("name: bizid\n", f"name: {name}\n", 1))
+    return target
+
+
+@pytest.fixture(scope="module")
+def scratch(
+    platform: Settings, api: reconcile.AdminApi, scratch_defs: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[DesiredRealm, Path, int]]:
+    """The scratch realm, applied once from nothing: (desired, secrets dir, writes of that first apply)."""
+    _, desired = reconcile.prepare(platform, scratch_defs, api=api)
+    assert desired.name.startswith("bizid-rt-")
+    secrets_dir = tmp_path_factory.mktemp("secrets")
+    _, writes = reconcile.apply(api, desired, secrets_dir)
+    yield desired, secrets_dir, writes
+    api.delete(f"/admin/realms/{desired.name}")
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.platform
+def test_applied_bizid_realm_plans_nothing(platform: Settings, api: reconcile.AdminApi) -> None:
+    _, desired = reconcile.prepare(platform, api=api)
+    plan = reconcile.plan(api, desired)
+    assert plan.empty, plan.render()
+
+
+@pytest.mark.platform
+def test_apply_from_nothing_then_again_makes_zero_writes(
+    api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
+) -> None:
+    desired, secrets_dir, first_writes = scratch
+    assert first_writes > 20  # realm, profile, scopes, clients, flows were all written
+    realm = api.get(f"/admin/realms/{desired.name}")
+    assert realm["browserFlow"] == "bizid-browser" and realm["registrationFlow"] == "bizid-registration"
+    for client_id in desired.confidential_clients:
+        assert (secrets_dir / "clients" / client_id).read_text().strip()
+    plan, writes = reconcile.apply(api, desired, secrets_dir)
+    assert plan.empty, plan.render()
+    assert writes == 0
+
+
+@pytest.mark.platform
+def test_hand_edits_show_in_drift_and_apply_repairs_them(
+    api: reconcile.AdminApi,
+    scratch: tuple[DesiredRealm, Path, int],
+    scratch_defs: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    desired, secrets_dir, _ = scratch
+    base = f"/admin/realms/{desired.name}"
+    # 1. a redirect URI added by hand
+    client = next(c for c in api.get(f"{base}/clients") if c["clientId"] == "seminar")
+    client["redirectUris"] = [*client["redirectUris"], "https://evil.example/cb"]
+    api.put(f"{base}/clients/{client['id']}", client)
+    # 2. brute-force protection weakened
+    api.put(base, {"failureFactor": 30})
+    # 3. the second factor disabled in the login flow
+    rows = api.get(f"{base}/authentication/flows/bizid-level-2/executions")
+    otp = next(r for r in rows if r.get("providerId") == "auth-otp-form")
+    otp["requirement"] = "DISABLED"
+    api.put(f"{base}/authentication/flows/bizid-level-2/executions", otp)
+
+    code, out = _cli(capsys, "realm", "drift", "--definitions", str(scratch_defs))
+    assert code == reconcile_drift_exit()
+    assert "client seminar" in out and "redirectUris" in out and "evil.example" in out
+    assert "failureFactor: 30 -> 5" in out
+    assert "flow bizid-browser" in out
+
+    plan, writes = reconcile.apply(api, desired, secrets_dir)
+    assert {(c.object_type, c.key) for c in plan.changes} == {
+        ("client", "seminar"),
+        ("realm", desired.name),
+        ("flow", "bizid-browser"),
+    }
+    assert writes > 0
+    code, out = _cli(capsys, "realm", "drift", "--definitions", str(scratch_defs))
+    assert code == 0, out
+    assert api.get(base)["browserFlow"] == "bizid-browser"
+    assert "bizid-hold" not in {f["alias"] for f in api.get(f"{base}/authentication/flows")}
+
+
+def reconcile_drift_exit() -> int:
+    from realm import realm_cli
+
+    return realm_cli.DRIFT_EXIT
+
+
+@pytest.mark.platform
+def test_objects_not_owned_are_left_alone(
+    api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    desired, secrets_dir, _ = scratch
+    base = f"/admin/realms/{desired.name}"
+    api.post(f"{base}/clients", {"clientId": "made-by-hand", "redirectUris": ["https://x.example/*"]})
+    roles = next(s for s in api.get(f"{base}/client-scopes") if s["name"] == "roles")
+    before = len(roles.get("protocolMappers") or [])
+    plan, writes = reconcile.apply(api, desired, secrets_dir)
+    assert plan.empty, plan.render()
+    assert writes == 0
+    clients = {c["clientId"] for c in api.get(f"{base}/clients")}
+    assert {
+        "made-by-hand",
+        "account",
+        "broker",
+        "realm-management",
+        "security-admin-console",
+        "admin-cli",
+    } <= clients
+    roles = next(s for s in api.get(f"{base}/client-scopes") if s["name"] == "roles")
+    assert len(roles.get("protocolMappers") or []) == before > 0
+
+
+def _no_network(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("an HTTP request was made before the definitions were validated")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        ("rps/jgrants.yaml", "min_acr: aal2", "min_acr: aal3", r"rps/jgrants\.yaml: min_acr: .*'aal3'"),
+        ("realm.yaml", "failure_factor: 5", "failure_factor: 0", r"realm\.yaml: brute_force\.failure_factor"),
+        (
+            "user-profile.yaml",
+            "default: active",
+            "default: frozen",
+            r"user-profile\.yaml: attributes\.\d+.*frozen",
+        ),
+    ],
+)
+def test_invalid_definitions_fail_before_any_admin_api_call(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    file: str,
+    old: str,
+    new: str,
+    expected: str,
+) -> None:
+    import re
+
+    defs = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS_DIR, defs)
+    path = defs / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    monkeypatch.setattr(requests.Session, "request", _no_network)
+    monkeypatch.setattr(reconcile, "connect", _no_network)
+    for command in ("plan", "apply", "drift"):
+        code, out = _cli(capsys, "realm", command, "--definitions", str(defs))
+        assert code == 2, out
+        assert re.search(expected, out), out
+        assert str(defs) in out
+
+
+@pytest.mark.platform
+def test_self_registration_creates_an_active_entry_account(
+    platform: Settings, api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
+) -> None:
+    """The registration page offers no tier; a smuggled `tier=prime` is ignored; the user-profile defaults
+    store tier=entry and account_status=active (Keycloak persists attribute defaultValue on create)."""
+    import base64
+    import hashlib
+    import html
+    import re
+    import secrets
+
+    desired, _, _ = scratch
+    session = requests.Session()
+    session.trust_env = False
+    verifier = secrets.token_urlsafe(40)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    page = session.get(
+        f"{platform.keycloak_url}/realms/{desired.name}/protocol/openid-connect/registrations",
+        params={
+            "client_id": "seminar",
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": "http://127.0.0.1:18900/callback/seminar",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+        },
+        verify=str(platform.paths.ca_cert),
+    )
+    assert page.status_code == 200
+    fields = set(re.findall(r'name="([^"]+)"', page.text))
+    assert {"username", "email", "firstName", "lastName", "password"} <= fields
+    assert not fields & {"tier", "account_status", "corporate_number", "corporate_name"}
+    match = re.search(r'action="([^"]+)"', page.text)
+    assert match is not None
+    username = f"reg-{uuid.uuid4().hex[:8]}"
+    session.post(
+        html.unescape(match.group(1)),
+        data={
+            "username": username,
+            "email": f"{username}@example.test",
+            "firstName": "Hanako",
+            "lastName": "Suzuki",
+            "password": "correct horse battery 9",
+            "password-confirm": "correct horse battery 9",
+            "tier": "prime",
+        },
+        allow_redirects=False,
+        verify=str(platform.paths.ca_cert),
+    )
+    users = api.get(f"/admin/realms/{desired.name}/users", username=username, exact="true")
+    assert len(users) == 1
+    assert users[0]["attributes"]["tier"] == ["entry"]
+    assert users[0]["attributes"]["account_status"] == ["active"]
