@@ -119,7 +119,19 @@ class Settings:
 
 
 def load() -> Settings:
-    """Settings for this checkout; BIZID_STATE_DIR / BIZID_CACHE_DIR override the folders."""
+    """Settings for this checkout.
+
+    BIZID_STATE_DIR / BIZID_CACHE_DIR override the folders; BIZID_PORT_OFFSET shifts every port, so a
+    second platform (a benchmark's fresh install, a clean-clone check) can run beside the usual one.
+    """
     state = Path(os.environ.get("BIZID_STATE_DIR", REPO_ROOT / ".bizid"))
     cache = Path(os.environ.get("BIZID_CACHE_DIR", Path.home() / ".cache" / "bizid"))
-    return Settings(ports=Ports(), paths=Paths(state=state.resolve(), cache=cache))
+    offset = int(os.environ.get("BIZID_PORT_OFFSET", "0"))
+    defaults = Ports()
+    ports = Ports(
+        postgres=defaults.postgres + offset,
+        keycloak_https=defaults.keycloak_https + offset,
+        keycloak_management=defaults.keycloak_management + offset,
+        opa=defaults.opa + offset,
+    )
+    return Settings(ports=ports, paths=Paths(state=state.resolve(), cache=cache))

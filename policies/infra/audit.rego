@@ -1,4 +1,8 @@
 # Each region's audit archive: Object Lock in compliance mode, versioning, public access blocked, both sources shipped.
+
+# METADATA
+# title: Audit archive
+# description: "Each region's archive: compliance-mode Object Lock, versioning, both sources shipped."
 package infra.audit
 
 import data.infra.lib

@@ -1,4 +1,8 @@
 # Every ALB has a regional WAF web ACL with rate rules on login and token endpoints and the admin console blocked.
+
+# METADATA
+# title: Edge protection
+# description: "Every ALB has a regional WAF with login/token rate rules and the admin console blocked."
 package infra.edge
 
 import data.infra.lib

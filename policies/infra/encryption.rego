@@ -1,4 +1,8 @@
 # Every data store is encrypted with the stack's own customer-managed key of its region.
+
+# METADATA
+# title: Encryption at rest
+# description: "Every data store is encrypted with the stack's own KMS key of its region."
 package infra.encryption
 
 import data.infra.lib

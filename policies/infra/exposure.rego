@@ -1,4 +1,8 @@
 # Nothing that holds data is reachable from the internet; only the ALB answers, on 443, with a TLS 1.3 policy.
+
+# METADATA
+# title: Internet exposure
+# description: "Nothing that holds data is reachable from the internet; only the ALB answers, on 443."
 package infra.exposure
 
 import data.infra.lib

@@ -1,5 +1,9 @@
 # Helpers over the resource graph that `python -m infra.graph <stack>` dumps (the Pulumi program run under mocks).
 # input: {stack, environment, regions, resources: [{type, name, custom, region, provider, inputs, state}]}
+
+# METADATA
+# title: Infra graph helpers
+# description: "Lookups over the resource graph dumped by `python -m infra.graph <stack>`."
 package infra.lib
 
 KEY_TYPES := {"aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey"}

@@ -1,6 +1,10 @@
 # Entry point for reviewers: every violation of the infrastructure rules for one stack's resource graph.
 #   python -m infra.graph prod --out graph.json
 #   opa eval --format pretty -d policies/infra -i graph.json data.infra.main.deny
+
+# METADATA
+# title: Infra findings
+# description: "All infrastructure violations of one stack's graph; empty means none."
 package infra.main
 
 import data.infra.audit

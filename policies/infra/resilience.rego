@@ -1,5 +1,9 @@
 # Two regions where the environment needs them, explicit regional providers, the global database spanning both,
 # DNS failover on health-checked ALBs, and deletion protection in prod.
+
+# METADATA
+# title: Two-region resilience
+# description: "Both regions under explicit providers, the global database, DNS failover, deletion protection."
 package infra.resilience
 
 import data.infra.lib

@@ -1,0 +1,1 @@
+"""Reusable ComponentResources; each is declared once per region under that region's explicit provider."""

@@ -1,0 +1,215 @@
+"""The audit trail: Keycloak events and OPA decision logs archived to S3 under Object Lock (compliance mode).
+
+Both containers log JSON to CloudWatch Logs; subscription filters select the audit records (Keycloak's event
+logger, OPA's decision log) and Firehose writes them, compressed and KMS-encrypted, to a bucket per region
+whose objects nobody, not even the account root, can delete or overwrite before the retention ends. Each
+region has its own archive so auditing continues in Osaka when Tokyo is lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.common import assume_role_policy, child, policy_document
+
+# CloudWatch Logs filter patterns for the JSON lines of each source.
+KEYCLOAK_EVENTS_PATTERN = '{ $.loggerName = "org.keycloak.events" }'
+OPA_DECISIONS_PATTERN = '{ $.msg = "Decision Log" }'
+
+
+@dataclass(frozen=True)
+class AuditArchiveArgs:
+    environment: str
+    region: str
+    kms_key_arn: pulumi.Input[str]
+    object_lock_days: int
+    log_retention_days: int
+    force_destroy: bool
+
+
+class AuditArchive(pulumi.ComponentResource):
+    """Log groups of the Keycloak task, the locked bucket, and the pipes between them."""
+
+    bucket_name: pulumi.Output[str]
+    keycloak_log_group: pulumi.Output[str]
+    opa_log_group: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AuditArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bizid:infra:AuditArchive", name, None, opts)
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"bizid-{args.environment}-audit-",
+            object_lock_enabled=True,
+            force_destroy=args.force_destroy,
+            opts=child(self),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child(self),
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-no-public",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child(self),
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child(self),
+        )
+        aws.s3.BucketObjectLockConfiguration(
+            f"{name}-object-lock",
+            bucket=bucket.id,
+            object_lock_enabled="Enabled",
+            rule={"default_retention": {"mode": "COMPLIANCE", "days": args.object_lock_days}},
+            opts=child(self, depends_on=[versioning]),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": args.kms_key_arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child(self),
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ]
+            ),
+            opts=child(self),
+        )
+
+        keycloak_logs = aws.cloudwatch.LogGroup(
+            f"{name}-keycloak-logs",
+            name=f"/bizid/{args.environment}/keycloak",
+            kms_key_id=args.kms_key_arn,
+            retention_in_days=args.log_retention_days,
+            opts=child(self),
+        )
+        opa_logs = aws.cloudwatch.LogGroup(
+            f"{name}-opa-logs",
+            name=f"/bizid/{args.environment}/opa",
+            kms_key_id=args.kms_key_arn,
+            retention_in_days=args.log_retention_days,
+            opts=child(self),
+        )
+
+        firehose_role = aws.iam.Role(
+            f"{name}-firehose-role",
+            assume_role_policy=assume_role_policy("firehose.amazonaws.com"),
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-firehose-policy",
+            role=firehose_role.id,
+            policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "s3:AbortMultipartUpload",
+                            "s3:GetBucketLocation",
+                            "s3:ListBucket",
+                            "s3:ListBucketMultipartUploads",
+                            "s3:PutObject",
+                        ],
+                        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": args.kms_key_arn,
+                    },
+                ]
+            ),
+            opts=child(self),
+        )
+        logs_role = aws.iam.Role(
+            f"{name}-logs-role",
+            assume_role_policy=assume_role_policy(f"logs.{args.region}.amazonaws.com"),
+            opts=child(self),
+        )
+
+        sources = (
+            ("keycloak-events", keycloak_logs, KEYCLOAK_EVENTS_PATTERN),
+            ("opa-decisions", opa_logs, OPA_DECISIONS_PATTERN),
+        )
+        streams = {
+            source: aws.kinesis.FirehoseDeliveryStream(
+                f"{name}-{source}",
+                destination="extended_s3",
+                server_side_encryption={
+                    "enabled": True,
+                    "key_type": "CUSTOMER_MANAGED_CMK",
+                    "key_arn": args.kms_key_arn,
+                },
+                extended_s3_configuration={
+                    "role_arn": firehose_role.arn,
+                    "bucket_arn": bucket.arn,
+                    "prefix": f"{source}/!{{timestamp:yyyy/MM/dd}}/",
+                    "error_output_prefix": (
+                        f"errors/{source}/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/"
+                    ),
+                    "buffering_interval": 300,
+                    "buffering_size": 5,
+                    "compression_format": "GZIP",
+                    "kms_key_arn": args.kms_key_arn,
+                },
+                opts=child(self),
+            )
+            for source, _, _ in sources
+        }
+        # CloudWatch Logs checks it may write to the stream when the filter is created: policy first.
+        logs_policy = aws.iam.RolePolicy(
+            f"{name}-logs-policy",
+            role=logs_role.id,
+            policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                        "Resource": [stream.arn for stream in streams.values()],
+                    }
+                ]
+            ),
+            opts=child(self),
+        )
+        for source, log_group, pattern in sources:
+            aws.cloudwatch.LogSubscriptionFilter(
+                f"{name}-{source}-filter",
+                log_group=log_group.name,
+                filter_pattern=pattern,
+                destination_arn=streams[source].arn,
+                role_arn=logs_role.arn,
+                opts=child(self, depends_on=[logs_policy]),
+            )
+        self.bucket_name = bucket.bucket
+        self.keycloak_log_group = keycloak_logs.name
+        self.opa_log_group = opa_logs.name
+        self.register_outputs({"bucket": self.bucket_name})

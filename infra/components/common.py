@@ -1,0 +1,59 @@
+"""Facts shared by several components: ports, policy documents, the account id. One source each."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+# Keycloak serves HTTPS on 8443 behind the ALB; 9000 is its management interface (health, metrics), reached by
+# the ALB's health checks only; 7800/57800 are Infinispan (JGroups) traffic between the tasks of one region.
+KEYCLOAK_HTTPS_PORT = 8443
+KEYCLOAK_MANAGEMENT_PORT = 9000
+JGROUPS_PORTS = (7800, 57800)
+POSTGRES_PORT = 5432
+HTTPS_PORT = 443
+OPA_PORT = 8181
+
+# Paths that must never be served to the internet: the admin console and REST API, and the master realm.
+ADMIN_PATH_PREFIXES = ("/admin", "/realms/master")
+LOGIN_PATH_FRAGMENTS = ("/protocol/openid-connect/auth", "/login-actions/")
+TOKEN_PATH_FRAGMENTS = ("/protocol/openid-connect/token",)
+
+# Modern ALB TLS policy: TLS 1.3 and 1.2 with forward-secret AEAD ciphers only.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+
+
+def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a component's child: parented (so it inherits the regional provider) plus extras."""
+    return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def account_id(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The AWS account the regional provider deploys into (never written into config)."""
+    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+    return identity.account_id
+
+
+def assume_role_policy(*services: str) -> str:
+    """Trust policy letting the given AWS services assume a role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": list(services)},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """An IAM policy document; statements may hold Outputs (ARNs) anywhere."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})

@@ -1,0 +1,332 @@
+"""Keycloak (with the project's extension) and its OPA sidecar on ECS Fargate, behind a public ALB.
+
+The ALB is the only thing in a public subnet that answers: it terminates TLS (443 only, modern policy) and
+forwards to the tasks in private subnets. The management port (9000: health, metrics) is reached by the ALB's
+health checks only and never routed from a listener; admin paths are refused at the ALB as well as by the WAF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.common import (
+    ADMIN_PATH_PREFIXES,
+    HTTPS_PORT,
+    JGROUPS_PORTS,
+    KEYCLOAK_HTTPS_PORT,
+    KEYCLOAK_MANAGEMENT_PORT,
+    OPA_PORT,
+    TLS_POLICY,
+    assume_role_policy,
+    child,
+    policy_document,
+)
+from infra.config import KeycloakConfig, ServiceSize
+
+CONTAINER = "keycloak"
+SIDECAR = "opa"
+
+
+@dataclass(frozen=True)
+class KeycloakServiceArgs:
+    environment: str
+    region: str
+    role: str  # "primary" serves; "standby" waits for a failover
+    settings: KeycloakConfig
+    size: ServiceSize
+    hostname: str
+    keycloak_image: pulumi.Input[str]
+    opa_image: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    app_subnet_ids: Sequence[pulumi.Input[str]]
+    alb_security_group_id: pulumi.Input[str]
+    app_security_group_id: pulumi.Input[str]
+    certificate_arn: pulumi.Input[str]
+    db_endpoint: pulumi.Input[str]
+    db_name: str
+    db_secret_arn: pulumi.Input[str]
+    admin_secret_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    keycloak_log_group: pulumi.Input[str]
+    opa_log_group: pulumi.Input[str]
+    deletion_protection: bool
+
+
+class KeycloakService(pulumi.ComponentResource):
+    """ALB, target group, ECS cluster, task definition, service and CPU autoscaling of one region."""
+
+    alb: aws.lb.LoadBalancer
+    target_group: aws.lb.TargetGroup
+    service: aws.ecs.Service
+    cluster: aws.ecs.Cluster
+
+    def __init__(
+        self, name: str, args: KeycloakServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bizid:infra:KeycloakService", name, None, opts)
+        self.alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[args.alb_security_group_id],
+            subnets=list(args.public_subnet_ids),
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.deletion_protection,
+            idle_timeout=60,
+            opts=child(self),
+        )
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            port=KEYCLOAK_HTTPS_PORT,
+            protocol="HTTPS",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            deregistration_delay=30,
+            health_check={
+                "enabled": True,
+                "protocol": "HTTPS",
+                "port": str(KEYCLOAK_MANAGEMENT_PORT),
+                "path": "/health/ready",
+                "matcher": "200",
+                "interval": 15,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            opts=child(self),
+        )
+        listener = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=self.alb.arn,
+            port=HTTPS_PORT,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            opts=child(self),
+        )
+        # Defence in depth behind the WAF rule: even without a web ACL the admin console is not served.
+        aws.lb.ListenerRule(
+            f"{name}-deny-admin",
+            listener_arn=listener.arn,
+            priority=1,
+            conditions=[
+                {
+                    "path_pattern": {
+                        "values": [p for prefix in ADMIN_PATH_PREFIXES for p in (prefix, f"{prefix}/*")]
+                    }
+                }
+            ],
+            actions=[
+                {
+                    "type": "fixed-response",
+                    "fixed_response": {
+                        "content_type": "text/plain",
+                        "status_code": "404",
+                        "message_body": "Not Found",
+                    },
+                }
+            ],
+            opts=child(self),
+        )
+
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[{"name": "containerInsights", "value": "enhanced"}],
+            opts=child(self),
+        )
+        execution_role = aws.iam.Role(
+            f"{name}-execution-role",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution-managed",
+            role=execution_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-execution-secrets",
+            role=execution_role.id,
+            policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": [args.db_secret_arn, args.admin_secret_arn],
+                    },
+                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": args.kms_key_arn},
+                ]
+            ),
+            opts=child(self),
+        )
+        # The tasks themselves call no AWS API; their role exists so none is inherited by accident.
+        task_role = aws.iam.Role(
+            f"{name}-task-role",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            opts=child(self),
+        )
+
+        containers = pulumi.Output.json_dumps(self._containers(args))
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=f"bizid-{args.environment}-keycloak",
+            cpu=str(args.settings.cpu),
+            memory=str(args.settings.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=containers,
+            opts=child(self),
+        )
+        self.service = aws.ecs.Service(
+            f"{name}-service",
+            cluster=self.cluster.arn,
+            task_definition=task_definition.arn,
+            desired_count=args.size.desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            network_configuration={
+                "subnets": list(args.app_subnet_ids),
+                "security_groups": [args.app_security_group_id],
+                "assign_public_ip": False,
+            },
+            load_balancers=[
+                {
+                    "target_group_arn": self.target_group.arn,
+                    "container_name": CONTAINER,
+                    "container_port": KEYCLOAK_HTTPS_PORT,
+                }
+            ],
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            health_check_grace_period_seconds=180,
+            propagate_tags="SERVICE",
+            enable_execute_command=False,
+            opts=child(self, depends_on=[listener], ignore_changes=["desired_count"]),
+        )
+        scaling = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name),
+            min_capacity=args.size.min_count,
+            max_capacity=args.size.max_count,
+            opts=child(self),
+        )
+        aws.appautoscaling.Policy(
+            f"{name}-cpu",
+            policy_type="TargetTrackingScaling",
+            service_namespace=scaling.service_namespace,
+            scalable_dimension=scaling.scalable_dimension,
+            resource_id=scaling.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
+                "target_value": float(args.settings.cpu_target_percent),
+                "scale_out_cooldown": 60,
+                "scale_in_cooldown": 300,
+            },
+            opts=child(self),
+        )
+        self.register_outputs({"alb_dns_name": self.alb.dns_name})
+
+    @staticmethod
+    def _containers(args: KeycloakServiceArgs) -> list[dict[str, Any]]:
+        """Keycloak and its OPA sidecar; OPA listens on loopback only, shared inside the task."""
+
+        def logs(group: pulumi.Input[str], prefix: str) -> dict[str, Any]:
+            return {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": group,
+                    "awslogs-region": args.region,
+                    "awslogs-stream-prefix": prefix,
+                },
+            }
+
+        env = {
+            "KC_DB": "postgres",
+            "KC_DB_URL": pulumi.Output.concat(
+                "jdbc:postgresql://", args.db_endpoint, ":5432/", args.db_name, "?sslmode=require"
+            ),
+            "KC_HOSTNAME": f"https://{args.hostname}",
+            "KC_PROXY_HEADERS": "xforwarded",
+            "KC_HTTP_ENABLED": "false",
+            "KC_HTTPS_PORT": str(KEYCLOAK_HTTPS_PORT),
+            "KC_HTTP_MANAGEMENT_PORT": str(KEYCLOAK_MANAGEMENT_PORT),
+            "KC_HEALTH_ENABLED": "true",
+            "KC_METRICS_ENABLED": "true",
+            "KC_CACHE": "ispn",
+            "KC_CACHE_STACK": "jdbc-ping",
+            "KC_LOG_CONSOLE_OUTPUT": "json",
+            # Success events too, not only errors: they are the audit trail shipped to the archive.
+            "KC_SPI_EVENTS_LISTENER__JBOSS_LOGGING__SUCCESS_LEVEL": "info",
+            "KC_SPI_EVENTS_LISTENER__JBOSS_LOGGING__ERROR_LEVEL": "warn",
+            "BIZID_OPA_URL": f"http://127.0.0.1:{OPA_PORT}",
+            "BIZID_REALM": args.settings.realm,
+            "BIZID_REGION": args.region,
+            "BIZID_REGION_ROLE": args.role,
+            "JAVA_OPTS_KC_HEAP": "-XX:MaxRAMPercentage=70",
+        }
+        keycloak = {
+            "name": CONTAINER,
+            "image": args.keycloak_image,
+            "essential": True,
+            "command": ["start", "--optimized"],
+            "user": "1000",
+            "portMappings": [
+                {"containerPort": port, "protocol": "tcp"}
+                for port in (KEYCLOAK_HTTPS_PORT, KEYCLOAK_MANAGEMENT_PORT, *JGROUPS_PORTS)
+            ],
+            "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
+            "secrets": [
+                {
+                    "name": "KC_DB_USERNAME",
+                    "valueFrom": pulumi.Output.concat(args.db_secret_arn, ":username::"),
+                },
+                {
+                    "name": "KC_DB_PASSWORD",
+                    "valueFrom": pulumi.Output.concat(args.db_secret_arn, ":password::"),
+                },
+                {
+                    "name": "KC_BOOTSTRAP_ADMIN_USERNAME",
+                    "valueFrom": pulumi.Output.concat(args.admin_secret_arn, ":username::"),
+                },
+                {
+                    "name": "KC_BOOTSTRAP_ADMIN_PASSWORD",
+                    "valueFrom": pulumi.Output.concat(args.admin_secret_arn, ":password::"),
+                },
+            ],
+            # The static OPA image has no HTTP client for a container health check; the extension fails closed
+            # until OPA answers, and Keycloak takes far longer to start than OPA does.
+            "dependsOn": [{"containerName": SIDECAR, "condition": "START"}],
+            "logConfiguration": logs(args.keycloak_log_group, "keycloak"),
+        }
+        opa = {
+            "name": SIDECAR,
+            "image": args.opa_image,
+            "essential": True,
+            "user": "1000",
+            "command": [
+                "run",
+                "--server",
+                f"--addr=127.0.0.1:{OPA_PORT}",
+                "--log-format=json",
+                "--set=decision_logs.console=true",
+                "/bundle",
+            ],
+            "readonlyRootFilesystem": True,
+            "logConfiguration": logs(args.opa_log_group, "opa"),
+        }
+        return [keycloak, opa]

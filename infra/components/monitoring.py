@@ -1,0 +1,137 @@
+"""CloudWatch alarms of one region, to an encrypted SNS topic: what an operator must hear about at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.common import child
+from infra.config import AlarmConfig
+
+METRIC_NAMESPACE = "Bizid/Keycloak"
+FAILED_LOGIN_PATTERN = '{ $.loggerName = "org.keycloak.events" && $.message = "*type=\\"LOGIN_ERROR\\"*" }'
+
+
+@dataclass(frozen=True)
+class AlarmsArgs:
+    thresholds: AlarmConfig
+    kms_key_id: pulumi.Input[str]
+    alb_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+    keycloak_log_group: pulumi.Input[str]
+    # The Osaka cluster in a two-region stack: replication lag is measured on the secondary.
+    replica_cluster_identifier: pulumi.Input[str] | None
+    subscribers: Sequence[str]
+
+
+class Alarms(pulumi.ComponentResource):
+    """SNS topic plus alarms on 5xx, failed logins, unhealthy hosts and (standby) replication lag."""
+
+    topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bizid:infra:Alarms", name, None, opts)
+        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=args.kms_key_id, opts=child(self))
+        for i, address in enumerate(args.subscribers):
+            aws.sns.TopicSubscription(
+                f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=address, opts=child(self)
+            )
+        self.topic_arn = topic.arn
+        limits = args.thresholds
+        alb = {"LoadBalancer": args.alb_arn_suffix}
+
+        self._alarm(
+            f"{name}-alb-5xx",
+            "The load balancer itself answered 5xx (no healthy target, or overload)",
+            "AWS/ApplicationELB",
+            "HTTPCode_ELB_5XX_Count",
+            alb,
+            limits.http_5xx_per_minute,
+            period=60,
+        )
+        self._alarm(
+            f"{name}-target-5xx",
+            "Keycloak answered 5xx",
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            alb,
+            limits.http_5xx_per_minute,
+            period=60,
+        )
+        self._alarm(
+            f"{name}-unhealthy-hosts",
+            "Keycloak tasks fail their readiness check on the management port",
+            "AWS/ApplicationELB",
+            "UnHealthyHostCount",
+            {**alb, "TargetGroup": args.target_group_arn_suffix},
+            0,
+            period=60,
+            statistic="Maximum",
+        )
+        aws.cloudwatch.LogMetricFilter(
+            f"{name}-failed-logins",
+            log_group_name=args.keycloak_log_group,
+            pattern=FAILED_LOGIN_PATTERN,
+            metric_transformation={
+                "name": "FailedLogins",
+                "namespace": METRIC_NAMESPACE,
+                "value": "1",
+                "default_value": "0",
+            },
+            opts=child(self),
+        )
+        self._alarm(
+            f"{name}-failed-logins",
+            "Failed logins well above normal: credential stuffing, or a broken login page",
+            METRIC_NAMESPACE,
+            "FailedLogins",
+            {},
+            limits.failed_logins_per_5_minutes,
+            period=300,
+        )
+        if args.replica_cluster_identifier is not None:
+            self._alarm(
+                f"{name}-replication-lag",
+                "Osaka lags Tokyo: a failover now would lose more than the documented RPO",
+                "AWS/RDS",
+                "AuroraGlobalDBReplicationLag",
+                {"DBClusterIdentifier": args.replica_cluster_identifier},
+                limits.replication_lag_ms,
+                period=60,
+                statistic="Maximum",
+                evaluation_periods=3,
+            )
+        self.register_outputs({"topic_arn": topic.arn})
+
+    def _alarm(
+        self,
+        name: str,
+        description: str,
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, pulumi.Input[str]],
+        threshold: int,
+        *,
+        period: int,
+        statistic: str = "Sum",
+        evaluation_periods: int = 1,
+    ) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dimensions or None,
+            statistic=statistic,
+            period=period,
+            evaluation_periods=evaluation_periods,
+            threshold=threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+            opts=child(self),
+        )

@@ -1,0 +1,266 @@
+"""The whole deployment, built from a validated StackConfig: the seam between Pulumi config and resources.
+
+`__main__.py` reads Pulumi config into a StackConfig and calls `build_stack`; the tests call `build_stack` the
+same way under mocks. Everything regional is declared under an explicit provider for that region; nothing uses
+the default provider (the stack files disable it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.audit import AuditArchive, AuditArchiveArgs
+from infra.components.database import AuroraCluster, AuroraClusterArgs, global_cluster
+from infra.components.dns import Certificate, CertificateArgs, DnsTarget, FailoverDns, FailoverDnsArgs
+from infra.components.edge import EdgeProtection, EdgeProtectionArgs
+from infra.components.images import Registry, RegistryArgs, needs_registry, resolve_image
+from infra.components.keycloak_service import KeycloakService, KeycloakServiceArgs
+from infra.components.keys import StackKey, StackKeyArgs
+from infra.components.monitoring import Alarms, AlarmsArgs
+from infra.components.network import Network, NetworkArgs
+from infra.components.secrets import ReplicatedSecret, ReplicatedSecretArgs
+from infra.config import PROJECT, RegionConfig, StackConfig, StackSecrets
+
+
+@dataclass(frozen=True)
+class RegionalDeployment:
+    """What a region contributes to the stack outputs and to the cross-region wiring."""
+
+    config: RegionConfig
+    role: str
+    provider: aws.Provider
+    service: KeycloakService
+    database: AuroraCluster
+    audit: AuditArchive
+
+
+def regional_provider(config: StackConfig, region: RegionConfig, role: str) -> aws.Provider:
+    """The only way resources reach a region: one explicit provider per region, tagging all it creates."""
+    return aws.Provider(
+        region.label,
+        region=region.region,
+        default_tags={
+            "tags": {
+                "project": PROJECT,
+                "environment": config.environment,
+                "region-role": role,
+                "managed-by": "pulumi",
+            }
+        },
+    )
+
+
+def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.Output[object]]:
+    """Declare every resource of the stack; returns the values to export."""
+    env = config.environment
+    prefix = f"bizid-{env}"
+    roles = {config.primary.region: "primary"}
+    if config.standby is not None:
+        roles[config.standby.region] = "standby"
+    providers = {r.region: regional_provider(config, r, roles[r.region]) for r in config.regions}
+    primary = config.primary
+    on = {region: pulumi.ResourceOptions(provider=provider) for region, provider in providers.items()}
+
+    # Keys: the multi-region primary in Tokyo, its replica in Osaka.
+    keys = {
+        primary.region: StackKey(
+            f"{prefix}-{primary.label}", StackKeyArgs(primary.region, f"{prefix} data"), on[primary.region]
+        )
+    }
+    if config.standby is not None:
+        keys[config.standby.region] = StackKey(
+            f"{prefix}-{config.standby.label}",
+            StackKeyArgs(config.standby.region, f"{prefix} data", primary_key_arn=keys[primary.region].arn),
+            on[config.standby.region],
+        )
+    replicas: dict[str, pulumi.Input[str]] = {
+        r.region: keys[r.region].arn for r in config.regions if r is not primary
+    }
+
+    def secret(name: str, description: str, username: str, password: pulumi.Output[str]) -> ReplicatedSecret:
+        document: pulumi.Output[str] = pulumi.Output.json_dumps({"username": username, "password": password})
+        value: pulumi.Output[str] = pulumi.Output.secret(document)
+        return ReplicatedSecret(
+            f"{prefix}-{name}",
+            ReplicatedSecretArgs(description, value, primary.region, keys[primary.region].arn, replicas),
+            on[primary.region],
+        )
+
+    db_secret = secret(
+        "db-master",
+        "Aurora master user (Keycloak's database user)",
+        config.database.master_username,
+        secrets.db_master_password,
+    )
+    admin_secret = secret(
+        "kc-admin", "Keycloak bootstrap administrator", "bootstrap-admin", secrets.keycloak_admin_password
+    )
+
+    # Images: pinned from config, or built once and pushed to every region's registry.
+    image_sources = {"keycloak": config.keycloak.image, "opa": config.keycloak.opa_image}
+    region_names = [r.region for r in config.regions]
+    registries: dict[str, Registry] = (
+        {
+            r.region: Registry(
+                f"{prefix}-{r.label}-registry",
+                RegistryArgs(tuple(image_sources), keys[r.region].arn),
+                on[r.region],
+            )
+            for r in config.regions
+        }
+        if needs_registry(image_sources)
+        else {}
+    )
+    images = {
+        repo: resolve_image(
+            f"{prefix}-{repo}-image", repo, source, region_names, registries, env, on[primary.region]
+        )
+        for repo, source in image_sources.items()
+    }
+
+    zone = aws.route53.get_zone_output(
+        name=config.dns.zone_name,
+        private_zone=False,
+        opts=pulumi.InvokeOutputOptions(provider=providers[primary.region]),
+    )
+    glob = global_cluster(f"{prefix}-global", config.database, on[primary.region])
+
+    deployments: list[RegionalDeployment] = []
+    validation_fqdns: list[pulumi.Output[str]] | None = None
+    for region in config.regions:
+        role = roles[region.region]
+        label = f"{prefix}-{region.label}"
+        key = keys[region.region]
+        opts = on[region.region]
+        network = Network(
+            label,
+            NetworkArgs(
+                cidr=region.vpc_cidr,
+                availability_zones=region.availability_zones,
+                nat_gateways=region.nat_gateways,
+                flow_log_kms_key_arn=key.arn,
+                flow_log_retention_days=config.audit.log_retention_days,
+            ),
+            opts,
+        )
+        audit = AuditArchive(
+            f"{label}-audit",
+            AuditArchiveArgs(
+                environment=env,
+                region=region.region,
+                kms_key_arn=key.arn,
+                object_lock_days=config.audit.object_lock_days,
+                log_retention_days=config.audit.log_retention_days,
+                force_destroy=not config.is_prod,
+            ),
+            opts,
+        )
+        is_primary = role == "primary"
+        database = AuroraCluster(
+            f"{label}-db",
+            AuroraClusterArgs(
+                settings=config.database,
+                global_cluster_id=glob.id,
+                kms_key_arn=key.arn,
+                subnet_ids=network.data_subnet_ids,
+                security_group_id=network.db_security_group_id,
+                instances=region.database_instances,
+                master_password=secrets.db_master_password if is_primary else None,
+                depends_on=[] if is_primary else deployments[0].database.instances,
+            ),
+            opts,
+        )
+        certificate = Certificate(
+            f"{label}-tls",
+            CertificateArgs(config.dns.hostname, zone.zone_id, validation_fqdns),
+            opts,
+        )
+        validation_fqdns = certificate.validation_fqdns
+        service = KeycloakService(
+            f"{label}-keycloak",
+            KeycloakServiceArgs(
+                environment=env,
+                region=region.region,
+                role=role,
+                settings=config.keycloak,
+                size=region.keycloak,
+                hostname=config.dns.hostname,
+                keycloak_image=images["keycloak"][region.region],
+                opa_image=images["opa"][region.region],
+                vpc_id=network.vpc_id,
+                public_subnet_ids=network.public_subnet_ids,
+                app_subnet_ids=network.app_subnet_ids,
+                alb_security_group_id=network.alb_security_group_id,
+                app_security_group_id=network.app_security_group_id,
+                certificate_arn=certificate.arn,
+                db_endpoint=database.endpoint,
+                db_name=config.database.database_name,
+                db_secret_arn=db_secret.arn_in(region.region),
+                admin_secret_arn=admin_secret.arn_in(region.region),
+                kms_key_arn=key.arn,
+                keycloak_log_group=audit.keycloak_log_group,
+                opa_log_group=audit.opa_log_group,
+                deletion_protection=config.is_prod,
+            ),
+            opts,
+        )
+        EdgeProtection(
+            f"{label}-waf",
+            EdgeProtectionArgs(
+                limits=config.edge,
+                load_balancer_arn=service.alb.arn,
+                kms_key_arn=key.arn,
+                log_retention_days=config.audit.log_retention_days,
+            ),
+            opts,
+        )
+        Alarms(
+            f"{label}-alarms",
+            AlarmsArgs(
+                thresholds=config.alarms,
+                kms_key_id=key.key_id,
+                alb_arn_suffix=service.alb.arn_suffix,
+                target_group_arn_suffix=service.target_group.arn_suffix,
+                keycloak_log_group=audit.keycloak_log_group,
+                replica_cluster_identifier=None if is_primary else database.cluster_identifier,
+                subscribers=config.alarms.emails,
+            ),
+            opts,
+        )
+        deployments.append(
+            RegionalDeployment(region, role, providers[region.region], service, database, audit)
+        )
+
+    FailoverDns(
+        f"{prefix}-dns",
+        FailoverDnsArgs(
+            zone_id=zone.zone_id,
+            hostname=config.dns.hostname,
+            health_check_path=config.dns.health_check_path,
+            targets=[
+                DnsTarget(
+                    d.config.label,
+                    "PRIMARY" if d.role == "primary" else "SECONDARY",
+                    d.service.alb.dns_name,
+                    d.service.alb.zone_id,
+                )
+                for d in deployments
+            ],
+        ),
+        on[primary.region],  # Route 53 is global; its calls go through the primary's provider
+    )
+
+    outputs: dict[str, pulumi.Output[object]] = {
+        "url": pulumi.Output.from_input(f"https://{config.dns.hostname}"),
+        "globalClusterId": glob.id,
+    }
+    for d in deployments:
+        outputs[f"{d.config.label}AlbDnsName"] = d.service.alb.dns_name
+        outputs[f"{d.config.label}DbEndpoint"] = d.database.endpoint
+        outputs[f"{d.config.label}AuditBucket"] = d.audit.bucket_name
+        outputs[f"{d.config.label}EcsService"] = pulumi.Output.concat(
+            d.service.cluster.name, "/", d.service.service.name
+        )
+    return outputs
