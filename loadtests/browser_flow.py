@@ -165,7 +165,7 @@ class BrowserFlow:
         if acr_values:
             params["acr_values"] = acr_values
         result = LoginResult()
-        password_sent = False
+        password_sent = otp_sent = False
         page = self._follow(
             self._request("GET", f"{self.endpoints['auth']}?{urlencode(params)}", "authorize"),
             client,
@@ -182,8 +182,9 @@ class BrowserFlow:
             otp_form = next((f for f in parsed.forms if "otp" in f.fields), None)
             if otp_form is not None:
                 result.otp_prompted = True
-                if otp is None:
-                    return result  # the flow wants a second factor and the caller has none
+                if otp is None or otp_sent:
+                    return result  # no second factor to give, or the code given was refused
+                otp_sent = True
                 data = {**otp_form.fields, "otp": otp()}
                 page = self._follow(
                     self._request("POST", urljoin(page.url, otp_form.action), "otp", data=data), client, "otp"

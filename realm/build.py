@@ -11,6 +11,7 @@ fails here, before `realm.reconcile` makes its first request.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ BROWSER_FLOW = "bizid-browser"
 REGISTRATION_FLOW = "bizid-registration"
 
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
-EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access"})
+EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
 EXTENSION_MAPPERS = frozenset({"bizid-release"})
 EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "validator": EXTENSION_VALIDATORS,
@@ -58,6 +59,25 @@ RELEASE_MAPPER_CONFIG = {
     "userinfo.token.claim": "true",
     "introspection.token.claim": "true",
 }
+
+AMR_MAPPER = {
+    "name": "amr",
+    "protocol": "openid-connect",
+    "protocolMapper": "oidc-amr-mapper",
+    "config": {"id.token.claim": "true", "access.token.claim": "true", "introspection.token.claim": "true"},
+}
+"""Keycloak's AMR mapper (ID and access token; it has no userinfo option). It lists the
+`default.reference.value` of each authenticator execution completed in the user session that is younger
+than the execution's `default.reference.maxAge` (default 0 s: without one the value is gone at once)."""
+
+AMR_PASSWORD = "pwd"
+AMR_OTP = "otp"
+AMR_WEBAUTHN = "hwk"
+"""RFC 8176 values. WebAuthn proves possession of a key held by an authenticator; with attestation `none` we
+cannot tell a hardware key from a synced passkey, so `hwk` is what the method is meant to be."""
+
+ACCESS_PHASE_IDENTIFIED = "identified"
+ACCESS_PHASE_COMPLETE = "complete"
 
 Requirement = Literal["REQUIRED", "ALTERNATIVE", "CONDITIONAL", "DISABLED"]
 
@@ -339,7 +359,7 @@ def client_scope(scope: ScopeDefinition) -> dict[str, Any]:
 
 def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
     """The Keycloak client of one RP (natural key clientId). The secret is added on create only."""
-    mappers: list[dict[str, Any]] = []
+    mappers: list[dict[str, Any]] = [copy.deepcopy(AMR_MAPPER)]
     if options.extension:
         mappers.append(
             {
@@ -391,13 +411,24 @@ def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
 # --- authentication flows ---------------------------------------------------------------------------
 
 
-def access_step(alias: str, options: Options) -> Step:
-    return Step("bizid-access", "REQUIRED", config_alias=alias, config={"opaUrl": options.opa_url})
+def access_step(alias: str, options: Options, phase: str = ACCESS_PHASE_COMPLETE) -> Step:
+    """`bizid-access`: `phase=identified` right after the password step (every rule but the level; cannot
+    admit), `phase=complete` as the last step (every rule). See docs/architecture.md, "Access checks happen
+    twice"."""
+    config = {"opaUrl": options.opa_url, "phase": phase}
+    return Step("bizid-access", "REQUIRED", config_alias=alias, config=config)
+
+
+def amr_config(value: str, max_age: int) -> dict[str, str]:
+    """Execution config read by Keycloak's AMR mapper (`Constants.AUTHENTICATION_EXECUTION_REFERENCE_*`)."""
+    return {"default.reference.value": value, "default.reference.maxAge": str(max_age)}
 
 
 def browser_flow(defs: Definitions, options: Options) -> Flow:
-    """Identify (SSO cookie, or password at level 1), raise the level to the tier's minimum, then a
-    second factor (TOTP or WebAuthn) at level 2, then ask OPA. Tree and reasons: docs/realm.md."""
+    """Identify (SSO cookie, or password at level 1), check access early, raise the level to the tier's
+    minimum, then a second factor (TOTP or WebAuthn; TOTP set-up if none is enrolled) at level 2, then ask OPA
+    with every rule. Tree and reasons: docs/realm.md."""
+    life = defs.realm.lifetimes
     level_1 = SubFlow(
         "bizid-level-1",
         "CONDITIONAL",
@@ -409,7 +440,46 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "bizid-level-1-condition",
                 {"loa-condition-level": "1", "loa-max-age": "36000"},
             ),
-            Step("auth-username-password-form", "REQUIRED"),
+            Step(
+                "auth-username-password-form",
+                "REQUIRED",
+                "bizid-amr-password",
+                amr_config(AMR_PASSWORD, life.sso_session_max),
+            ),
+        ),
+    )
+    enrolled = SubFlow(
+        "bizid-level-2-enrolled",
+        "CONDITIONAL",
+        "the user has a second factor: use it",
+        (
+            Step("conditional-user-configured", "REQUIRED"),
+            Step("auth-otp-form", "ALTERNATIVE", "bizid-amr-otp", amr_config(AMR_OTP, life.loa_max_age_aal2)),
+            Step(
+                "webauthn-authenticator",
+                "ALTERNATIVE",
+                "bizid-amr-webauthn",
+                amr_config(AMR_WEBAUTHN, life.loa_max_age_aal2),
+            ),
+        ),
+    )
+    enrol = SubFlow(
+        "bizid-level-2-enrol",
+        "CONDITIONAL",
+        "no second factor yet: set up TOTP (CONFIGURE_TOTP required action)",
+        (
+            Step(
+                "conditional-sub-flow-executed",
+                "REQUIRED",
+                "bizid-level-2-enrol-condition",
+                {"flow_to_check": enrolled.alias, "check_result": "not-executed"},
+            ),
+            Step(
+                "auth-otp-form",
+                "REQUIRED",
+                "bizid-amr-otp-enrol",
+                amr_config(AMR_OTP, life.loa_max_age_aal2),
+            ),
         ),
     )
     level_2 = SubFlow(
@@ -421,14 +491,16 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "conditional-level-of-authentication",
                 "REQUIRED",
                 "bizid-level-2-condition",
-                {"loa-condition-level": "2", "loa-max-age": str(defs.realm.lifetimes.loa_max_age_aal2)},
+                {"loa-condition-level": "2", "loa-max-age": str(life.loa_max_age_aal2)},
             ),
-            Step("auth-otp-form", "ALTERNATIVE"),
-            Step("webauthn-authenticator", "ALTERNATIVE"),
+            enrolled,
+            enrol,
         ),
     )
     forms_children: list[Step | SubFlow] = [level_1]
     if options.extension:
+        early = access_step("bizid-browser-access-identified", options, ACCESS_PHASE_IDENTIFIED)
+        forms_children.append(early)
         forms_children.append(Step("bizid-tier-loa", "REQUIRED"))
     forms_children.append(level_2)
     identify = SubFlow(
@@ -452,8 +524,10 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
 
 
 def registration_flow(options: Options) -> Flow:
-    """Keycloak's registration form (user profile + password), then the OPA access decision, so a newly
-    registered Entry account is not signed in to an RP that does not accept it."""
+    """Keycloak's registration form (user profile + password), then the user-profile defaults stored on the
+    new account (tier=entry, account_status=active: Keycloak does not store defaults of attributes the user
+    may not edit), then the OPA access decision, so a new Entry account is not signed in to an RP that does
+    not accept it."""
     form = SubFlow(
         "bizid-registration-form",
         "REQUIRED",
@@ -467,6 +541,7 @@ def registration_flow(options: Options) -> Flow:
     )
     top: list[Step | SubFlow] = [form]
     if options.extension:
+        top.append(Step("bizid-profile-defaults", "REQUIRED"))
         top.append(access_step("bizid-registration-access", options))
     return Flow(
         REGISTRATION_FLOW, "bizid self-registration: creates an Entry account", "registrationFlow", tuple(top)

@@ -52,6 +52,17 @@ KEYCLOAK_BUILTIN_SCOPES = frozenset(
 HOLD_FLOW = "bizid-hold"
 """Bound for the moment a wholly owned flow is rebuilt: denies every sign-in (fails closed)."""
 
+FLOW_BINDINGS = (
+    "browserFlow",
+    "registrationFlow",
+    "directGrantFlow",
+    "resetCredentialsFlow",
+    "clientAuthenticationFlow",
+    "dockerAuthenticationFlow",
+    "firstBrokerLoginFlow",
+)
+"""Realm attributes that bind a top-level flow; the hold flow is deleted only when none points at it."""
+
 WITHOUT_EXTENSION_ENV = "BIZID_REALM_WITHOUT_EXTENSION"
 
 
@@ -711,7 +722,19 @@ class Applier:
         self._create_flow(flow)
         if bound:
             self.api.put(self.r(), dict.fromkeys(bound, flow.alias))
-            self.api.delete(self.r(f"/authentication/flows/{self._top_flows()[HOLD_FLOW]}"))
+            self.remove_hold_flow()
+
+    def remove_hold_flow(self) -> None:
+        """Delete the hold flow once no binding uses it. An apply interrupted mid-rebuild (e.g. the database
+        restarted) can leave a binding on it; that binding is then a planned change, re-pointed later in the
+        same apply, after which the final call here removes the hold flow."""
+        flows = self._top_flows()
+        if HOLD_FLOW not in flows:
+            return
+        realm = self.api.get(self.r())
+        if any(realm.get(b) == HOLD_FLOW for b in FLOW_BINDINGS):
+            return
+        self.api.delete(self.r(f"/authentication/flows/{flows[HOLD_FLOW]}"))
 
     def bind(self, change: Change) -> None:
         flow: Flow = change.desired
@@ -768,6 +791,8 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
         todo = current.changes
     for change in todo:
         applier.apply(change)
+    if any(c.object_type in ("flow", "flow-binding") for c in todo):
+        applier.remove_hold_flow()
     applier.ensure_local_secrets()
     return current, api.writes - start
 

@@ -411,7 +411,7 @@ def test_prime_release_at_jgrants(opa: Opa, defs: Definitions) -> None:
         "corporate_name",
         "corporate_type",
         "representative_name",
-        "address",
+        "corporate_address",
     }
     assert not {"acr", "amr", "sub"} & set(claims)
 

@@ -115,7 +115,7 @@ def test_profile_has_every_contract_attribute(desired: build.DesiredRealm) -> No
     contract = [
         "username", "email", "firstName", "lastName", "tier", "account_status", "valid_until",
         "corporate_number", "corporate_name", "corporate_type", "representative_name", "address", "branch",
-        "prime_username", "provisional_rps", "phone_number",
+        "prime_username", "provisional_rps", "phone_number", "delegations", "licences",
     ]  # fmt: skip
     assert sorted(names) == sorted(contract)
     assert desired.user_profile["unmanagedAttributePolicy"] == "ADMIN_VIEW"
@@ -130,6 +130,19 @@ def test_profile_has_every_contract_attribute(desired: build.DesiredRealm) -> No
 )  # fmt: skip
 def test_verified_attributes_are_operator_only(desired: build.DesiredRealm, name: str) -> None:
     assert _attr(desired, name)["permissions"] == {"view": ["admin", "user"], "edit": ["admin"]}
+
+
+@pytest.mark.parametrize("name", ["delegations", "licences"])
+def test_delegation_and_licence_records_are_admin_only_and_may_be_long(
+    desired: build.DesiredRealm, name: str
+) -> None:
+    """JSON records: multivalued, invisible to the holder, and an explicit length cap well above 255 (Keycloak
+    keeps longer values in long_value; without a length validator it would silently cap them at 2048)."""
+    attr = _attr(desired, name)
+    assert attr["permissions"] == {"view": ["admin"], "edit": ["admin"]}
+    assert attr["multivalued"] is True
+    assert int(attr["validations"]["length"]["max"]) >= 1000
+    assert "defaultValue" not in attr
 
 
 @pytest.mark.parametrize("name", ["email", "firstName", "lastName", "phone_number"])
@@ -194,6 +207,8 @@ def test_every_client_is_locked_down(desired: build.DesiredRealm, loaded: tuple[
         mappers = {m["protocolMapper"] for m in c["protocolMappers"]}
         assert "bizid-release" in mappers
         assert ("oidc-sha256-pairwise-sub-mapper" in mappers) is rp.pairwise_sub
+        amr = next(m for m in c["protocolMappers"] if m["protocolMapper"] == "oidc-amr-mapper")
+        assert amr["config"]["id.token.claim"] == "true"
 
 
 def test_release_mapper_only_with_the_extension(bare: build.DesiredRealm) -> None:
@@ -215,22 +230,73 @@ def test_browser_flow_tree(desired: build.DesiredRealm) -> None:
         (2, "bizid-level-1", "CONDITIONAL"),
         (3, "conditional-level-of-authentication", "REQUIRED"),
         (3, "auth-username-password-form", "REQUIRED"),
+        (2, "bizid-access", "REQUIRED"),
         (2, "bizid-tier-loa", "REQUIRED"),
         (2, "bizid-level-2", "CONDITIONAL"),
         (3, "conditional-level-of-authentication", "REQUIRED"),
-        (3, "auth-otp-form", "ALTERNATIVE"),
-        (3, "webauthn-authenticator", "ALTERNATIVE"),
+        (3, "bizid-level-2-enrolled", "CONDITIONAL"),
+        (4, "conditional-user-configured", "REQUIRED"),
+        (4, "auth-otp-form", "ALTERNATIVE"),
+        (4, "webauthn-authenticator", "ALTERNATIVE"),
+        (3, "bizid-level-2-enrol", "CONDITIONAL"),
+        (4, "conditional-sub-flow-executed", "REQUIRED"),
+        (4, "auth-otp-form", "REQUIRED"),
         (0, "bizid-access", "REQUIRED"),
     ]
-    configs = [r["config"] for r in flow.shape() if r.get("config")]
+    configs = [(r.get("step"), r["config"]) for r in flow.shape() if r.get("config")]
+    amr_pwd = {"default.reference.value": "pwd", "default.reference.maxAge": "43200"}
+    amr_otp = {"default.reference.value": "otp", "default.reference.maxAge": "43200"}
     assert configs == [
-        {"loa-condition-level": "1", "loa-max-age": "36000"},
-        {"loa-condition-level": "2", "loa-max-age": "43200"},
-        {"opaUrl": OPA},
+        ("conditional-level-of-authentication", {"loa-condition-level": "1", "loa-max-age": "36000"}),
+        ("auth-username-password-form", amr_pwd),
+        ("bizid-access", {"opaUrl": OPA, "phase": "identified"}),
+        ("conditional-level-of-authentication", {"loa-condition-level": "2", "loa-max-age": "43200"}),
+        ("auth-otp-form", amr_otp),
+        ("webauthn-authenticator", {**amr_otp, "default.reference.value": "hwk"}),
+        (
+            "conditional-sub-flow-executed",
+            {"flow_to_check": "bizid-level-2-enrolled", "check_result": "not-executed"},
+        ),
+        ("auth-otp-form", amr_otp),
+        ("bizid-access", {"opaUrl": OPA, "phase": "complete"}),
     ]
 
 
-def test_registration_flow_ends_with_the_access_decision(desired: build.DesiredRealm) -> None:
+def test_config_aliases_are_unique_in_the_realm(desired: build.DesiredRealm) -> None:
+    """Keycloak refuses a second authenticator config with an alias already used anywhere in the realm."""
+
+    def aliases(nodes: tuple[build.Step | build.SubFlow, ...]) -> list[str]:
+        found: list[str] = []
+        for node in nodes:
+            if isinstance(node, build.SubFlow):
+                found += aliases(node.children)
+            elif node.config is not None:
+                assert node.config_alias, node
+                found.append(node.config_alias)
+        return found
+
+    every = [a for f in desired.flows for a in aliases(f.children)]
+    assert len(every) == len(set(every)), every
+
+
+def test_the_two_access_checks_are_distinct_in_the_flow_shape(desired: build.DesiredRealm) -> None:
+    """Two executions of one provider: the plan compares the flow row by row (position, level, config), so a
+    live flow with the phases swapped is drift, and the unchanged flow is not."""
+    live = _live_from(desired)
+    assert reconcile.make_plan(desired, live).empty
+    shape = live.flows["bizid-browser"]
+    assert shape is not None
+    accesses = [r for r in shape if r.get("step") == "bizid-access"]
+    assert [r["config"]["phase"] for r in accesses] == ["identified", "complete"]
+    accesses[0]["config"]["phase"], accesses[1]["config"]["phase"] = "complete", "identified"
+    plan = reconcile.make_plan(desired, live)
+    assert [(c.kind, c.object_type, c.key) for c in plan.changes] == [("update", "flow", "bizid-browser")]
+    assert len(plan.changes[0].diffs) == 2
+
+
+def test_registration_flow_stores_defaults_then_asks_for_the_access_decision(
+    desired: build.DesiredRealm,
+) -> None:
     flow = desired.flows[1]
     assert (flow.alias, flow.binding) == ("bizid-registration", "registrationFlow")
     shape = flow.shape()
@@ -239,12 +305,15 @@ def test_registration_flow_ends_with_the_access_decision(desired: build.DesiredR
         "registration-user-creation",
         "registration-password-action",
     ]
-    assert shape[-1] == {
-        "level": 0,
-        "step": "bizid-access",
-        "requirement": "REQUIRED",
-        "config": {"opaUrl": OPA},
-    }
+    assert shape[3:] == [
+        {"level": 0, "step": "bizid-profile-defaults", "requirement": "REQUIRED", "config": None},
+        {
+            "level": 0,
+            "step": "bizid-access",
+            "requirement": "REQUIRED",
+            "config": {"opaUrl": OPA, "phase": "complete"},
+        },
+    ]
 
 
 def test_without_extension_no_java_provider_is_referenced(bare: build.DesiredRealm) -> None:

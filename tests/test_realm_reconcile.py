@@ -7,15 +7,23 @@ signing in to it) is never disturbed; the realm is deleted afterwards.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
+import re
+import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
 
+from loadtests.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from realm import reconcile
 from realm.build import DesiredRealm
 from realm.loader import DEFINITIONS_DIR
@@ -193,30 +201,32 @@ def test_invalid_definitions_fail_before_any_admin_api_call(
         assert str(defs) in out
 
 
-@pytest.mark.platform
-def test_self_registration_creates_an_active_entry_account(
-    platform: Settings, api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
-) -> None:
-    """The registration page offers no tier; a smuggled `tier=prime` is ignored; the user-profile defaults
-    store tier=entry and account_status=active (Keycloak persists attribute defaultValue on create)."""
-    import base64
-    import hashlib
-    import html
-    import re
-    import secrets
+REGISTRATION_PASSWORD = "correct horse battery 9"
 
-    desired, _, _ = scratch
+
+@dataclass
+class Registration:
+    """A self-registration through the real registration page of the scratch realm, up to where it ended."""
+
+    session: requests.Session
+    username: str
+    verifier: str
+    form_fields: set[str]
+    response: requests.Response
+
+
+def _register(platform: Settings, realm: str, client_id: str, **extra: str) -> Registration:
     session = requests.Session()
     session.trust_env = False
     verifier = secrets.token_urlsafe(40)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     page = session.get(
-        f"{platform.keycloak_url}/realms/{desired.name}/protocol/openid-connect/registrations",
+        f"{platform.keycloak_url}/realms/{realm}/protocol/openid-connect/registrations",
         params={
-            "client_id": "seminar",
+            "client_id": client_id,
             "response_type": "code",
             "scope": "openid",
-            "redirect_uri": "http://127.0.0.1:18900/callback/seminar",
+            "redirect_uri": f"http://127.0.0.1:18900/callback/{client_id}",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": "s",
@@ -224,27 +234,107 @@ def test_self_registration_creates_an_active_entry_account(
         verify=str(platform.paths.ca_cert),
     )
     assert page.status_code == 200
-    fields = set(re.findall(r'name="([^"]+)"', page.text))
-    assert {"username", "email", "firstName", "lastName", "password"} <= fields
-    assert not fields & {"tier", "account_status", "corporate_number", "corporate_name"}
     match = re.search(r'action="([^"]+)"', page.text)
     assert match is not None
     username = f"reg-{uuid.uuid4().hex[:8]}"
-    session.post(
+    response = session.post(
         html.unescape(match.group(1)),
         data={
             "username": username,
             "email": f"{username}@example.test",
             "firstName": "Hanako",
             "lastName": "Suzuki",
-            "password": "correct horse battery 9",
-            "password-confirm": "correct horse battery 9",
-            "tier": "prime",
+            "password": REGISTRATION_PASSWORD,
+            "password-confirm": REGISTRATION_PASSWORD,
+            **extra,
         },
         allow_redirects=False,
         verify=str(platform.paths.ca_cert),
     )
-    users = api.get(f"/admin/realms/{desired.name}/users", username=username, exact="true")
+    return Registration(session, username, verifier, set(re.findall(r'name="([^"]+)"', page.text)), response)
+
+
+def _redirect_query(response: requests.Response) -> dict[str, str]:
+    assert response.status_code == 302, response.text[:300]
+    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+
+
+@pytest.mark.platform
+def test_self_registration_creates_an_active_entry_account(
+    platform: Settings, api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
+) -> None:
+    """The registration page offers no tier; a smuggled `tier=prime` is ignored; tier=entry and
+    account_status=active are *stored* on the new account. Keycloak itself stores a user-profile default only
+    for attributes the registering user may edit, and the Admin API shows the default of an unset attribute
+    when it reads the user, so the check reads the database-backed value through the access decision too
+    (see test_a_self_registered_entry_account_signs_in_where_entry_is_accepted)."""
+    desired, _, _ = scratch
+    reg = _register(platform, desired.name, "seminar", tier="prime")
+    assert {"username", "email", "firstName", "lastName", "password"} <= reg.form_fields
+    assert not reg.form_fields & {
+        "tier",
+        "account_status",
+        "corporate_number",
+        "corporate_name",
+        "delegations",
+    }
+    users = api.get(f"/admin/realms/{desired.name}/users", username=reg.username, exact="true")
     assert len(users) == 1
     assert users[0]["attributes"]["tier"] == ["entry"]
     assert users[0]["attributes"]["account_status"] == ["active"]
+    # Stored, not merely shown: an attribute search reads the stored values only.
+    found = api.get(f"/admin/realms/{desired.name}/users", q="tier:entry", username=reg.username)
+    assert [u["username"] for u in found] == [reg.username]
+
+
+@pytest.mark.platform
+def test_a_self_registered_entry_account_signs_in_where_entry_is_accepted(
+    platform: Settings, api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
+) -> None:
+    """Register at `seminar` (accepts Entry): bizid-access admits the new account, Keycloak then asks to
+    verify the e-mail (verify_email=true). There is no mail server on the local platform, so the test marks
+    the address verified through the Admin API, as following the link would; the same browser then continues
+    and the RP gets an authorization code for an aal1 Entry sign-in. A later password sign-in works too."""
+    desired, _, _ = scratch
+    reg = _register(platform, desired.name, "seminar")
+    assert reg.response.status_code == 302
+    location = reg.response.headers["Location"]
+    assert "required-action" in location and "VERIFY_EMAIL" in location, location
+
+    user = api.get(f"/admin/realms/{desired.name}/users", username=reg.username, exact="true")[0]
+    api.put(f"/admin/realms/{desired.name}/users/{user['id']}", {"emailVerified": True})
+    verified = reg.session.get(
+        urljoin(platform.keycloak_url, location), allow_redirects=False, verify=str(platform.paths.ca_cert)
+    )
+    query = _redirect_query(verified)
+    assert "error" not in query, query
+    client = Client("seminar", "http://127.0.0.1:18900/callback/seminar")
+    browser = BrowserFlow(
+        reg.session, f"{platform.keycloak_url}/realms/{desired.name}", str(platform.paths.ca_cert)
+    )
+    tokens = browser.exchange(client, query["code"], reg.verifier)
+    claims = decode_jwt_payload(tokens["id_token"])
+    assert claims["acr"] == "aal1"
+    assert claims.get("tier") == "entry" and claims.get("account_type") == 1, claims
+
+    again = BrowserFlow(requests.Session(), browser.issuer, str(platform.paths.ca_cert))
+    result = again.login(client, reg.username, REGISTRATION_PASSWORD, scope="openid account")
+    assert result.tokens is not None, result
+
+
+@pytest.mark.platform
+def test_a_self_registered_entry_account_is_refused_where_entry_is_not_accepted(
+    platform: Settings, api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
+) -> None:
+    """Register at `jgrants` (Prime and Member only): the account is created, but the browser goes back to the
+    RP with error=access_denied, and the policy's reasons (event detail) include tier_not_accepted: the stored
+    tier was judged, not a missing one (before the fix: malformed_input)."""
+    desired, _, _ = scratch
+    reg = _register(platform, desired.name, "jgrants")
+    query = _redirect_query(reg.response)
+    assert query["error"] == "access_denied", query
+    assert "malformed_input" not in query.get("error_description", "")
+    user = api.get(f"/admin/realms/{desired.name}/users", username=reg.username, exact="true")[0]
+    events = api.get(f"/admin/realms/{desired.name}/events", user=user["id"])
+    reasons = [e["details"].get("bizid_reasons", "") for e in events if e.get("error") == "access_denied"]
+    assert reasons and "tier_not_accepted" in reasons[0].split(","), events

@@ -38,7 +38,7 @@ _prime_claims := {
 	"corporate_name": "山田商事株式会社",
 	"corporate_type": "corporation",
 	"representative_name": "山田 太郎",
-	"address": "東京都千代田区霞が関1-1-1",
+	"corporate_address": "東京都千代田区霞が関1-1-1",
 	"verified_claims": {
 		"verification": {
 			"trust_framework": "jp_gbizid",
@@ -53,7 +53,7 @@ _prime_claims := {
 			"corporate_name": "山田商事株式会社",
 			"corporate_type": "corporation",
 			"representative_name": "山田 太郎",
-			"address": "東京都千代田区霞が関1-1-1",
+			"corporate_address": "東京都千代田区霞が関1-1-1",
 		},
 	},
 }
@@ -125,7 +125,7 @@ test_provisional_prime_corporate_claims_withheld if {
 	}
 	{entry.claim | some entry in decision.withheld} == {
 		"corporate_number", "corporate_name", "corporate_type",
-		"representative_name", "address", "branch",
+		"representative_name", "corporate_address", "branch",
 	}
 	every entry in decision.withheld {
 		entry.reason == "unverified_tier"
@@ -162,7 +162,7 @@ test_missing_values_not_released if {
 	decision := _decide(object.union(request, {"account": {"address": null, "corporate_type": ""}}))
 	not "email" in object.keys(decision.claims)
 	not "given_name" in object.keys(decision.claims)
-	not "address" in object.keys(decision.claims)
+	not "corporate_address" in object.keys(decision.claims)
 	not "corporate_type" in object.keys(decision.claims)
 	decision.claims.name == "山田"
 }

@@ -3,16 +3,16 @@ package org.bizid.keycloak.access;
 import java.time.Instant;
 import java.util.UUID;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.flow.RpDenial;
+import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
 import org.bizid.keycloak.opa.OpaClient;
 import org.bizid.keycloak.opa.OpaResult;
 import org.jboss.logging.Logger;
 import org.keycloak.authentication.AuthenticationFlowContext;
 import org.keycloak.authentication.Authenticator;
-import org.keycloak.authentication.authenticators.util.AcrStore;
 import org.keycloak.models.AuthenticatorConfigModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -20,8 +20,11 @@ import org.keycloak.models.UserModel;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
- * Last step of the browser flow: asks OPA {@code data.bizid.access.decision} whether this account may sign in
- * to this RP now, on every login including SSO (cookie) logins. Allows only on {@code "allow": true}.
+ * Asks OPA {@code data.bizid.access.decision} whether this account may sign in to this RP now. Runs twice in the
+ * browser flow (docs/architecture.md, "Access checks happen twice"): with execution config {@code phase=identified}
+ * right after the password step (every rule except the level, so an account that will be refused is refused before
+ * it is asked for a second factor), and last, at top level, with {@code phase=complete} (the default; every rule,
+ * on every login including SSO). Continues only on {@code "allow": true}; only the last call can admit.
  */
 public class BizidAccessAuthenticator implements Authenticator {
 
@@ -33,13 +36,8 @@ public class BizidAccessAuthenticator implements Authenticator {
     public static final String DETAIL_DECISION_ID = "bizid_decision_id";
     public static final String DETAIL_REASONS = "bizid_reasons";
 
-    /**
-     * Hook for delegation (not used yet): an auth-session note holding the delegation as a JSON object.
-     * A future step (e.g. a "file on behalf of" chooser) verifies the delegation and sets this note;
-     * until then the input carries {@code "delegation": null}. A raw request parameter is deliberately
-     * not trusted here, since anyone can put one on an authorization request.
-     */
-    public static final String DELEGATION_NOTE = "delegation";
+    public static final String DETAIL_PHASE = "bizid_phase";
+    public static final String DETAIL_DELEGATION = "bizid_delegation";
 
     private final OpaClient opa;
     private final String spiOpaUrl;
@@ -55,6 +53,12 @@ public class BizidAccessAuthenticator implements Authenticator {
         UserModel user = context.getUser();
         String clientId = authSession.getClient().getClientId();
         String decisionId = UUID.randomUUID().toString();
+        String phase = AccessInput.phase(configValue(context, BizidAccessAuthenticatorFactory.CONFIG_PHASE));
+        // The RP's selector (authorization request parameter delegation=<id>); only ever looked up on this user.
+        String delegationId = DelegationInput.normaliseId(
+                authSession.getClientNote(DelegationInput.REQUEST_PARAM_NOTE));
+        // Recorded for bizid-release (copied to the client session at login, overwriting an earlier login's).
+        authSession.setClientNote(DelegationInput.SELECTED_NOTE, delegationId == null ? "" : delegationId);
 
         AccessDecision decision;
         if (user == null) {
@@ -64,8 +68,9 @@ public class BizidAccessAuthenticator implements Authenticator {
             ObjectNode input = AccessInput.build(
                     clientId,
                     AccountJson.forAccess(user),
-                    new AcrStore(context.getSession(), authSession).getLevelOfAuthenticationFromCurrentAuthentication(),
-                    delegation(authSession),
+                    ReachedLevel.of(context.getSession(), authSession),
+                    phase,
+                    DelegationInput.lookup(context.getSession(), context.getRealm(), user, delegationId),
                     Instant.now(),
                     decisionId);
             OpaResult result = opa.query(opaUrl(context), DECISION_PATH, input);
@@ -80,36 +85,28 @@ public class BizidAccessAuthenticator implements Authenticator {
 
         context.getEvent()
                 .detail(DETAIL_DECISION_ID, decisionId)
+                .detail(DETAIL_PHASE, phase)
                 .detail(DETAIL_REASONS, decision.reasonCodes());
+        if (delegationId != null) {
+            context.getEvent().detail(DETAIL_DELEGATION, delegationId);
+        }
         String username = user == null ? null : user.getUsername();
         if (decision.allowed()) {
-            LOG.debugf("bizid access %s: client=%s user=%s -> %s", decisionId, clientId, username, decision);
+            LOG.debugf("bizid access %s (%s): client=%s user=%s -> %s", decisionId, phase, clientId, username, decision);
             context.success();
         } else {
-            LOG.infof("bizid access %s: client=%s user=%s -> %s", decisionId, clientId, username, decision);
+            LOG.infof("bizid access %s (%s): client=%s user=%s -> %s", decisionId, phase, clientId, username, decision);
             RpDenial.deny(context, decision.errorDescription());
         }
     }
 
     private String opaUrl(AuthenticationFlowContext context) {
-        AuthenticatorConfigModel config = context.getAuthenticatorConfig();
-        String configured = config == null || config.getConfig() == null
-                ? null : config.getConfig().get(BizidAccessAuthenticatorFactory.CONFIG_OPA_URL);
-        return OpaClient.resolveBaseUrl(configured, spiOpaUrl);
+        return OpaClient.resolveBaseUrl(configValue(context, BizidAccessAuthenticatorFactory.CONFIG_OPA_URL), spiOpaUrl);
     }
 
-    // A malformed note must not become "no delegation" silently for the policy: send it as a string, which the
-    // policy will not accept as a delegation object.
-    private static JsonNode delegation(AuthenticationSessionModel authSession) {
-        String note = authSession.getAuthNote(DELEGATION_NOTE);
-        if (note == null || note.isBlank()) {
-            return null;
-        }
-        try {
-            return OpaClient.json().readTree(note);
-        } catch (Exception e) {
-            return OpaClient.json().getNodeFactory().textNode(note);
-        }
+    private static String configValue(AuthenticationFlowContext context, String key) {
+        AuthenticatorConfigModel config = context.getAuthenticatorConfig();
+        return config == null || config.getConfig() == null ? null : config.getConfig().get(key);
     }
 
     @Override

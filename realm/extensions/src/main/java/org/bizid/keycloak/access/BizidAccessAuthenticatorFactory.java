@@ -21,6 +21,8 @@ public class BizidAccessAuthenticatorFactory implements AuthenticatorFactory {
 
     public static final String ID = "bizid-access";
     public static final String CONFIG_OPA_URL = "opaUrl";
+    /** {@code identified} (right after the password step; the level is not judged) or {@code complete} (default). */
+    public static final String CONFIG_PHASE = "phase";
 
     private static final AuthenticationExecutionModel.Requirement[] REQUIREMENTS = {
             AuthenticationExecutionModel.Requirement.REQUIRED,
@@ -80,7 +82,7 @@ public class BizidAccessAuthenticatorFactory implements AuthenticatorFactory {
     @Override
     public String getHelpText() {
         return "Asks OPA (data.bizid.access.decision) whether the account may use this RP; put it last in the "
-                + "browser flow, at top level. Denies (error=access_denied back to the RP) unless the policy "
+                + "browser flow, at top level (phase complete), and right after the password step (phase identified). Denies (error=access_denied back to the RP) unless the policy "
                 + "answers allow=true; fails closed when OPA is unavailable.";
     }
 
@@ -93,6 +95,16 @@ public class BizidAccessAuthenticatorFactory implements AuthenticatorFactory {
                 .helpText("e.g. http://127.0.0.1:18181. Empty: SPI option opa-url, then env BIZID_OPA_URL, then "
                         + OpaClient.DEFAULT_URL + ".")
                 .type(ProviderConfigProperty.STRING_TYPE)
+                .add()
+                .property()
+                .name(CONFIG_PHASE)
+                .label("Phase")
+                .helpText("identified: right after the password step; every rule except the level of authentication, "
+                        + "so an account that will be refused is refused before the second factor. complete (default): "
+                        + "last step of the flow; every rule applies. Anything else counts as complete.")
+                .type(ProviderConfigProperty.LIST_TYPE)
+                .options(AccessInput.PHASE_COMPLETE, AccessInput.PHASE_IDENTIFIED)
+                .defaultValue(AccessInput.PHASE_COMPLETE)
                 .add()
                 .build();
     }

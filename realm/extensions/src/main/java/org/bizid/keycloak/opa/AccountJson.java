@@ -33,6 +33,9 @@ public final class AccountJson {
             UserModel.USERNAME, UserModel.EMAIL, UserModel.EMAIL_VERIFIED, UserModel.FIRST_NAME, UserModel.LAST_NAME,
             "id");
 
+    /** Records with their own place in the input ({@code delegation}, {@code licences}), not account claims. */
+    private static final Set<String> NOT_ACCOUNT_ATTRIBUTES = Set.of("delegations", "licences");
+
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private AccountJson() {
@@ -63,16 +66,20 @@ public final class AccountJson {
 
     /**
      * Release input shape: the access fields, the profile fields (username, email, emailVerified, firstName,
-     * lastName) and every other user attribute (one value: string; several: list).
+     * lastName) and every other attribute declared in the user profile ({@code profile}: name → multivalued).
+     * Declared single-valued attributes are sent as one string (the first value), multivalued ones as an array of
+     * strings, unset ones not at all. Attributes the profile does not declare (Keycloak's internal ones), and the
+     * delegation and licence records (sent as their own input fields), are never part of the account.
      */
-    public static ObjectNode forRelease(UserModel user) {
+    public static ObjectNode forRelease(UserModel user, Map<String, Boolean> profile) {
         Map<String, List<String>> attributes = user.getAttributes();
         return forRelease(user.getId(), user.getUsername(), user.getEmail(), user.isEmailVerified(),
-                user.getFirstName(), user.getLastName(), attributes == null ? Map.of() : attributes);
+                user.getFirstName(), user.getLastName(), attributes == null ? Map.of() : attributes, profile);
     }
 
     public static ObjectNode forRelease(String id, String username, String email, boolean emailVerified,
-                                        String firstName, String lastName, Map<String, List<String>> attributes) {
+                                        String firstName, String lastName, Map<String, List<String>> attributes,
+                                        Map<String, Boolean> profile) {
         ObjectNode account = forAccess(id, username, attributes::get);
         account.put("email", email);
         account.put("emailVerified", emailVerified);
@@ -80,15 +87,20 @@ public final class AccountJson {
         account.put("lastName", lastName);
         for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
             String name = entry.getKey();
-            List<String> values = entry.getValue();
-            if (name == null || HANDLED_ATTRIBUTES.contains(name) || values == null || values.isEmpty()) {
+            if (name == null || HANDLED_ATTRIBUTES.contains(name) || NOT_ACCOUNT_ATTRIBUTES.contains(name)
+                    || !profile.containsKey(name)) {
                 continue;
             }
-            if (values.size() == 1) {
-                account.put(name, values.get(0));
-            } else {
+            List<String> values = entry.getValue() == null ? List.of()
+                    : entry.getValue().stream().filter(v -> v != null && !v.isEmpty()).collect(Collectors.toList());
+            if (values.isEmpty()) {
+                continue;
+            }
+            if (Boolean.TRUE.equals(profile.get(name))) {
                 ArrayNode array = account.putArray(name);
                 values.forEach(array::add);
+            } else {
+                account.put(name, values.get(0));
             }
         }
         return account;

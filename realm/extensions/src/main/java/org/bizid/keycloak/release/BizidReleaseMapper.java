@@ -1,18 +1,25 @@
 package org.bizid.keycloak.release;
 
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bizid.keycloak.access.AccessInput;
+import org.bizid.keycloak.delegation.DelegationInput;
+import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
 import org.bizid.keycloak.opa.OpaClient;
 import org.bizid.keycloak.opa.OpaResult;
 import org.bizid.keycloak.opa.SpiOptions;
 import org.jboss.logging.Logger;
 import org.keycloak.Config;
+import org.keycloak.models.AuthenticatedClientSessionModel;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.ClientSessionContext;
@@ -28,6 +35,9 @@ import org.keycloak.protocol.oidc.mappers.UserInfoTokenMapper;
 import org.keycloak.provider.ProviderConfigProperty;
 import org.keycloak.provider.ProviderConfigurationBuilder;
 import org.keycloak.representations.IDToken;
+import org.keycloak.representations.userprofile.config.UPAttribute;
+import org.keycloak.representations.userprofile.config.UPConfig;
+import org.keycloak.userprofile.UserProfileProvider;
 
 /**
  * {@code bizid-release}: asks OPA {@code data.bizid.release.decision} which claims this RP may receive for the
@@ -141,7 +151,12 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
 
         // The ID token and access token of one token response ask the same question: ask OPA once per HTTP
         // request (the KeycloakSession lives exactly that long), never across requests.
-        String memoKey = "bizid-release|" + opaUrl + "|" + client.getClientId() + "|" + user.getId() + "|" + scopes;
+        AuthenticatedClientSessionModel clientSession = clientSessionCtx.getClientSession();
+        // The delegation bizid-access judged at this sign-in (client note copied from the auth session at login).
+        String delegationId = clientSession == null ? null
+                : DelegationInput.normaliseId(clientSession.getNote(DelegationInput.SELECTED_NOTE));
+        String memoKey = "bizid-release|" + opaUrl + "|" + client.getClientId() + "|" + user.getId() + "|" + scopes
+                + "|" + delegationId;
         Object memo = keycloakSession.getAttribute(memoKey);
         if (memo instanceof ReleaseDecision) {
             return (ReleaseDecision) memo;
@@ -150,10 +165,12 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
         String decisionId = UUID.randomUUID().toString();
         ObjectNode input = OpaClient.json().createObjectNode();
         input.putObject("rp").put("client_id", client.getClientId());
-        input.set("account", AccountJson.forRelease(user));
+        input.set("account", AccountJson.forRelease(user, profileAttributes(keycloakSession)));
+        input.putObject("authn").put("loa", clientSession == null ? 0 : ReachedLevel.of(clientSession));
         ArrayNode scopeArray = input.putArray("scopes");
         scopes.forEach(scopeArray::add);
-        input.putNull("delegation");
+        DelegationInput.lookup(keycloakSession, userSession.getRealm(), user, delegationId).addTo(input);
+        input.put("now", AccessInput.rfc3339(Instant.now()));
         input.put("decision_id", decisionId);
 
         OpaResult result = OpaClient.shared().query(opaUrl, DECISION_PATH, input);
@@ -162,13 +179,31 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
             LOG.warnf("OPA release decision %s for client %s failed, releasing no gated claims: %s",
                     decisionId, client.getClientId(), result.failure());
         } else if (!decision.refused().isEmpty()) {
-            LOG.warnf("OPA release decision %s for client %s returned protocol claims %s; ignored",
+            LOG.warnf("OPA release decision %s for client %s returned claims it may not set (protocol claims, a non-object address) %s; ignored",
                     decisionId, client.getClientId(), decision.refused());
+        } else if (decision.refusal() != null) {
+            LOG.infof("OPA release decision %s for client %s released nothing: %s", decisionId,
+                    client.getClientId(), decision.refusal());
         } else {
             LOG.debugf("OPA release decision %s for client %s: %s", decisionId, client.getClientId(),
                     decision.claims().keySet());
         }
         keycloakSession.setAttribute(memoKey, decision);
         return decision;
+    }
+
+    /** The attributes the user profile declares, name → multivalued (arrays) or not (one string). */
+    static Map<String, Boolean> profileAttributes(KeycloakSession session) {
+        UserProfileProvider profile = session.getProvider(UserProfileProvider.class);
+        UPConfig config = profile == null ? null : profile.getConfiguration();
+        Map<String, Boolean> attributes = new HashMap<>();
+        if (config != null && config.getAttributes() != null) {
+            for (UPAttribute attribute : config.getAttributes()) {
+                if (attribute.getName() != null) {
+                    attributes.put(attribute.getName(), attribute.isMultivalued());
+                }
+            }
+        }
+        return attributes;
     }
 }

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.opa.AccountJson;
 import org.bizid.keycloak.opa.OpaClient;
 import org.junit.jupiter.api.Test;
@@ -23,7 +24,7 @@ class AccessInputTest {
                 "corporate_number", List.of("7000012050002"),
                 "provisional_rps", List.of("it-subsidy", "jgrants"));
         ObjectNode account = AccountJson.forAccess("u-1", "taro", attributes::get);
-        ObjectNode input = AccessInput.build("jgrants", account, 2, null,
+        ObjectNode input = AccessInput.build("jgrants", account, 2, AccessInput.PHASE_COMPLETE, null,
                 Instant.parse("2026-04-01T09:30:00.123Z"), "6f1c1f0e-0000-4000-8000-000000000000");
 
         JsonNode expected = OpaClient.json().readTree("{"
@@ -31,8 +32,8 @@ class AccessInputTest {
                 + "\"account\": {\"id\": \"u-1\", \"username\": \"taro\", \"tier\": \"provisional-prime\","
                 + "  \"status\": \"active\", \"valid_until\": \"2030-03-31\", \"corporate_number\": \"7000012050002\","
                 + "  \"prime_username\": null, \"provisional_rps\": [\"it-subsidy\", \"jgrants\"]},"
-                + "\"authn\": {\"loa\": 2},"
-                + "\"delegation\": null,"
+                + "\"authn\": {\"loa\": 2, \"phase\": \"complete\"},"
+                + "\"delegation\": null, \"grantor\": null, \"licences\": null,"
                 + "\"now\": \"2026-04-01T09:30:00Z\","
                 + "\"decision_id\": \"6f1c1f0e-0000-4000-8000-000000000000\"}");
         assertEquals(expected, input);
@@ -50,10 +51,25 @@ class AccessInputTest {
 
     @Test
     void delegationIsPassedThrough() {
-        ObjectNode delegation = OpaClient.json().createObjectNode().put("id", "d-1");
+        DelegationInput delegation = DelegationInput.of("d-1", List.of("{\"id\":\"d-1\",\"granted_by\":\"p\"}"),
+                List.of(), username -> OpaClient.json().createObjectNode().put("username", username));
         ObjectNode input = AccessInput.build("rp", AccountJson.forAccess("u", "n", name -> null), 1,
-                delegation, Instant.EPOCH, "id");
+                AccessInput.PHASE_IDENTIFIED, delegation, Instant.EPOCH, "id");
         assertEquals("d-1", input.path("delegation").path("id").asText());
+        assertEquals("p", input.path("grantor").path("username").asText());
+        assertTrue(input.get("licences").isArray());
+        assertEquals("identified", input.path("authn").path("phase").asText());
         assertEquals("1970-01-01T00:00:00Z", input.get("now").asText());
+    }
+
+    @Test
+    void phaseIsIdentifiedOnlyWhenSaidSoElseComplete() {
+        assertEquals("identified", AccessInput.phase("identified"));
+        assertEquals("identified", AccessInput.phase(" identified "));
+        assertEquals("complete", AccessInput.phase(null));
+        assertEquals("complete", AccessInput.phase("complete"));
+        // A typo must not switch off the level check: anything unknown is the strict phase.
+        assertEquals("complete", AccessInput.phase("identifed"));
+        assertEquals("complete", AccessInput.phase(""));
     }
 }

@@ -23,8 +23,14 @@ class AccountJsonTest {
         attributes.put("branch", List.of());
         attributes.put("provisional_rps", List.of("it-subsidy"));
         attributes.put("phone_number", List.of("+81300000000", "+81300000001"));
+        attributes.put("delegations", List.of("{\"id\":\"d-1\"}"));
+        attributes.put("licences", List.of("{\"kind\":\"zeirishi\"}"));
+        attributes.put("disabled_reason", List.of("internal"));
+        Map<String, Boolean> profile = Map.of("tier", false, "corporate_name", false, "branch", false,
+                "provisional_rps", true, "phone_number", false, "delegations", true, "licences", true);
 
-        ObjectNode account = AccountJson.forRelease("u-1", "taro", "taro@example.jp", true, "Taro", "Yamada", attributes);
+        ObjectNode account = AccountJson.forRelease("u-1", "taro", "taro@example.jp", true, "Taro", "Yamada",
+                attributes, profile);
 
         assertEquals("u-1", account.get("id").asText());
         assertEquals("taro", account.get("username").asText());
@@ -35,8 +41,15 @@ class AccountJsonTest {
         assertEquals("prime", account.get("tier").asText());
         assertEquals("active", account.get("status").asText());
         assertEquals("Example KK", account.get("corporate_name").asText());
-        assertEquals(2, account.get("phone_number").size());
+        // Single-valued attributes are scalars (the first value), whatever is stored; multivalued ones arrays.
+        assertTrue(account.get("phone_number").isTextual());
+        assertEquals("+81300000000", account.get("phone_number").asText());
+        assertTrue(account.get("provisional_rps").isArray());
         assertEquals(1, account.get("provisional_rps").size());
         assertFalse(account.has("branch"));
+        // Records with their own input fields, and attributes the profile does not declare, are not sent.
+        assertFalse(account.has("delegations"));
+        assertFalse(account.has("licences"));
+        assertFalse(account.has("disabled_reason"));
     }
 }

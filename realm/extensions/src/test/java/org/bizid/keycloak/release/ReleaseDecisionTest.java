@@ -35,6 +35,23 @@ class ReleaseDecisionTest {
     }
 
     @Test
+    void aStringAddressIsReleasedAsTheStandardObjectForm() {
+        // Keycloak's userinfo endpoint reads "address" as an AddressClaimSet; a bare string made it answer 500.
+        ReleaseDecision decision = decide("{\"result\": {\"claims\": {\"address\": \"1-3-1 Kasumigaseki\"}}}");
+        assertEquals(Map.of("formatted", "1-3-1 Kasumigaseki"), decision.claims().get("address"));
+        ReleaseDecision odd = decide("{\"result\": {\"claims\": {\"address\": [\"x\"], \"name\": \"n\"}}}");
+        assertEquals(Set.of("name"), odd.claims().keySet());
+        assertEquals(Set.of("address"), odd.refused());
+    }
+
+    @Test
+    void theRefusalReasonIsKeptForTheLog() {
+        ReleaseDecision decision = decide("{\"result\": {\"claims\": {}, \"withheld\": [{\"claim\": \"*\","
+                + "\"scope\": \"*\", \"reason\": \"malformed_input\", \"message\": \"input.now must be\"}]}}");
+        assertEquals("malformed_input: input.now must be", decision.refusal());
+    }
+
+    @Test
     void protocolClaimsAreNeverOverwritten() {
         ReleaseDecision decision = decide("{\"result\": {\"claims\": {\"sub\": \"evil\", \"acr\": \"aal2\", \"name\": \"n\"}}}");
         assertEquals(Set.of("name"), decision.claims().keySet());
