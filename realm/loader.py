@@ -69,9 +69,7 @@ def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
     tiers = _validate(
         directory / "tiers.yaml", tuple[TierDefinition, ...], _read_yaml(directory / "tiers.yaml")
     )
-    scopes = _validate_list(
-        directory / "scopes.yaml", ScopeDefinition, _read_yaml(directory / "scopes.yaml")
-    )
+    scopes = _validate_list(directory / "scopes.yaml", ScopeDefinition, _read_yaml(directory / "scopes.yaml"))
     licences = _validate_list(
         directory / "licences.yaml", LicenceKind, _read_yaml(directory / "licences.yaml")
     )

@@ -375,6 +375,23 @@ def _profile_diffs(desired: dict[str, Any], live: dict[str, Any]) -> list[FieldD
     return diffs
 
 
+GENERATED_MAPPER_CONFIG = {"oidc-sha256-pairwise-sub-mapper": ("pairwiseSubAlgorithmSalt",)}
+"""Mapper settings that must exist but are secret and server-owned: generated here when absent, then never
+compared (Keycloak does not generate the pairwise salt for a mapper created through the Admin API, and the
+token endpoint then fails)."""
+
+
+def _missing_generated(want: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    return [k for k in GENERATED_MAPPER_CONFIG.get(want.get("protocolMapper", ""), ()) if not config.get(k)]
+
+
+def _with_generated(mapper: dict[str, Any]) -> dict[str, Any]:
+    config = dict(mapper.get("config") or {})
+    for key in _missing_generated(mapper, config):
+        config[key] = secrets.token_urlsafe(32)
+    return {**mapper, "config": config}
+
+
 def _mapper_diffs(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> list[FieldDiff]:
     """Protocol mappers of an owned client or scope, by name: missing, different or extra (hand-added)."""
     diffs: list[FieldDiff] = []
@@ -392,6 +409,8 @@ def _mapper_diffs(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> 
                 diffs.append(
                     FieldDiff(f"protocolMappers.{want['name']}.config.{key}", have_config.get(key), value)
                 )
+        for key in _missing_generated(want, have_config):
+            diffs.append(FieldDiff(f"protocolMappers.{want['name']}.config.{key}", None, "(generated)"))
     for name in live_by_name.keys() - {m["name"] for m in desired}:
         diffs.append(
             FieldDiff(
@@ -582,11 +601,11 @@ class Applier:
         for want in desired:
             have = live_by_name.get(want["name"])
             if have is None:
-                self.api.post(self.r(f"{base}/protocol-mappers/models"), want)
+                self.api.post(self.r(f"{base}/protocol-mappers/models"), _with_generated(want))
             elif _mapper_diffs([want], [have]):
                 merged = {**have, **{k: v for k, v in want.items() if k != "config"}}
                 merged["config"] = {**(have.get("config") or {}), **want.get("config", {})}
-                self.api.put(self.r(f"{base}/protocol-mappers/models/{have['id']}"), merged)
+                self.api.put(self.r(f"{base}/protocol-mappers/models/{have['id']}"), _with_generated(merged))
         for name in live_by_name.keys() - {m["name"] for m in desired}:
             self.api.delete(self.r(f"{base}/protocol-mappers/models/{live_by_name[name]['id']}"))
 
@@ -607,6 +626,8 @@ class Applier:
 
     def client_create(self, change: Change) -> None:
         body = dict(change.desired)
+        body["protocolMappers"] = [_with_generated(m) for m in body.get("protocolMappers", [])]
+        body["attributes"] = {k: v for k, v in body.get("attributes", {}).items() if v != ""}
         if body["clientId"] in self.desired.confidential_clients:
             body["secret"] = self.client_secret(body["clientId"])
         self.api.post(self.r("/clients"), body)

@@ -17,9 +17,16 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 
 def _registrars() -> list[Registrar]:
-    from realm import accounts, realm_cli
+    from policies import matrix
+    from realm import accounts, delegation, realm_cli
 
-    return [platform_cli.register, realm_cli.register, accounts.register]
+    return [
+        platform_cli.register,
+        realm_cli.register,
+        accounts.register,
+        delegation.register,
+        matrix.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
