@@ -18,6 +18,9 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
 
+REQUEST_TIMEOUT_SECONDS = 30.0
+"""A server that does not answer fails the step instead of hanging the caller (tests, load runs)."""
+
 
 class FlowError(RuntimeError):
     """The login did not go as a browser would expect; the message says at which step and why."""
@@ -123,6 +126,7 @@ class BrowserFlow:
     def _request(self, method: str, url: str, name: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT_SECONDS)
         if hasattr(self.session, "request_event"):  # Locust's HttpSession: name the step in the stats
             kwargs["name"] = name
         return self.session.request(method, url, **kwargs)

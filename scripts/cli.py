@@ -17,6 +17,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 
 def _registrars() -> list[Registrar]:
+    from loadtests import cli as load_cli
     from policies import matrix
     from realm import accounts, delegation, realm_cli
 
@@ -26,6 +27,7 @@ def _registrars() -> list[Registrar]:
         accounts.register,
         delegation.register,
         matrix.register,
+        load_cli.register,
     ]
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from realm import accounts, reconcile
 from scripts import install, services, settings
 
 
 def _up(args: argparse.Namespace) -> int:
     cfg = settings.load()
     services.start_all(cfg)
-    from realm import accounts, reconcile
-
     writes = reconcile.apply_definitions(cfg)
     print(f"[bizid] realm applied ({writes} Admin API writes)")
     demo = accounts.ensure_demo_accounts(cfg)

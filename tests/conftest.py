@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from loadtests.browser_flow import BrowserFlow, Client
-from realm import loader
+from realm import loader, reconcile
 from realm.models import Definitions
 from scripts import services, settings
 from scripts.settings import Settings
@@ -25,8 +25,6 @@ def platform() -> Iterator[Settings]:
     cfg = settings.load()
     already_running = all(s.healthy for s in services.status(cfg))
     services.start_all(cfg)
-    from realm import reconcile
-
     reconcile.apply_definitions(cfg)
     yield cfg
     if not already_running and not os.environ.get("BIZID_KEEP_PLATFORM"):

@@ -1,0 +1,86 @@
+"""CLI of the load-test work: `bizid seed` and `bizid load bench` / `bizid load run`.
+
+scripts/cli.py wires `register(subparsers)` in beside the other folders' commands. Without it:
+`python -m loadtests.cli seed --accounts 1000000`, `python -m loadtests.cli load bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from loadtests import seed
+from scripts.settings import REPO_ROOT
+
+SHAPES = ("step", "steady", "burst", "soak")
+
+
+def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
+    """Run one shape headless with CSV and HTML output (a thin wrapper over the locust command)."""
+    out = REPO_ROOT / ".bizid" / "load" / args.shape
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO_ROOT / "loadtests" / "shapes" / f"{args.shape}.py"),
+        "--headless",
+        "--csv",
+        str(out / "run"),
+        "--csv-full-history",
+        "--html",
+        str(out / "report.html"),
+        "--samples-dir",
+        str(out / "samples"),
+        "--population",
+        str(args.population),
+        *extra,
+    ]
+    print("+", " ".join(cmd), file=sys.stderr)
+    return subprocess.run(cmd, cwd=REPO_ROOT, check=False).returncode
+
+
+def _bench_cmd(args: argparse.Namespace) -> int:
+    from loadtests import bench
+
+    return bench.main(args)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    seed.add_seed_parser(sub)
+    load = sub.add_parser("load", help="load tests of the local platform (Locust)")
+    load_sub = load.add_subparsers(dest="load_command", required=True)
+
+    run = load_sub.add_parser(
+        "run",
+        help="run one load shape headless (CSV + HTML in .bizid/load/<shape>/)",
+        description="Extra options after -- go to Locust, e.g. -- --base-rate 10 --step-seconds 60",
+    )
+    run.add_argument("shape", choices=SHAPES)
+    run.add_argument("--population", type=int, default=10_000, help="accounts to draw from (seeded)")
+    run.set_defaults(func=lambda a: _run_cmd(a, list(a.locust_args)))
+    run.add_argument("locust_args", nargs=argparse.REMAINDER, help="passed to locust")
+
+    bench_p = load_sub.add_parser(
+        "bench", help="the standard benchmark: ceiling, sustained, scale, burst; writes docs/bench/load.md"
+    )
+    from loadtests import bench
+
+    bench.add_arguments(bench_p)
+    bench_p.set_defaults(func=_bench_cmd)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

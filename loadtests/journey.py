@@ -1,0 +1,291 @@
+"""One user's visit, as the load generator and the smoke test run it: sign in at an RP through the real
+browser flow (authorization code + PKCE, login form, TOTP for Prime and Member), fetch userinfo, refresh,
+sign in at a second RP by SSO, log out. Every token is checked, so a "success" means valid tokens.
+
+This module wraps `loadtests.browser_flow` (which it does not change): `TimedFlow` adds a request timeout,
+prefixes step names with the phase (`sso:authorize`), and remembers the statuses it saw so a failure can be
+classified as shed (HTTP 503 from Keycloak's queue limit), timeout, or error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from loadtests import population as pop
+from loadtests.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
+from realm import loader
+from realm.models import Definitions, Tier
+from scripts.settings import Settings
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+"""A client gives up on a response after this long; Keycloak should shed long before (docs/tuning.md)."""
+
+FIRST_RP = {Tier.PRIME: "jgrants", Tier.MEMBER: "jgrants", Tier.ENTRY: "seminar"}
+SECOND_RP: dict[Tier, str | None] = {Tier.PRIME: "it-subsidy", Tier.MEMBER: "it-subsidy", Tier.ENTRY: None}
+"""Where each tier signs in first and then by SSO. jgrants and it-subsidy accept Prime and Member at aal2;
+only the seminar accepts Entry, so an Entry visit has no second RP."""
+
+EXPECTED_ACR = {Tier.PRIME: "aal2", Tier.MEMBER: "aal2", Tier.ENTRY: "aal1"}
+
+
+class NotLoopback(RuntimeError):
+    """The target is not on this machine: load tests run against the local platform only."""
+
+
+def assert_loopback(url: str) -> None:
+    """Refuse any target whose host is not a loopback address (every address it resolves to)."""
+    host = urlsplit(url).hostname
+    if not host:
+        raise NotLoopback(f"no host in {url!r}")
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror as exc:
+        raise NotLoopback(f"cannot resolve {host!r}: {exc}") from None
+    addresses = {str(info[4][0]) for info in infos}
+    bad = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
+    if bad or not addresses:
+        raise NotLoopback(f"{url} resolves to {bad or 'nothing'}: load tests run against loopback only")
+
+
+def rp_clients(cfg: Settings, defs: Definitions | None = None) -> dict[str, Client]:
+    """Every registered RP as the browser flow sees it (confidential ones with their local secret)."""
+    defs = defs or loader.load()
+    clients = {}
+    for rp in defs.rps:
+        secret = None
+        if rp.client_type == "confidential":
+            secret = (cfg.paths.secrets / "clients" / rp.client_id).read_text().strip()
+        clients[rp.client_id] = Client(rp.client_id, str(rp.redirect_uris[0]), secret)
+    return clients
+
+
+class TimedFlow(BrowserFlow):
+    """BrowserFlow with a timeout on every request, phase-prefixed step names and the statuses seen."""
+
+    def __init__(self, session: requests.Session, issuer: str, verify: str | bool = True) -> None:
+        super().__init__(session, issuer, verify)
+        self.phase = ""
+        self.statuses: list[int] = []
+
+    def _request(self, method: str, url: str, name: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+        step = f"{self.phase}:{name}" if self.phase else name
+        response = super()._request(method, url, step, **kwargs)
+        self.statuses.append(response.status_code)
+        return response
+
+
+class Shed(RuntimeError):
+    """Keycloak refused the request with 503 (queue full): the load was shed explicitly."""
+
+
+class TimedOut(RuntimeError):
+    """A request got no answer within the client timeout (status 0 in Locust's session)."""
+
+
+class InvalidTokens(RuntimeError):
+    """The flow ended with tokens, but they are not the ones this account and RP must get."""
+
+
+def classify(flow: TimedFlow, exc: BaseException) -> BaseException:
+    """Turn a failure into Shed / TimedOut when the statuses seen say so; else keep it."""
+    if 503 in flow.statuses:
+        return Shed(f"HTTP 503 (shed) after {len(flow.statuses)} requests: {exc}")
+    if 0 in flow.statuses or isinstance(exc, requests.Timeout):
+        return TimedOut(f"no response within {READ_TIMEOUT:.0f} s: {exc}")
+    return exc
+
+
+def check_tokens(tokens: dict[str, Any], index: int, client: Client, issuer: str, pairwise: bool) -> str:
+    """Validate what the RP received; return the `sub` the RP sees."""
+    for key in ("access_token", "id_token", "refresh_token"):
+        if not tokens.get(key):
+            raise InvalidTokens(f"{pop.username(index)}@{client.client_id}: no {key}")
+    claims = decode_jwt_payload(tokens["id_token"])
+    expected_acr = EXPECTED_ACR[pop.tier(index)]
+    problems = []
+    if claims.get("iss") != issuer:
+        problems.append(f"iss {claims.get('iss')!r}")
+    aud = claims.get("aud")
+    if client.client_id not in (aud if isinstance(aud, list) else [aud]):
+        problems.append(f"aud {aud!r}")
+    if claims.get("acr") != expected_acr:
+        problems.append(f"acr {claims.get('acr')!r} (expected {expected_acr})")
+    if not pairwise and claims.get("sub") != pop.user_id(index):
+        problems.append(f"sub {claims.get('sub')!r} (expected {pop.user_id(index)})")
+    if claims.get("exp", 0) <= time.time():
+        problems.append("expired")
+    if problems:
+        raise InvalidTokens(f"{pop.username(index)}@{client.client_id}: id_token has {', '.join(problems)}")
+    return str(claims.get("sub"))
+
+
+@dataclass
+class Visit:
+    """What one journey did; `held` is a session kept open on purpose (burst: checked afterwards)."""
+
+    index: int
+    signin_ms: float = 0.0
+    steps: list[str] = field(default_factory=list)
+    held: tuple[str, str] | None = None
+
+
+Report = Callable[[str, float, BaseException | None], None]
+"""Callback for a named measurement: (name, milliseconds, exception or None)."""
+
+
+class Journey:
+    """Runs visits for one simulated user agent. `report` receives two measurements: `sign-in` (authorize
+    to tokens, the figure the benchmark is about) and, for full visits, `visit` (everything, so that a failure
+    after the sign-in, such as a wrong `sub` in userinfo, is counted too)."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        cfg: Settings,
+        clients: dict[str, Client],
+        pairwise: set[str],
+        report: Report | None = None,
+    ) -> None:
+        self.session = session
+        self.cfg = cfg
+        self.clients = clients
+        self.pairwise = pairwise
+        self.report = report
+
+    def visit(self, index: int, hold: bool = False, full: bool = True) -> Visit:
+        """One visit by account `index`. Raises (classified) on the first failure."""
+        self.session.cookies.clear()  # a new browser: nothing carried over from the previous account
+        flow = TimedFlow(self.session, self.cfg.issuer, verify=str(self.cfg.paths.ca_cert))
+        tier = pop.tier(index)
+        first = self.clients[FIRST_RP[tier]]
+        visit = Visit(index)
+        otp = (lambda: pop.totp_code(index, time.time())) if pop.needs_otp(index) else None
+        began = time.perf_counter()
+        try:
+            result = flow.login(first, pop.username(index), pop.password(index), otp=otp)
+            self._require(result, index, first, expect_otp=otp is not None)
+            assert result.tokens is not None
+            check_tokens(result.tokens, index, first, self.cfg.issuer, first.client_id in self.pairwise)
+        except Exception as exc:
+            error = classify(flow, exc)
+            visit.signin_ms = (time.perf_counter() - began) * 1000
+            if self.report:
+                self.report("sign-in", visit.signin_ms, error)
+            raise error from exc
+        visit.signin_ms = (time.perf_counter() - began) * 1000
+        if self.report:
+            self.report("sign-in", visit.signin_ms, None)
+        visit.steps.append("sign-in")
+        tokens = result.tokens
+        if not full:  # sign-in only: keep the session if asked to, else end it (sessions must not pile up)
+            try:
+                if hold:
+                    visit.held = (first.client_id, tokens["refresh_token"])
+                else:
+                    flow.logout(first, tokens["refresh_token"])
+            except Exception as exc:
+                raise classify(flow, exc) from exc
+            return visit
+        try:
+            info = flow.userinfo(tokens["access_token"])
+            if first.client_id not in self.pairwise and info.get("sub") != pop.user_id(index):
+                raise InvalidTokens(f"userinfo sub {info.get('sub')!r} for {pop.username(index)}")
+            visit.steps.append("userinfo")
+            tokens = flow.refresh(first, tokens["refresh_token"])
+            check_tokens(tokens, index, first, self.cfg.issuer, first.client_id in self.pairwise)
+            visit.steps.append("refresh")
+            second_id = SECOND_RP[tier]
+            if second_id:
+                second = self.clients[second_id]
+                flow.phase = "sso"
+                sso = flow.login(second, pop.username(index), "", otp=None)
+                flow.phase = ""
+                if sso.otp_prompted or not sso.ok:
+                    raise FlowError(
+                        f"SSO at {second_id} for {pop.username(index)} asked again or failed:"
+                        f" {sso.error} {sso.error_description} {sso.page_errors}"
+                    )
+                assert sso.tokens is not None
+                check_tokens(sso.tokens, index, second, self.cfg.issuer, second_id in self.pairwise)
+                visit.steps.append("sso")
+            if hold:
+                visit.held = (first.client_id, tokens["refresh_token"])
+            else:
+                flow.logout(first, tokens["refresh_token"])
+                visit.steps.append("logout")
+        except Exception as exc:
+            error = classify(flow, exc)
+            if self.report:
+                self.report("visit", (time.perf_counter() - began) * 1000, error)
+            raise error from exc
+        if self.report:
+            self.report("visit", (time.perf_counter() - began) * 1000, None)
+        return visit
+
+    @staticmethod
+    def _require(result: LoginResult, index: int, client: Client, expect_otp: bool) -> None:
+        if result.ok:
+            if expect_otp and not result.otp_prompted:
+                raise FlowError(
+                    f"{pop.username(index)} signed in at {client.client_id} without a second factor"
+                )
+            return
+        raise FlowError(
+            f"{pop.username(index)} at {client.client_id}: {result.error or 'no tokens'}"
+            f" {result.error_description or ''} {result.page_errors}".strip()
+        )
+
+
+class AccountPicker:
+    """Draws accounts uniformly at random from [start, start + size) (so caches miss as in production),
+    never one that was used within the last `reuse_after` seconds: Keycloak refuses a TOTP code that was
+    already used, and two sign-ins of one account inside one 30 s period would present the same code.
+
+    In Locust's distributed mode each worker draws only indexes i with i % stride == offset (its worker
+    index), so no two workers pick the same account.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        start: int = 0,
+        stride: int = 1,
+        offset: int = 0,
+        reuse_after: float = 3 * pop.TOTP_PERIOD,
+        rng: random.Random | None = None,
+    ) -> None:
+        if size < 1 or stride < 1 or not 0 <= offset < stride:
+            raise ValueError(f"bad population: size {size}, stride {stride}, offset {offset}")
+        self.start, self.stride, self.offset = start, stride, offset
+        self.slots = (size - offset + stride - 1) // stride
+        if self.slots < 1:
+            raise ValueError(f"population {size} too small for {stride} workers")
+        self.reuse_after = reuse_after
+        self.recent: dict[int, float] = {}
+        self.rng = rng or random.Random()
+
+    def draw(self) -> int:
+        now = time.monotonic()
+        if len(self.recent) > 4096:
+            self.recent = {i: t for i, t in self.recent.items() if now - t < self.reuse_after}
+        for _ in range(64):
+            index = self.start + self.offset + self.stride * self.rng.randrange(self.slots)
+            used = self.recent.get(index)
+            if used is None or now - used >= self.reuse_after:
+                self.recent[index] = now
+                return index
+        raise RuntimeError(
+            f"population of {self.slots} accounts too small for this rate: every draw was used within"
+            f" {self.reuse_after:.0f} s (TOTP codes cannot be reused); seed more accounts"
+        )

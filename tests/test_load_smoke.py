@@ -1,0 +1,96 @@
+"""Smoke version of the load benchmark: a small seeded population, seconds of load, correctness only.
+
+Seeds (or finds) a few thousand accounts written straight into Keycloak's tables, checks that one signs
+in without Keycloak re-hashing its password, then runs the real Locust scenario headless for a few seconds
+and requires that every request succeeded and every sign-in ended with valid tokens (the scenario checks
+iss, aud, sub and acr of each). No timing thresholds: the timed benchmark is `bizid load bench`.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from loadtests import population as pop
+from loadtests import seed
+from loadtests.journey import Journey, rp_clients
+from realm.models import Definitions
+from scripts.settings import REPO_ROOT, Settings
+
+pytestmark = pytest.mark.platform
+
+SMOKE_ACCOUNTS = 2_000
+
+
+@pytest.fixture(scope="module")
+def seeded(platform: Settings) -> int:
+    report = seed.seed(platform, SMOKE_ACCOUNTS, batch=1_000, progress=False)
+    assert report.ok, f"seeded rows {report.counts} != expected {report.expected}"
+    return SMOKE_ACCOUNTS
+
+
+def _password_row(cfg: Settings, index: int) -> tuple[str, str]:
+    with psycopg.connect(seed.conninfo(cfg)) as conn:
+        row = conn.execute(
+            "SELECT secret_data, credential_data FROM credential WHERE user_id = %s AND type = 'password'",
+            (pop.user_id(index),),
+        ).fetchone()
+    assert row is not None, f"no password credential for {pop.username(index)}"
+    return str(row[0]), str(row[1])
+
+
+def test_every_tier_of_the_seeded_population_signs_in_and_keycloak_keeps_the_hash(
+    platform: Settings, definitions: Definitions, seeded: int
+) -> None:
+    clients = rp_clients(platform, definitions)
+    pairwise = {rp.client_id for rp in definitions.rps if rp.pairwise_sub}
+    # one Prime, one Member, one Entry, chosen away from the Locust run's random draws by time of use
+    for index in (seeded - 10, seeded - 3, seeded - 1):
+        before = _password_row(platform, index)
+        visit = Journey(requests.Session(), platform, clients, pairwise).visit(index)
+        assert "sign-in" in visit.steps and "logout" in visit.steps, visit
+        assert _password_row(platform, index) == before, "Keycloak re-hashed a seeded password"
+
+
+def test_locust_scenario_runs_without_a_single_error(platform: Settings, seeded: int, tmp_path: Path) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO_ROOT / "loadtests" / "locustfile.py"),
+        "--headless",
+        "--users",
+        "3",
+        "--spawn-rate",
+        "3",
+        "--run-time",
+        "12s",
+        "--population",
+        str(seeded - 20),  # the accounts above are left to the test before
+        "--samples-dir",
+        str(tmp_path),
+        "--csv",
+        str(tmp_path / "smoke"),
+        "--only-summary",
+        "--stop-timeout",
+        "10",
+    ]
+    run = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    rows: list[dict[str, str]] = []
+    for path in tmp_path.glob("samples-*.csv"):
+        with path.open() as f:
+            rows.extend(csv.DictReader(f))
+    failures = [r for r in rows if r["outcome"] != "ok"]
+    assert not failures, f"failed requests: {failures[:5]}\n{run.stderr[-2000:]}"
+    signins = [r for r in rows if r["name"] == "sign-in"]
+    visits = [r for r in rows if r["name"] == "visit"]
+    assert signins, f"no sign-in completed:\n{run.stderr[-2000:]}"
+    assert visits, "no visit completed (userinfo, refresh, SSO, logout)"
+    assert run.returncode == 0, run.stderr[-2000:]
