@@ -34,7 +34,6 @@ KEYCLOAK_BUILD_OPTIONS = (
     "--db=postgres",
     "--health-enabled=true",
     "--metrics-enabled=true",
-    "--cache=local",
 )
 
 
@@ -246,6 +245,8 @@ def keycloak_env(settings: Settings) -> dict[str, str]:
         "KC_HTTPS_CERTIFICATE_FILE": str(tls_dir / "server.pem"),
         "KC_HTTPS_CERTIFICATE_KEY_FILE": str(tls_dir / "server-key.pem"),
         "KC_HTTP_MANAGEMENT_PORT": str(settings.ports.keycloak_management),
+        # One node: no cluster transport (JGroups would otherwise listen on every interface).
+        "KC_CACHE": "local",
         "KC_BOOTSTRAP_ADMIN_USERNAME": settings.admin_username,
         "KC_BOOTSTRAP_ADMIN_PASSWORD": settings.secret("admin-password"),
         "KC_LOG_LEVEL": "info",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -14,19 +15,38 @@ from scripts.settings import Settings
 pytestmark = pytest.mark.platform
 
 
-def _listening_addresses(port: int) -> set[str]:
-    out = subprocess.run(
-        ["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True
-    ).stdout
-    return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines() if line.strip()}
+def _descendants(pid: int) -> set[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return {pid}.union(*(_descendants(int(child)) for child in children))
 
 
-def test_every_service_listens_on_loopback_only(platform: Settings) -> None:
+def _platform_pids(cfg: Settings) -> set[int]:
+    roots = [services._read_pid(cfg, "keycloak"), services._read_pid(cfg, "opa")]
+    postmaster = cfg.paths.pgdata / "postmaster.pid"
+    if postmaster.exists():
+        roots.append(int(postmaster.read_text().splitlines()[0]))
+    return set().union(*(_descendants(pid) for pid in roots if pid))
+
+
+def _listening_sockets(pids: set[int]) -> dict[str, set[int]]:
+    """Every TCP listening address of the given processes -> the pids listening there."""
+    out = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
+    found: dict[str, set[int]] = {}
+    for line in out.splitlines():
+        owners = {int(p) for p in re.findall(r"pid=(\d+)", line)} & pids
+        if owners:
+            found.setdefault(line.split()[3], set()).update(owners)
+    return found
+
+
+def test_every_socket_of_the_platform_is_on_loopback(platform: Settings) -> None:
+    """Not only the four service ports: nothing the platform starts may listen beyond this machine."""
+    sockets = _listening_sockets(_platform_pids(platform))
     ports = platform.ports
-    for port in (ports.postgres, ports.keycloak_https, ports.keycloak_management, ports.opa):
-        addresses = _listening_addresses(port)
-        assert addresses, f"nothing listens on {port}"
-        assert addresses <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, f"port {port} listens on {addresses}"
+    expected = {ports.postgres, ports.keycloak_https, ports.keycloak_management, ports.opa}
+    assert expected <= {int(address.rsplit(":", 1)[1]) for address in sockets}, sockets
+    exposed = {a for a in sockets if a.rsplit(":", 1)[0] not in ("127.0.0.1", "[::ffff:127.0.0.1]", "[::1]")}
+    assert not exposed, f"listening beyond loopback: {exposed}"
 
 
 def test_status_reports_all_healthy(platform: Settings, capsys: pytest.CaptureFixture[str]) -> None:
