@@ -6,18 +6,32 @@ so `make test` works on a fresh machine and beside a developer's `make up` alike
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
 
 from loadtests.browser_flow import BrowserFlow, Client
-from realm import loader, reconcile
-from realm.models import Definitions
+from realm import accounts, loader, reconcile
+from realm.accounts import AccountSpec, CreatedAccount
+from realm.models import Definitions, Tier
 from scripts import services, settings
+from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
+
+MakeAccount = Callable[..., CreatedAccount]
+_ACCOUNT_SERIAL = itertools.count()  # one sequence for the whole run: usernames never collide across modules
+
+TEST_COMPANY = {
+    "corporate_number": "5010401089998",
+    "corporate_name": "Test K.K.",
+    "representative_name": "Test Representative",
+    "address": "Tokyo",
+}
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +67,43 @@ def rp_client(cfg: Settings, defs: Definitions, client_id: str) -> Client:
 def new_browser(cfg: Settings) -> BrowserFlow:
     """A fresh user agent with an empty cookie jar."""
     return BrowserFlow(requests.Session(), cfg.issuer, verify=str(cfg.paths.ca_cert))
+
+
+@pytest.fixture(scope="session")
+def admin(platform: Settings) -> Any:
+    return admin_client(platform)
+
+
+@pytest.fixture(scope="module")
+def default_company() -> dict[str, str]:
+    """The company given to a Prime or provisional Prime made without one; a module may override it."""
+    return TEST_COMPANY
+
+
+@pytest.fixture(scope="module")
+def make_account(
+    admin: Any, definitions: Definitions, run_id: str, default_company: dict[str, str]
+) -> MakeAccount:
+    """Create a real account through `realm.accounts` (validation included), unique to this run."""
+
+    def make(
+        tier: Tier, name: str | None = None, company: dict[str, str] | None = None, **fields: Any
+    ) -> CreatedAccount:
+        username = f"{name or tier.value}-{run_id}-{next(_ACCOUNT_SERIAL):05d}"
+        if (
+            company is None
+            and tier in (Tier.PRIME, Tier.PROVISIONAL_PRIME)
+            and "corporate_name" not in fields
+        ):
+            company = default_company
+        spec = AccountSpec(
+            tier=tier,
+            username=username,
+            email=f"{username}@example.test",
+            first_name="Test",
+            last_name=username,
+            **{**(company or {}), **fields},
+        )
+        return accounts.create(spec, definitions, admin)
+
+    return make

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pyotp
@@ -20,12 +19,10 @@ import pytest
 import requests
 
 from loadtests.browser_flow import decode_jwt_payload
-from realm import accounts
-from realm.accounts import AccountSpec, CreatedAccount
 from realm.models import ACR_LOA, Definitions, Tier
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
-from tests.conftest import new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, rp_client
 
 pytestmark = pytest.mark.platform
 
@@ -67,23 +64,10 @@ CASES = [
     ("shaho", Tier.MEMBER),
 ]
 
-MakeAccount = Callable[..., CreatedAccount]
-
 
 @pytest.fixture(scope="module")
-def make_account(platform: Settings, definitions: Definitions, run_id: str) -> MakeAccount:
-    admin = admin_client(platform)
-    counter = iter(range(10_000))
-
-    def make(tier: Tier, **overrides: Any) -> CreatedAccount:
-        name = f"claims-{tier.value}-{run_id}-{next(counter)}"
-        fields: dict[str, Any] = {"email": f"{name}@example.test", "first_name": "Hanako", "last_name": name}
-        if tier in (Tier.PRIME, Tier.PROVISIONAL_PRIME):
-            fields.update(COMPANY)
-        fields.update(overrides)
-        return accounts.create(AccountSpec(tier=tier, username=name, **fields), definitions, admin)
-
-    return make
+def default_company() -> dict[str, str]:
+    return COMPANY
 
 
 def account_input(user: dict[str, Any]) -> dict[str, Any]:

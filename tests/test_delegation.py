@@ -16,12 +16,10 @@ from typing import Any
 
 import pytest
 
-from realm import accounts
-from realm.accounts import AccountSpec, CreatedAccount
-from realm.models import Definitions, Tier
+from realm.accounts import CreatedAccount
+from realm.models import Tier
 from scripts import cli
-from scripts.keycloak_admin import admin_client
-from scripts.settings import Settings
+from tests.conftest import MakeAccount
 
 pytestmark = pytest.mark.platform
 
@@ -32,34 +30,16 @@ PRINCIPAL_COMPANY = {
     "address": "Tokyo",
 }
 FIRM_COMPANY = {"corporate_number": "7000012050002", "corporate_name": "Tax Firm", "address": "Osaka"}
+
+
+@pytest.fixture(scope="module")
+def default_company() -> dict[str, str]:
+    return PRINCIPAL_COMPANY
+
+
 FUTURE = (dt.date.today() + dt.timedelta(days=60)).isoformat()
 
-MakeAccount = Callable[..., CreatedAccount]
 Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture(scope="module")
-def admin(platform: Settings) -> Any:
-    return admin_client(platform)
-
-
-@pytest.fixture(scope="module")
-def make_account(admin: Any, definitions: Definitions, run_id: str) -> MakeAccount:
-    counter = iter(range(10_000))
-
-    def make(tier: Tier, name: str = "dlg", **overrides: Any) -> CreatedAccount:
-        username = f"{name}-{tier.value}-{run_id}-{next(counter)}"
-        fields: dict[str, Any] = {
-            "email": f"{username}@example.test",
-            "first_name": "T",
-            "last_name": username,
-        }
-        if tier in (Tier.PRIME, Tier.PROVISIONAL_PRIME):
-            fields.update(PRINCIPAL_COMPANY)
-        fields.update(overrides)
-        return accounts.create(AccountSpec(tier=tier, username=username, **fields), definitions, admin)
-
-    return make
 
 
 @pytest.fixture

@@ -11,52 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pyotp
 import pytest
 
 from loadtests.browser_flow import LoginResult, decode_jwt_payload
-from realm import accounts, delegation
-from realm.accounts import AccountSpec, CreatedAccount
+from realm import delegation
+from realm.accounts import CreatedAccount
 from realm.delegation import DelegationRecord, GrantSpec, LicenceRecord
 from realm.models import Definitions, Tier
-from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
-from tests.conftest import new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, rp_client
 
 pytestmark = pytest.mark.platform
 
 PRINCIPAL = {"corporate_number": "5010401089998", "corporate_name": "Principal K.K.", "address": "Tokyo"}
 FIRM = {"corporate_number": "7000012050002", "corporate_name": "Yamada Tax Office", "address": "Osaka"}
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-MakeAccount = Callable[..., CreatedAccount]
-
-
-@pytest.fixture(scope="module")
-def admin(platform: Settings) -> Any:
-    return admin_client(platform)
-
-
-@pytest.fixture(scope="module")
-def make_account(admin: Any, definitions: Definitions, run_id: str) -> MakeAccount:
-    counter = iter(range(10_000))
-
-    def make(tier: Tier, name: str, **fields: Any) -> CreatedAccount:
-        username = f"{name}-{run_id}-{next(counter)}"
-        spec = AccountSpec(
-            tier=tier,
-            username=username,
-            email=f"{username}@example.test",
-            first_name="T",
-            last_name=username,
-            **fields,
-        )
-        return accounts.create(spec, definitions, admin)
-
-    return make
 
 
 @pytest.fixture(scope="module")

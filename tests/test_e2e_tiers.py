@@ -7,46 +7,18 @@ used for one sign-in only, because Keycloak (rightly) refuses a code that was al
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
 import pyotp
 import pytest
 
 from loadtests.browser_flow import LoginResult, decode_jwt_payload
-from realm import accounts
-from realm.accounts import AccountSpec, CreatedAccount
+from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
-from tests.conftest import new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, rp_client
 
 pytestmark = pytest.mark.platform
-
-COMPANY = {
-    "corporate_number": "5010401089998",
-    "corporate_name": "E2E Test K.K.",
-    "representative_name": "Test Representative",
-    "address": "Tokyo",
-}
-
-MakeAccount = Callable[..., CreatedAccount]
-
-
-@pytest.fixture(scope="module")
-def make_account(platform: Settings, definitions: Definitions, run_id: str) -> MakeAccount:
-    admin = admin_client(platform)
-    counter = iter(range(10_000))
-
-    def make(tier: Tier, **overrides: Any) -> CreatedAccount:
-        name = f"{overrides.pop('name', tier.value)}-{run_id}-{next(counter)}"
-        fields: dict[str, Any] = {"email": f"{name}@example.test", "first_name": "Test", "last_name": name}
-        if tier in (Tier.PRIME, Tier.PROVISIONAL_PRIME):
-            fields.update(COMPANY)
-        fields.update(overrides)
-        return accounts.create(AccountSpec(tier=tier, username=name, **fields), definitions, admin)
-
-    return make
 
 
 def sign_in(

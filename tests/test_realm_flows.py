@@ -20,12 +20,10 @@ import pytest
 import requests
 
 from loadtests.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page, pkce_pair
-from realm import accounts
-from realm.accounts import AccountSpec, CreatedAccount
+from realm.accounts import CreatedAccount
 from realm.models import ACR_LOA, Definitions, Tier
-from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
-from tests.conftest import new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, rp_client
 
 pytestmark = pytest.mark.platform
 
@@ -51,32 +49,6 @@ PROTOCOL_CLAIMS = frozenset(
         "resource_access",
     }
 )  # fmt: skip
-
-MakeAccount = Callable[..., CreatedAccount]
-
-
-@pytest.fixture(scope="module")
-def admin(platform: Settings) -> Any:
-    return admin_client(platform)
-
-
-@pytest.fixture(scope="module")
-def make_account(admin: Any, definitions: Definitions, run_id: str) -> MakeAccount:
-    counter = iter(range(10_000))
-
-    def make(tier: Tier, company: dict[str, str] | None = None, **overrides: Any) -> CreatedAccount:
-        name = f"flow-{tier.value}-{run_id}-{next(counter)}"
-        fields: dict[str, Any] = {
-            "email": f"{name}@example.test",
-            "first_name": "Hanako",
-            "last_name": "Tanaka",
-        }
-        if company:
-            fields.update(company)
-        fields.update(overrides)
-        return accounts.create(AccountSpec(tier=tier, username=name, **fields), definitions, admin)
-
-    return make
 
 
 def _otp(account: CreatedAccount) -> Callable[[], str] | None:
@@ -175,7 +147,7 @@ def test_tokens_and_userinfo_carry_exactly_what_the_release_policy_decides(
     rp: str,
 ) -> None:
     account = make_account(
-        tier, GRANTOR_COMPANY if tier is Tier.PRIME else None, phone_number="+81 3 1234 5678"
+        tier, company=GRANTOR_COMPANY if tier is Tier.PRIME else None, phone_number="+81 3 1234 5678"
     )
     browser = new_browser(platform)
     result = _sign_in(platform, definitions, rp, account, browser)
@@ -214,7 +186,7 @@ def test_amr_lists_the_methods_used(
     assert result.tokens is not None, result
     assert decode_jwt_payload(result.tokens["id_token"])["amr"] == ["pwd"]
 
-    prime = make_account(Tier.PRIME, GRANTOR_COMPANY)
+    prime = make_account(Tier.PRIME, company=GRANTOR_COMPANY)
     result = _sign_in(platform, definitions, "jgrants", prime)
     assert result.tokens is not None, result
     for token in ("id_token", "access_token"):
@@ -226,7 +198,9 @@ def test_a_prime_without_a_second_factor_is_asked_to_set_up_totp(
 ) -> None:
     """No TOTP and no WebAuthn enrolled: instead of a flow error, Keycloak shows the TOTP set-up page
     (CONFIGURE_TOTP); once a code from the new authenticator is confirmed the RP gets aal2 tokens."""
-    prime = make_account(Tier.PRIME, GRANTOR_COMPANY)  # `accounts.create` always enrols TOTP for a Prime
+    prime = make_account(
+        Tier.PRIME, company=GRANTOR_COMPANY
+    )  # `accounts.create` always enrols TOTP for a Prime
     user_id = _user(admin, prime.username)["id"]
     for credential in admin.get_credentials(user_id):
         if credential["type"] != "password":
@@ -293,8 +267,8 @@ def _compact(record: dict[str, Any]) -> str:
 def delegation_setup(admin: Any, make_account: MakeAccount) -> tuple[CreatedAccount, CreatedAccount, str]:
     """A Prime of Yamada Trading delegates `subsidy-report` at jgrants to a licensed tax accountant (a Prime
     of her own office). Returns (grantor, delegate, delegation id)."""
-    grantor = make_account(Tier.PRIME, GRANTOR_COMPANY)
-    delegate = make_account(Tier.PRIME, DELEGATE_COMPANY)
+    grantor = make_account(Tier.PRIME, company=GRANTOR_COMPANY)
+    delegate = make_account(Tier.PRIME, company=DELEGATE_COMPANY)
     delegation_id = f"dlg-{uuid.uuid4().hex[:8]}"
     now = dt.datetime.now(dt.UTC)
     record = {
@@ -366,7 +340,7 @@ def test_a_delegation_not_held_by_the_account_is_refused(
     """The parameter only selects a record on the signed-in account: another account naming the same id (or
     any id it does not hold) is refused with access_denied, before any second factor is asked."""
     _, _, delegation_id = delegation_setup
-    stranger = make_account(Tier.PRIME, DELEGATE_COMPANY)
+    stranger = make_account(Tier.PRIME, company=DELEGATE_COMPANY)
     result = _sign_in(platform, definitions, "jgrants", stranger, extra={"delegation": delegation_id})
     assert result.tokens is None
     assert result.error == "access_denied", result
@@ -381,8 +355,8 @@ def test_a_suspended_grantor_stops_the_delegation_at_once(
     make_account: MakeAccount,
 ) -> None:
     """The grantor's *current* record is judged: suspend the Prime and its delegate is refused."""
-    grantor = make_account(Tier.PRIME, GRANTOR_COMPANY)
-    delegate = make_account(Tier.PRIME, DELEGATE_COMPANY)
+    grantor = make_account(Tier.PRIME, company=GRANTOR_COMPANY)
+    delegate = make_account(Tier.PRIME, company=DELEGATE_COMPANY)
     now = dt.datetime.now(dt.UTC)
     record = {
         "id": "dlg-suspended",

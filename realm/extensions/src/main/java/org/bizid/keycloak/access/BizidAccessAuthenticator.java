@@ -10,12 +10,10 @@ import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
 import org.bizid.keycloak.opa.OpaClient;
 import org.bizid.keycloak.opa.OpaResult;
+import org.bizid.keycloak.flow.SilentStep;
 import org.jboss.logging.Logger;
 import org.keycloak.authentication.AuthenticationFlowContext;
-import org.keycloak.authentication.Authenticator;
 import org.keycloak.models.AuthenticatorConfigModel;
-import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
@@ -26,7 +24,7 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  * it is asked for a second factor), and last, at top level, with {@code phase=complete} (the default; every rule,
  * on every login including SSO). Continues only on {@code "allow": true}; only the last call can admit.
  */
-public class BizidAccessAuthenticator implements Authenticator {
+public class BizidAccessAuthenticator extends SilentStep {
 
     private static final Logger LOG = Logger.getLogger(BizidAccessAuthenticator.class);
 
@@ -107,28 +105,5 @@ public class BizidAccessAuthenticator implements Authenticator {
     private static String configValue(AuthenticationFlowContext context, String key) {
         AuthenticatorConfigModel config = context.getAuthenticatorConfig();
         return config == null || config.getConfig() == null ? null : config.getConfig().get(key);
-    }
-
-    @Override
-    public void action(AuthenticationFlowContext context) {
-        // No form: everything happens in authenticate().
-    }
-
-    @Override
-    public boolean requiresUser() {
-        return true;
-    }
-
-    @Override
-    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
-        return true;
-    }
-
-    @Override
-    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
-    }
-
-    @Override
-    public void close() {
     }
 }

@@ -4,12 +4,10 @@ import java.util.Optional;
 
 import org.bizid.keycloak.access.BizidAccessAuthenticator;
 import org.bizid.keycloak.flow.RpDenial;
+import org.bizid.keycloak.flow.SilentStep;
 import org.jboss.logging.Logger;
 import org.keycloak.authentication.AuthenticationFlowContext;
-import org.keycloak.authentication.Authenticator;
 import org.keycloak.models.Constants;
-import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
@@ -23,7 +21,7 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  * a level-2 condition then runs its second factor, and the resulting level (auth note
  * "level-of-authentication") becomes the token's acr via the realm's acr.loa.map.
  */
-public class TierLoaAuthenticator implements Authenticator {
+public class TierLoaAuthenticator extends SilentStep {
 
     private static final Logger LOG = Logger.getLogger(TierLoaAuthenticator.class);
 
@@ -75,27 +73,5 @@ public class TierLoaAuthenticator implements Authenticator {
     private static void deny(AuthenticationFlowContext context, String code, String message) {
         context.getEvent().detail(BizidAccessAuthenticator.DETAIL_REASONS, code);
         RpDenial.deny(context, code + ": " + message);
-    }
-
-    @Override
-    public void action(AuthenticationFlowContext context) {
-    }
-
-    @Override
-    public boolean requiresUser() {
-        return true;
-    }
-
-    @Override
-    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
-        return true;
-    }
-
-    @Override
-    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
-    }
-
-    @Override
-    public void close() {
     }
 }

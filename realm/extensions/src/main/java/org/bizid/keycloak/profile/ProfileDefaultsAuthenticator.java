@@ -6,11 +6,10 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 
+import org.bizid.keycloak.flow.SilentStep;
 import org.jboss.logging.Logger;
 import org.keycloak.authentication.AuthenticationFlowContext;
-import org.keycloak.authentication.Authenticator;
 import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.representations.userprofile.config.UPAttribute;
 import org.keycloak.representations.userprofile.config.UPConfig;
@@ -27,7 +26,7 @@ import org.keycloak.userprofile.UserProfileProvider;
  * profile. Every later reader of the stored user ({@code bizid-access}, {@code bizid-tier-loa},
  * {@code bizid-release}, searches by attribute) saw no tier.
  */
-public class ProfileDefaultsAuthenticator implements Authenticator {
+public class ProfileDefaultsAuthenticator extends SilentStep {
 
     private static final Logger LOG = Logger.getLogger(ProfileDefaultsAuthenticator.class);
 
@@ -75,27 +74,5 @@ public class ProfileDefaultsAuthenticator implements Authenticator {
             }
         });
         return stored;
-    }
-
-    @Override
-    public void action(AuthenticationFlowContext context) {
-    }
-
-    @Override
-    public boolean requiresUser() {
-        return true;
-    }
-
-    @Override
-    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
-        return true;
-    }
-
-    @Override
-    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
-    }
-
-    @Override
-    public void close() {
     }
 }
