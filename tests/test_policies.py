@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,9 +26,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policies import matrix
 from realm import loader, opa_data
 from realm.models import ACR_LOA, Definitions
-from scripts import settings as bizid_settings
 
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies" / "bizid"
@@ -49,25 +45,6 @@ Json = Any
 
 
 # --- the OPA server --------------------------------------------------------------------------------
-
-
-def _opa_binary() -> str:
-    configured = bizid_settings.load().paths.opa
-    if configured.exists():
-        return str(configured)
-    found = shutil.which("opa")
-    if found is None:
-        pytest.fail(
-            f"the policy tests need the OPA binary: none at {configured} nor on PATH (run `bizid up`)"
-        )
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Opa:
@@ -111,47 +88,10 @@ def data_dir(defs: Definitions, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 @pytest.fixture(scope="session")
-def opa(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opa]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("opa-log") / "opa.log"
-    command = [
-        _opa_binary(),
-        "run",
-        "--server",
-        "--addr",
-        f"127.0.0.1:{port}",
-        "--ignore",
-        "*_test.rego",
-        "--skip-version-check",
-        "--log-level",
-        "error",
-        str(POLICIES),
-        str(data_dir),
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"OPA exited with {process.returncode}: {log.read_text()}")
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"OPA did not become healthy: {log.read_text()}")
-            time.sleep(0.1)
+def opa() -> Iterator[Opa]:
+    """The real OPA binary serving policies/bizid and the registry generated from the real definitions."""
+    with matrix.private_opa() as url:
         yield Opa(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- inputs ----------------------------------------------------------------------------------------

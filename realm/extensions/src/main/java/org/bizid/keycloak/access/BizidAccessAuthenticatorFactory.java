@@ -4,12 +4,10 @@ import java.util.List;
 
 import org.bizid.keycloak.opa.OpaClient;
 import org.bizid.keycloak.opa.SpiOptions;
+import org.bizid.keycloak.flow.SilentStepFactory;
 import org.keycloak.Config;
 import org.keycloak.authentication.Authenticator;
-import org.keycloak.authentication.AuthenticatorFactory;
-import org.keycloak.models.AuthenticationExecutionModel;
 import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.provider.ProviderConfigProperty;
 import org.keycloak.provider.ProviderConfigurationBuilder;
 
@@ -17,17 +15,12 @@ import org.keycloak.provider.ProviderConfigurationBuilder;
  * Factory of {@code bizid-access}. OPA base URL: authenticator config {@value #CONFIG_OPA_URL}, else the SPI
  * option {@code spi-authenticator--bizid-access--opa-url}, else {@code BIZID_OPA_URL}, else the local default.
  */
-public class BizidAccessAuthenticatorFactory implements AuthenticatorFactory {
+public class BizidAccessAuthenticatorFactory extends SilentStepFactory {
 
     public static final String ID = "bizid-access";
     public static final String CONFIG_OPA_URL = "opaUrl";
     /** {@code identified} (right after the password step; the level is not judged) or {@code complete} (default). */
     public static final String CONFIG_PHASE = "phase";
-
-    private static final AuthenticationExecutionModel.Requirement[] REQUIREMENTS = {
-            AuthenticationExecutionModel.Requirement.REQUIRED,
-            AuthenticationExecutionModel.Requirement.DISABLED,
-    };
 
     private String spiOpaUrl;
 
@@ -47,36 +40,8 @@ public class BizidAccessAuthenticatorFactory implements AuthenticatorFactory {
     }
 
     @Override
-    public void postInit(KeycloakSessionFactory factory) {
-    }
-
-    @Override
-    public void close() {
-    }
-
-    @Override
     public String getDisplayType() {
         return "bizid: access policy (OPA)";
-    }
-
-    @Override
-    public String getReferenceCategory() {
-        return "bizid-access";
-    }
-
-    @Override
-    public boolean isConfigurable() {
-        return true;
-    }
-
-    @Override
-    public AuthenticationExecutionModel.Requirement[] getRequirementChoices() {
-        return REQUIREMENTS;
-    }
-
-    @Override
-    public boolean isUserSetupAllowed() {
-        return false;
     }
 
     @Override
