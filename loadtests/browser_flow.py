@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -262,8 +263,6 @@ class BrowserFlow:
 
 def decode_jwt_payload(token: str) -> dict[str, Any]:
     """The payload of a JWT, unverified: tests read claims; signature checks belong to the RP's library."""
-    import json
-
     payload = token.split(".")[1]
     decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return decoded

@@ -10,6 +10,7 @@ classified as shed (HTTP 503 from Keycloak's queue limit), timeout, or error.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import random
 import socket
 import time
@@ -279,8 +280,12 @@ class AccountPicker:
         now = time.monotonic()
         if len(self.recent) > 4096:
             self.recent = {i: t for i, t in self.recent.items() if now - t < self.reuse_after}
-        for _ in range(64):
-            index = self.start + self.offset + self.stride * self.rng.randrange(self.slots)
+        # Random draws first (uniform, so caches miss); when nearly every account was used recently,
+        # one scan from a random slot finds a free one, so "too small" is raised only when none is free.
+        tries = [self.rng.randrange(self.slots) for _ in range(64)]
+        first = self.rng.randrange(self.slots)
+        for slot in itertools.chain(tries, ((first + k) % self.slots for k in range(self.slots))):
+            index = self.start + self.offset + self.stride * slot
             used = self.recent.get(index)
             if used is None or now - used >= self.reuse_after:
                 self.recent[index] = now

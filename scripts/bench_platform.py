@@ -130,8 +130,8 @@ def measure(rp_count: int) -> list[Row]:
         time.sleep(30)
         from scripts import services
 
-        kc = services._read_pid(cfg, "keycloak") or 0
-        opa = services._read_pid(cfg, "opa") or 0
+        kc = services.read_pid(cfg, "keycloak") or 0
+        opa = services.read_pid(cfg, "opa") or 0
         rss = {"Keycloak": _rss_kib(kc), "OPA": _rss_kib(opa), "PostgreSQL": _postgres_rss_kib(cfg)}
         for name, kib in rss.items():
             rows.append(Row(f"resident memory at idle: {name}", f"{kib / 1024:.0f} MiB"))

@@ -67,7 +67,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _read_pid(settings: Settings, name: str) -> int | None:
+def read_pid(settings: Settings, name: str) -> int | None:
     path = _pid_file(settings, name)
     if not path.exists():
         return None
@@ -93,7 +93,7 @@ def _spawn(settings: Settings, name: str, cmd: list[str], env: dict[str, str], c
 
 
 def _stop_pid(settings: Settings, name: str, timeout: float = 30.0) -> None:
-    pid = _read_pid(settings, name)
+    pid = read_pid(settings, name)
     if pid is not None:
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -272,7 +272,7 @@ def start_keycloak(settings: Settings) -> None:
     marker = home / ".bizid-build"
     fingerprint = _build_fingerprint(jar)
     up_to_date = marker.exists() and marker.read_text() == fingerprint
-    if up_to_date and _read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
+    if up_to_date and read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
         return
     _stop_pid(settings, "keycloak")
     if not up_to_date:
@@ -314,7 +314,7 @@ def write_opa_data(settings: Settings) -> None:
 def start_opa(settings: Settings) -> None:
     opa = install.ensure_opa(settings)
     write_opa_data(settings)
-    if _read_pid(settings, "opa") is not None and _opa_ready(settings):
+    if read_pid(settings, "opa") is not None and _opa_ready(settings):
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url}")
@@ -360,9 +360,9 @@ def stop_all(settings: Settings) -> None:
 
 def status(settings: Settings) -> list[ServiceStatus]:
     pg_bin = install.postgres_bin()
-    pg_up = bool(pg_bin) and _pg_ready(settings, pg_bin) if pg_bin else False
-    kc_pid = _read_pid(settings, "keycloak")
-    opa_pid = _read_pid(settings, "opa")
+    pg_up = pg_bin is not None and _pg_ready(settings, pg_bin)
+    kc_pid = read_pid(settings, "keycloak")
+    opa_pid = read_pid(settings, "opa")
     return [
         ServiceStatus("postgres", pg_up, pg_up, f"{LOOPBACK}:{settings.ports.postgres}"),
         ServiceStatus("keycloak", kc_pid is not None, _keycloak_ready(settings), settings.keycloak_url),

@@ -6,6 +6,7 @@ so `make test` works on a fresh machine and beside a developer's `make up` alike
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import uuid
@@ -107,3 +108,46 @@ def make_account(
         return accounts.create(spec, definitions, admin)
 
     return make
+
+
+def release_input(admin: Any, user: dict[str, Any], rp: str, loa: int, scopes: list[str]) -> dict[str, Any]:
+    """The release input `bizid-release` builds (docs/policies.md) from a stored user: single-valued profile
+    attributes as strings, multivalued ones as lists, empty values and non-profile attributes left out."""
+    stored: dict[str, list[str]] = user.get("attributes") or {}
+    profile = {a["name"]: bool(a.get("multivalued")) for a in admin.get_realm_users_profile()["attributes"]}
+
+    def first(name: str) -> str | None:
+        values = [v for v in stored.get(name, []) if v]
+        return values[0] if values else None
+
+    account: dict[str, Any] = {
+        "id": user["id"],
+        "username": user["username"],
+        "tier": first("tier"),
+        "status": first("account_status") or "active",
+        "valid_until": first("valid_until"),
+        "corporate_number": first("corporate_number"),
+        "prime_username": first("prime_username"),
+        "provisional_rps": [v for v in stored.get("provisional_rps", []) if v],
+        "email": user.get("email"),
+        "emailVerified": bool(user.get("emailVerified")),
+        "firstName": user.get("firstName"),
+        "lastName": user.get("lastName"),
+    }
+    for name, values in stored.items():
+        if name in account or name in ("account_status", "delegations", "licences") or name not in profile:
+            continue
+        values = [v for v in values if v]
+        if values:
+            account[name] = values if profile[name] else values[0]
+    return {
+        "rp": {"client_id": rp},
+        "account": account,
+        "authn": {"loa": loa},
+        "scopes": scopes,
+        "delegation": None,
+        "grantor": None,
+        "licences": None,
+        "now": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "decision_id": str(uuid.uuid4()),
+    }

@@ -10,8 +10,6 @@ corporate number and verified_claims, shaho gets a pairwise sub, ...).
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import Any
 
 import pyotp
@@ -22,7 +20,7 @@ from loadtests.browser_flow import decode_jwt_payload
 from realm.models import ACR_LOA, Definitions, Tier
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
-from tests.conftest import MakeAccount, new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, release_input, rp_client
 
 pytestmark = pytest.mark.platform
 
@@ -70,47 +68,10 @@ def default_company() -> dict[str, str]:
     return COMPANY
 
 
-def account_input(user: dict[str, Any]) -> dict[str, Any]:
-    """The `account` object as Keycloak sends it (docs/policies.md): attributes as stored, unset = null."""
-    attrs: dict[str, list[str]] = user.get("attributes") or {}
-
-    def first(name: str) -> str | None:
-        values = attrs.get(name) or []
-        return values[0] if values else None
-
-    account: dict[str, Any] = {
-        "id": user["id"],
-        "username": user["username"],
-        "tier": first("tier"),
-        "status": first("account_status") or "active",
-        "valid_until": first("valid_until"),
-        "corporate_number": first("corporate_number"),
-        "prime_username": first("prime_username"),
-        "provisional_rps": attrs.get("provisional_rps") or [],
-        "email": user.get("email"),
-        "emailVerified": user.get("emailVerified", False),
-        "firstName": user.get("firstName"),
-        "lastName": user.get("lastName"),
-    }
-    for name, values in attrs.items():
-        if name in account or name in {"account_status", "delegations", "licences"} or not values:
-            continue
-        account[name] = values[0] if len(values) == 1 else values
-    return account
-
-
 def opa_release(
-    platform: Settings, user: dict[str, Any], rp: str, loa: int, scopes: list[str]
+    platform: Settings, admin: Any, user: dict[str, Any], rp: str, loa: int, scopes: list[str]
 ) -> dict[str, Any]:
-    policy_input = {
-        "rp": {"client_id": rp},
-        "account": account_input(user),
-        "authn": {"loa": loa},
-        "scopes": scopes,
-        "now": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "decision_id": str(uuid.uuid4()),
-        "delegation": None,
-    }
+    policy_input = release_input(admin, user, rp, loa, scopes)
     response = requests.post(
         f"{platform.opa_url}/v1/data/bizid/release/decision", json={"input": policy_input}, timeout=10
     )
@@ -144,11 +105,12 @@ def test_each_rp_receives_exactly_the_released_claims(
     userinfo = browser.userinfo(result.tokens["access_token"])
 
     # Exactly what OPA says for the same input.
-    user = admin_client(platform).get_user(account.user_id)
+    admin = admin_client(platform)
+    user = admin.get_user(account.user_id)
     # The level reached: amr lists a possession factor exactly when the second step was passed (the acr
     # claim is checked on its own below).
     loa = ACR_LOA["aal2"] if {"otp", "hwk"} & set(id_token.get("amr", [])) else ACR_LOA["aal1"]
-    decision = opa_release(platform, user, rp, loa, str(access_token["scope"]).split())
+    decision = opa_release(platform, admin, user, rp, loa, str(access_token["scope"]).split())
     assert decision["claims"], f"OPA released nothing: {decision['withheld']}"
     for where, claims in (("id token", id_token), ("access token", access_token), ("userinfo", userinfo)):
         assert gated(claims) == decision["claims"], where

@@ -21,7 +21,7 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _platform_pids(cfg: Settings) -> set[int]:
-    roots = [services._read_pid(cfg, "keycloak"), services._read_pid(cfg, "opa")]
+    roots = [services.read_pid(cfg, "keycloak"), services.read_pid(cfg, "opa")]
     postmaster = cfg.paths.pgdata / "postmaster.pid"
     if postmaster.exists():
         roots.append(int(postmaster.read_text().splitlines()[0]))
@@ -72,6 +72,6 @@ def test_plain_http_is_not_served(platform: Settings) -> None:
 
 
 def test_starting_again_changes_nothing(platform: Settings) -> None:
-    pids = {name: services._read_pid(platform, name) for name in ("keycloak", "opa")}
+    pids = {name: services.read_pid(platform, name) for name in ("keycloak", "opa")}
     services.start_all(platform)
-    assert {name: services._read_pid(platform, name) for name in ("keycloak", "opa")} == pids
+    assert {name: services.read_pid(platform, name) for name in ("keycloak", "opa")} == pids

@@ -23,7 +23,7 @@ from loadtests.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload,
 from realm.accounts import CreatedAccount
 from realm.models import ACR_LOA, Definitions, Tier
 from scripts.settings import Settings
-from tests.conftest import MakeAccount, new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, release_input, rp_client
 
 pytestmark = pytest.mark.platform
 
@@ -80,50 +80,6 @@ def _user(admin: Any, username: str) -> dict[str, Any]:
     return dict(users[0])
 
 
-def _release_input(admin: Any, username: str, rp: str, loa: int, scopes: list[str]) -> dict[str, Any]:
-    """The release input bizid-release builds (docs/policies.md), from the stored user: what the test expects
-    the Java side to send."""
-    user = _user(admin, username)
-    stored: dict[str, list[str]] = user.get("attributes") or {}
-    profile = {a["name"]: bool(a.get("multivalued")) for a in admin.get_realm_users_profile()["attributes"]}
-
-    def first(name: str) -> str | None:
-        values = [v for v in stored.get(name, []) if v]
-        return values[0] if values else None
-
-    account: dict[str, Any] = {
-        "id": user["id"],
-        "username": user["username"],
-        "tier": first("tier"),
-        "status": first("account_status") or "active",
-        "valid_until": first("valid_until"),
-        "corporate_number": first("corporate_number"),
-        "prime_username": first("prime_username"),
-        "provisional_rps": [v for v in stored.get("provisional_rps", []) if v],
-        "email": user.get("email"),
-        "emailVerified": bool(user.get("emailVerified")),
-        "firstName": user.get("firstName"),
-        "lastName": user.get("lastName"),
-    }
-    for name, values in stored.items():
-        if name in account or name in ("account_status", "delegations", "licences") or name not in profile:
-            continue
-        values = [v for v in values if v]
-        if values:
-            account[name] = values if profile[name] else values[0]
-    return {
-        "rp": {"client_id": rp},
-        "account": account,
-        "authn": {"loa": loa},
-        "scopes": scopes,
-        "delegation": None,
-        "grantor": None,
-        "licences": None,
-        "now": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "decision_id": str(uuid.uuid4()),
-    }
-
-
 def _opa(platform: Settings, package: str, payload: dict[str, Any]) -> dict[str, Any]:
     response = requests.post(
         f"{platform.opa_url}/v1/data/bizid/{package}/decision", json={"input": payload}, timeout=5
@@ -158,7 +114,9 @@ def test_tokens_and_userinfo_carry_exactly_what_the_release_policy_decides(
 
     loa = ACR_LOA[id_token["acr"]]
     scopes = sorted({*access_token["scope"].split(), "basic", "acr"} - {"openid"})
-    decision = _opa(platform, "release", _release_input(admin, account.username, rp, loa, scopes))
+    decision = _opa(
+        platform, "release", release_input(admin, _user(admin, account.username), rp, loa, scopes)
+    )
     expected = dict(decision["claims"])
     assert expected, decision  # something is released: the comparison is not vacuous
     assert "tier" in expected and "email" in expected
