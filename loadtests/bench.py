@@ -2,10 +2,11 @@
 
 1. ceiling: Argon2 hashes per second on this machine with the realm's parameters, computed by the same
    library Keycloak uses (BouncyCastle, from Keycloak's own lib folder) on as many threads as cores;
-2. sustained: a step ramp (fractions of the ceiling) with the small population, then with the large one;
-   a step passes with zero errors, sign-in p95 < 300 ms and the offered rate achieved. Sustained = the
-   highest passing rate; scale = sustained(large) / sustained(small);
-3. burst: baseline (sustained / 10), 10x, 50x, recovery; shedding (503), admitted p99, recovery time, and
+2. warm-up: sign-ins until Keycloak's CPU per sign-in settles (loadtests/warmup.py);
+3. sustained: a step ramp (fractions of the ceiling) drawing from a small population, then from a large
+   one; a step passes with zero errors, sign-in p95 < 300 ms and the offered rate achieved. Sustained =
+   the highest passing rate; scale = sustained(large) / sustained(small);
+4. burst: baseline (sustained / 10), 10x, 50x, recovery; shedding (503), admitted p99, recovery time, and
    afterwards: the account count is unchanged and every session held open during the burst still refreshes.
 
 CPU of Keycloak, PostgreSQL, OPA and Locust is sampled every second from /proc. Writes docs/bench/load.md
@@ -26,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,7 +38,8 @@ import psycopg
 import requests
 
 from loadtests import population as pop
-from loadtests import seed
+from loadtests import seed, warmup
+from loadtests.cpu import CpuSampler, process_groups
 from loadtests.journey import assert_loopback, rp_clients
 from loadtests.phases import PER_USER_RATE, Phase, burst_phases, step_phases
 from scripts import services
@@ -121,76 +122,6 @@ def argon2_cffi_ms(iterations: int, n: int = 20) -> float:
     for k in range(n):
         seed.argon2_hash("a-password-of-24-chars!!", k.to_bytes(16, "big"), iterations)
     return (time.perf_counter() - began) / n * 1000
-
-
-class CpuSampler(threading.Thread):
-    """Every second: CPU seconds used by each process group (a root pid and all its descendants)."""
-
-    def __init__(self, groups: dict[str, list[int]]) -> None:
-        super().__init__(daemon=True)
-        self.groups = groups
-        self.samples: list[tuple[float, dict[str, float]]] = []
-        self.stop_event = threading.Event()
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def _table() -> dict[int, tuple[int, int]]:
-        table: dict[int, tuple[int, int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime+stime
-        return table
-
-    def _totals(self) -> dict[str, float]:
-        table = self._table()
-        children: dict[int, list[int]] = defaultdict(list)
-        for pid, (ppid, _) in table.items():
-            children[ppid].append(pid)
-        totals: dict[str, float] = {}
-        for name, roots in self.groups.items():
-            seen: set[int] = set()
-            stack = [r for r in roots if r in table]
-            while stack:
-                pid = stack.pop()
-                if pid not in seen:
-                    seen.add(pid)
-                    stack.extend(children.get(pid, []))
-            totals[name] = sum(table[p][1] for p in seen) / self.tick
-        return totals
-
-    def run(self) -> None:
-        previous = self._totals()
-        last = time.time()
-        while not self.stop_event.wait(1.0):
-            now, current = time.time(), self._totals()
-            span = now - last
-            self.samples.append(
-                (now, {k: max(0.0, current[k] - previous.get(k, 0.0)) / span for k in current})
-            )
-            previous, last = current, now
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.join(timeout=5)
-
-
-def process_groups(cfg: Settings) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {}
-    for name in ("keycloak", "opa"):
-        pid_file = cfg.paths.pids / f"{name}.pid"
-        if pid_file.exists():
-            groups[name] = [int(pid_file.read_text().strip())]
-    postmaster = cfg.paths.pgdata / "postmaster.pid"
-    if postmaster.exists():
-        groups["postgres"] = [int(postmaster.read_text().splitlines()[0])]
-    return groups
 
 
 @dataclass
@@ -326,7 +257,7 @@ def run_shape(
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     groups["locust"] = [proc.pid]
     sampler = CpuSampler(groups)
-    t0 = time.time() + 1.0  # Locust needs about a second before the shape's clock starts
+    t0 = time.time() + 1.0  # estimate until Locust says when the shape's clock started
     sampler.start()
     limit = sum(p.seconds for p in phases) + 120
     try:
@@ -338,6 +269,9 @@ def run_shape(
         sampler.stop()
         log.close()
     (directory / "cpu.json").write_text(json.dumps(sampler.samples))
+    started = directory / "started"  # written by the locustfile when the shape's clock starts
+    if started.exists():
+        t0 = float(started.read_text())
     samples = read_samples(directory)
     held: list[dict[str, Any]] = []
     for path in directory.glob("held-*.jsonl"):
@@ -576,6 +510,17 @@ def window_table(run: Run) -> list[str]:
     return lines
 
 
+def cpu_budget(window: Window | None) -> str:
+    """CPU milliseconds per successful sign-in of each process in a window: where the cores went."""
+    if window is None or not window.rate:
+        return "n/a"
+    parts = [f"{name} {cores / window.rate * 1000:.0f}" for name, cores in sorted(window.cpu.items())]
+    total = sum(window.cpu.values()) / window.rate * 1000
+    cores = os.cpu_count() or 1
+    limit = cores * 1000 / total
+    return ", ".join(parts) + f"; total {total:.0f} ({cores} cores allow {limit:.0f}/s at this cost)"
+
+
 def sustained(run: Run) -> Window | None:
     passing = [w for w in run.windows if w.passes]
     return max(passing, key=lambda w: w.rate) if passing else None
@@ -586,9 +531,6 @@ def sustained(run: Run) -> Window | None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--small", type=int, default=10_000, help="small population (default 10,000)")
-    p.add_argument(
-        "--small-start", type=int, default=0, help="first index of the small population (default 0)"
-    )
     p.add_argument("--large", type=int, default=1_000_000, help="large population (default 1,000,000)")
     p.add_argument("--ramp-from", type=float, default=0.05, help="first step, fraction of the ceiling")
     p.add_argument("--ramp-step", type=float, default=0.05, help="step size, fraction of the ceiling")
@@ -596,16 +538,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=8, help="steps of the ramp")
     p.add_argument("--burst-seconds", type=float, default=45.0, help="seconds per burst phase")
     p.add_argument("--ceiling-seconds", type=float, default=10.0)
+    p.add_argument("--warmup-chunks", type=int, default=12, help="at most this many warm-up chunks of 600")
     p.add_argument("--signin-only", action="store_true", help="visits stop after the sign-in")
-    p.add_argument("--skip-seed", action="store_true", help="do not seed (populations must exist)")
+    p.add_argument("--skip-seed", action="store_true", help="do not seed (the large population must exist)")
     p.add_argument("--skip-ramp-small", action="store_true", help="measure the large population only")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench" / "load.md")
     p.add_argument("--data", type=Path, default=REPO_ROOT / ".bizid" / "load" / "bench")
 
 
+@dataclass(frozen=True)
+class Slices:
+    """Which accounts each part of the benchmark draws from. Keycloak refuses a TOTP code that was already
+    used, so no account may sign in twice within one TOTP window across runs either: each run that follows
+    another at once draws from its own slice. The warm-up and the burst share one, minutes apart."""
+
+    large: int
+    small: int
+
+    @property
+    def ramp_small(self) -> tuple[int, int]:
+        return self.large - self.small, self.small
+
+    @property
+    def ramp_large(self) -> tuple[int, int]:
+        return 0, self.large // 2
+
+    @property
+    def warm_and_burst(self) -> tuple[int, int]:
+        return self.large // 2, self.large - self.small - self.large // 2
+
+    def check(self) -> None:
+        if self.small < 1000 or self.large < 4 * self.small:
+            raise SystemExit(
+                f"bizid load bench: --large {self.large} must be at least 4 x --small {self.small} (and"
+                " --small at least 1,000): the runs draw from separate slices of the large population"
+            )
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = settings_mod.load()
     assert_loopback(cfg.keycloak_url)
+    slices = Slices(args.large, args.small)
+    slices.check()
     unhealthy = [s.name for s in services.status(cfg) if not s.healthy]
     if unhealthy:
         print(f"bizid load bench: not healthy: {unhealthy}; run `bizid up` first", file=sys.stderr)
@@ -615,12 +589,22 @@ def main(args: argparse.Namespace) -> int:
     cores = os.cpu_count() or 1
     with psycopg.connect(seed.conninfo(cfg), autocommit=True) as conn:
         iterations = seed.inspect(conn).hash_iterations
-    log = print
-    log("bench: measuring the Argon2 ceiling", file=sys.stderr)
+
+    def log(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    seeds: list[str] = []
+    if not args.skip_seed:
+        report = seed.seed(cfg, args.large, progress=True)
+        seeds.append(
+            f"{args.large:,} accounts: {report.written:,} written in {report.seconds:.1f} s"
+            f" ({report.rate:,.0f}/s), counts {'verified' if report.ok else 'MISMATCH'}"
+        )
+    log("measuring the Argon2 ceiling")
     ceiling = argon2_ceiling(cfg, cores, args.ceiling_seconds, iterations)
     ceiling_1 = argon2_ceiling(cfg, 1, args.ceiling_seconds / 2, iterations)
     cffi_ms = argon2_cffi_ms(iterations)
-    seeds: list[str] = []
+    warm = warmup.warm_up(cfg, *slices.warm_and_burst, max_chunks=args.warmup_chunks, log=log)
     extra = {"signin-only": ""} if args.signin_only else {}
     ramp = SimpleNamespace(
         base_rate=round(max(1.0, args.ramp_from * ceiling), 1),
@@ -631,14 +615,9 @@ def main(args: argparse.Namespace) -> int:
     runs: list[Run] = []
     skip = min(10.0, args.step_seconds / 4)
 
-    def ramp_run(population: int, label: str, start: int = 0) -> Run:
-        if not args.skip_seed:
-            report = seed.seed(cfg, start + population, progress=True)
-            seeds.append(
-                f"{population:,} accounts: {report.written:,} written in {report.seconds:.1f} s"
-                f" ({report.rate:,.0f}/s), counts {'verified' if report.ok else 'MISMATCH'}"
-            )
-        log(f"bench: step ramp with {population:,} accounts", file=sys.stderr)
+    def ramp_run(slice_: tuple[int, int], label: str) -> Run:
+        start, population = slice_
+        log(f"step ramp drawing from {population:,} accounts")
         options = {
             "base-rate": str(ramp.base_rate),
             "step-rate": str(ramp.step_rate),
@@ -649,22 +628,29 @@ def main(args: argparse.Namespace) -> int:
         }
         return run_shape(cfg, label, "step", step_phases(ramp), population, options, args.data, skip)
 
-    small = None if args.skip_ramp_small else ramp_run(args.small, f"ramp-{args.small}", args.small_start)
-    large = ramp_run(args.large, f"ramp-{args.large}")
+    small = None if args.skip_ramp_small else ramp_run(slices.ramp_small, f"ramp-{args.small}")
+    large = ramp_run(slices.ramp_large, f"ramp-{args.large}")
     runs += [r for r in (small, large) if r]
     best_large = sustained(large)
     best_small = sustained(small) if small else None
     base = round(max(0.5, (best_large.rate if best_large else ramp.base_rate) / 10), 2)
     burst_opts = SimpleNamespace(base_rate=base, step_seconds=args.burst_seconds)
     users_before = user_count(cfg, args.large)
-    log(f"bench: burst from {base}/s with {args.large:,} accounts", file=sys.stderr)
+    burst_start, burst_population = slices.warm_and_burst
+    log(f"burst from {base}/s drawing from {burst_population:,} accounts")
     burst = run_shape(
         cfg,
         "burst",
         "burst",
         burst_phases(burst_opts),
-        args.large,
-        {"base-rate": str(base), "step-seconds": str(args.burst_seconds), "hold-fraction": "0.2", **extra},
+        burst_population,
+        {
+            "base-rate": str(base),
+            "step-seconds": str(args.burst_seconds),
+            "hold-fraction": "0.2",
+            "population-start": str(burst_start),
+            **extra,
+        },
         args.data,
         min(5.0, args.burst_seconds / 6),
     )
@@ -675,8 +661,9 @@ def main(args: argparse.Namespace) -> int:
     recovery = recovery_seconds(burst, baseline_p95)
 
     write_report(
-        args, cfg, began, cores, ceiling, ceiling_1, cffi_ms, iterations, seeds, small, large, best_small,
-        best_large, burst, users_before, users_after, held, held_ok, held_problems, recovery, runs,
+        args, cfg, began, cores, ceiling, ceiling_1, cffi_ms, iterations, seeds, warm, small, large,
+        best_small, best_large, burst, users_before, users_after, held, held_ok, held_problems, recovery,
+        runs,
     )  # fmt: skip
     return 0
 
@@ -691,6 +678,7 @@ def write_report(
     cffi_ms: float,
     iterations: int,
     seeds: list[str],
+    warm: list[warmup.Chunk],
     small: Run | None,
     large: Run,
     best_small: Window | None,
@@ -724,11 +712,14 @@ def write_report(
         "| | |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in m.items()],
-        f"| population | {args.large:,} accounts (large), {args.small:,} (small);"
-        " 70% Prime, 20% Member, 10% Entry |",
+        f"| population | {args.large:,} accounts in the realm; 70% Prime, 20% Member, 10% Entry |",
         "",
-        "Locust runs on the same cores as Keycloak, PostgreSQL and OPA (its CPU is in every table), and the",
-        "machine is shared with other work: figures are for this box under those conditions.",
+        "Locust runs on the same cores as Keycloak, PostgreSQL and OPA (its CPU is in every table): figures"
+        " are for this box under those conditions. Each run draws accounts uniformly at random from its own"
+        " slice of the population (a TOTP code may not be used twice, so no two runs in a row share"
+        f" accounts): the small ramp from {args.small:,} accounts, which fit Keycloak's user cache (10,000"
+        f" entries), the large ramp from {args.large // 2:,}, where nearly every sign-in misses every cache."
+        " Arrivals are a Poisson stream at the offered rate (loadtests/pacing.py).",
         "",
         "## Summary",
         "",
@@ -742,6 +733,7 @@ def write_report(
         f"| ... per Keycloak core (Keycloak used {fmt(kc_cores, 2)} cores) | {fmt(rate / kc_cores, 1)}"
         f" | Keycloak's sizing: {KEYCLOAK_SIZING_PER_VCPU:.0f}/vCPU |",
         f"| ... as a fraction of the ceiling | {fmt(rate / ceiling, 2)} | >= 0.6 |",
+        f"| ... CPU per sign-in at that rate, ms: {cpu_budget(best_large)} | | |",
     ]
     if best_small:
         lines.append(
@@ -771,6 +763,22 @@ def write_report(
     ]
     if seeds:
         lines += ["## Seeding in this run", "", *[f"- {s}" for s in seeds], ""]
+    lines += [
+        "## Warm-up",
+        "",
+        "Sign-ins from 4 threads until Keycloak's CPU per sign-in settles (loadtests/warmup.py says why):",
+        "",
+        "| chunk | sign-ins | per s | Keycloak CPU ms per sign-in | errors |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {n} | {c.visits} | {c.rate:.1f} | {c.keycloak_ms:.0f} | {c.errors}"
+            f"{' (' + c.first_error + ')' if c.first_error else ''} |"
+            for n, c in enumerate(warm, 1)
+        ],
+        "",
+        f"Settled: {'yes' if warmup.settled(warm) else 'no (stopped at --warmup-chunks)'}.",
+        "",
+    ]
     for run in runs:
         lines += [
             f"## {run.label} ({run.population:,} accounts)",

@@ -21,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-from locust import HttpUser, constant_throughput, events, task
+from locust import HttpUser, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
 
 from loadtests.journey import AccountPicker, Journey, NotLoopback, assert_loopback, rp_clients
+from loadtests.pacing import PoissonPacing
 from loadtests.phases import MAX_SECONDS, MAX_USERS, PER_USER_RATE
 from realm import loader
 from scripts import settings
@@ -88,6 +89,9 @@ class SampleLog:
             json.dumps({"index": index, "client_id": client_id, "refresh_token": refresh_token}) + "\n"
         )
 
+    def started(self, t: float) -> None:
+        (self.path.parent / "started").write_text(f"{t:.3f}\n")
+
     def close(self) -> None:
         self.file.close()
         self.held.close()
@@ -133,6 +137,12 @@ def _on_request(
         LOG.request(request_type, name, response_time, exception, status)
 
 
+def _test_start(environment: Environment, **_: Any) -> None:
+    """Record when the shape's clock starts, so the benchmark cuts phases at the right seconds."""
+    if LOG is not None:
+        LOG.started(time.time())
+
+
 def _quit(environment: Environment, **_: Any) -> None:
     if LOG is not None:
         LOG.close()
@@ -145,6 +155,7 @@ def _listen(hook: Any, listener: Callable[..., None]) -> None:
 _listen(events.init_command_line_parser, _options)
 _listen(events.init, _init)
 _listen(events.request, _on_request)
+_listen(events.test_start, _test_start)
 _listen(events.quitting, _quit)
 
 
@@ -177,16 +188,18 @@ class SignInUser(HttpUser):
         self.hold_fraction = options.hold_fraction if options else 0.0
         self.full = not (options.signin_only if options else False)
         rate = options.per_user_rate if options else PER_USER_RATE
-        self._pacing = constant_throughput(rate)
+        self._pacing = PoissonPacing(rate)
+        # Locust runs a new user's first task at once; a shape that adds 40 users in one tick would send 40
+        # sign-ins in the same instant. The first visit waits one gap too, like every later one.
+        time.sleep(self._pacing())
         self.client.verify = str(CFG.paths.ca_cert)
         self.journey = Journey(
             self.client, CFG, SignInUser._clients, SignInUser._pairwise, report=self._report
         )
 
     def wait_time(self) -> float:
-        """Constant throughput: start a visit every 1/rate seconds (no wait when behind)."""
-        pause: float = self._pacing(self)
-        return pause
+        """Poisson arrivals at the per-user rate (loadtests/pacing.py says why not constant throughput)."""
+        return self._pacing()
 
     def _report(self, name: str, ms: float, exc: BaseException | None) -> None:
         self.environment.events.request.fire(

@@ -17,11 +17,11 @@ KEYCLOAK_ENV: dict[str, str] = {
     # Keycloak already lets only `cores` hashes run at once (Argon2 provider semaphore); more threads than
     # that only park requests inside the server where no one can see them. 24 threads keep both cores busy
     # with the cheap requests (authorize, token, userinfo) while two hash.
-    "KC_HTTP_POOL_MAX_THREADS": "24",
+    "KC_HTTP_POOL_MAX_THREADS": "8",
     # Load shedding: beyond 48 queued requests Keycloak answers 503 at once instead of letting the queue
     # (and every client's wait) grow until timeouts. 48 is about one second of work at the measured
     # ceiling (docs/tuning.md), so an admitted sign-in still finishes well inside 2 s.
-    "KC_HTTP_MAX_QUEUED_REQUESTS": "48",
+    "KC_HTTP_MAX_QUEUED_REQUESTS": "16",
     # Database pool. Default max is 100: far more than 2 cores can use, and idle connections each cost
     # PostgreSQL a backend. 20 covers the worker threads that touch the database at once; starting with
     # 10 open avoids connection set-up during the first burst.

@@ -173,3 +173,72 @@ def test_shapes() -> None:
     options = Namespace(base_rate=2.0, step_rate=3.0, steps=4, step_seconds=30.0, shape_seconds=600.0)
     assert [p.rate for p in burst_phases(options)] == [2.0, 20.0, 100.0, 2.0]
     assert [p.rate for p in step_phases(options)] == [2.0, 5.0, 8.0, 11.0]
+
+
+class FakeClock:
+    """A settable clock for the pacing arithmetic (pure logic; no server involved)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_poisson_pacing_offers_the_rate_and_users_do_not_start_in_lockstep() -> None:
+    import random
+
+    from loadtests.pacing import PoissonPacing
+
+    clock = FakeClock()
+    users = [PoissonPacing(0.5, random.Random(k), clock) for k in range(8)]
+    first_waits = [u() for u in users]
+    assert len({round(w, 3) for w in first_waits}) == 8  # constant throughput would give 8 equal waits
+    # One user, visits taking no time: the mean gap is 1/rate (2 s) within a few percent over 20,000 gaps.
+    user = PoissonPacing(0.5, random.Random(7), clock)
+    total = 0.0
+    for _ in range(20_000):
+        wait = user()
+        total += wait
+        clock.now += wait
+    assert 1.9 < total / 20_000 < 2.1
+
+
+def test_poisson_pacing_keeps_its_schedule_but_drops_missed_starts() -> None:
+    import random
+
+    from loadtests.pacing import PoissonPacing
+
+    clock = FakeClock()
+    gaps = random.Random(3)  # the same draws the user makes
+    user = PoissonPacing(1.0, random.Random(3), clock)
+    start = clock.now
+    first = gaps.expovariate(1.0)
+    assert user() == pytest.approx(first)
+    start += first
+    clock.now = start + 0.1  # the visit took 0.1 s: the next start is a full gap after the last start
+    second = gaps.expovariate(1.0)
+    assert user() == pytest.approx(start + second - clock.now)
+    clock.now += 3600  # a visit that outlasted many gaps: start at once, once; the missed starts are dropped
+    gaps.expovariate(1.0)
+    assert user() == 0
+    fourth = gaps.expovariate(1.0)
+    assert user() == pytest.approx(fourth)  # the next gap counts from now, not from the old schedule
+
+
+def test_poisson_pacing_refuses_a_rate_that_is_not_positive() -> None:
+    from loadtests.pacing import PoissonPacing
+
+    with pytest.raises(ValueError, match="positive"):
+        PoissonPacing(0.0)
+
+
+def test_warm_up_settles_when_two_chunks_cost_keycloak_the_same() -> None:
+    from loadtests.warmup import Chunk, settled
+
+    cold, warmer, warm, warm_too = (Chunk(600, 0, 30.0, ms) for ms in (110.0, 60.0, 46.0, 44.0))
+    assert not settled([cold])
+    assert not settled([cold, warmer])  # still falling by 45 %
+    assert not settled([warmer, warm])  # 23 %
+    assert settled([warmer, warm, warm_too])  # 4 %
+    assert not settled([warm, Chunk(600, 3, 30.0, 44.0)])  # errors: not a measurement of a healthy server

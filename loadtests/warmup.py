@@ -1,0 +1,112 @@
+"""Warm Keycloak up before measuring it: sign-ins until its CPU cost per sign-in stops falling.
+
+A freshly started Keycloak is not yet the server it will be. Its JVM compiles code as it becomes hot, and
+Keycloak's code path for a sign-in is large (Hibernate, Infinispan, FreeMarker, RESTEasy, the protocol
+mappers): on this machine the JIT still compiled some 300 methods per 100 sign-ins after 3,000 sign-ins,
+and a sign-in cost Keycloak 110 ms of CPU instead of the 45 ms it costs once compilation settles (the
+compiler threads run on the same two cores). A ramp measured in that state reports the JIT, not Keycloak.
+
+So the benchmark first drives real sign-ins (the same journey as Locust, from a few threads) in chunks,
+and stops when Keycloak's CPU per sign-in of two chunks in a row differs by less than `SETTLED`, or after
+`max_chunks`. The chunks are reported beside the results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+
+from loadtests.cpu import CpuSampler, process_groups
+from loadtests.journey import AccountPicker, Journey, rp_clients
+from realm import loader
+from scripts.settings import Settings
+
+SETTLED = 0.10
+"""Relative change of Keycloak's CPU per sign-in between two chunks below which it counts as warm."""
+CHUNK_VISITS = 600
+THREADS = 4
+
+
+@dataclass(frozen=True)
+class Chunk:
+    visits: int
+    errors: int
+    seconds: float
+    keycloak_ms: float
+    """Keycloak CPU milliseconds per sign-in in this chunk."""
+    first_error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.visits / self.seconds if self.seconds else 0.0
+
+
+def settled(chunks: list[Chunk], tolerance: float = SETTLED) -> bool:
+    """The last two chunks cost Keycloak about the same CPU per sign-in (and both ran without errors)."""
+    if len(chunks) < 2:
+        return False
+    a, b = chunks[-2], chunks[-1]
+    if a.errors or b.errors or not a.keycloak_ms:
+        return False
+    return abs(b.keycloak_ms - a.keycloak_ms) / a.keycloak_ms < tolerance
+
+
+def run_chunk(cfg: Settings, picker: AccountPicker, visits: int, threads: int, cpu: CpuSampler) -> Chunk:
+    """`visits` sign-ins (each with a logout) from `threads` user agents, as fast as they complete."""
+    defs = loader.load()
+    clients = rp_clients(cfg, defs)
+    pairwise = {rp.client_id for rp in defs.rps if rp.pairwise_sub}
+    lock = threading.Lock()
+    errors: list[str] = []
+    remaining = [visits]
+
+    def agent() -> None:
+        journey = Journey(requests.Session(), cfg, clients, pairwise)
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+                index = picker.draw()
+            try:
+                journey.visit(index, full=False)
+            except Exception as exc:  # counted; the chunk does not stop for one failed sign-in
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    before = cpu.totals().get("keycloak", 0.0)
+    began = time.monotonic()
+    pool = [threading.Thread(target=agent, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    seconds = time.monotonic() - began
+    used = cpu.totals().get("keycloak", 0.0) - before
+    return Chunk(visits, len(errors), seconds, used / visits * 1000, errors[0] if errors else "")
+
+
+def warm_up(
+    cfg: Settings,
+    start: int,
+    size: int,
+    max_chunks: int = 12,
+    chunk_visits: int = CHUNK_VISITS,
+    log: Callable[[str], None] = print,
+) -> list[Chunk]:
+    """Sign in accounts drawn from [start, start + size) until Keycloak has settled; the chunks run."""
+    cpu = CpuSampler(process_groups(cfg))
+    picker = AccountPicker(size, start=start)
+    chunks: list[Chunk] = []
+    while len(chunks) < max_chunks and not settled(chunks):
+        chunk = run_chunk(cfg, picker, chunk_visits, THREADS, cpu)
+        chunks.append(chunk)
+        log(
+            f"warm-up {len(chunks)}: {chunk.visits} sign-ins at {chunk.rate:.1f}/s, Keycloak"
+            f" {chunk.keycloak_ms:.0f} ms CPU per sign-in, {chunk.errors} errors"
+        )
+    return chunks
