@@ -601,8 +601,12 @@ def main(args: argparse.Namespace) -> int:
             f" ({report.rate:,.0f}/s), counts {'verified' if report.ok else 'MISMATCH'}"
         )
     log("measuring the Argon2 ceiling")
-    ceiling = argon2_ceiling(cfg, cores, args.ceiling_seconds, iterations)
-    ceiling_1 = argon2_ceiling(cfg, 1, args.ceiling_seconds / 2, iterations)
+    # Best of three JVMs: HotSpot compiles BouncyCastle's Argon2 loop well in some JVMs and badly in others
+    # (46 vs 16 hashes/s on one thread, same machine, minutes apart); the ceiling is what the box can do.
+    ceiling_runs = [argon2_ceiling(cfg, cores, args.ceiling_seconds, iterations) for _ in range(3)]
+    ceiling_1_runs = [argon2_ceiling(cfg, 1, args.ceiling_seconds / 2, iterations) for _ in range(3)]
+    ceiling, ceiling_1 = max(ceiling_runs), max(ceiling_1_runs)
+    log(f"ceiling runs: {ceiling_runs} on {cores} threads, {ceiling_1_runs} on 1")
     cffi_ms = argon2_cffi_ms(iterations)
     warm = warmup.warm_up(cfg, *slices.warm_and_burst, max_chunks=args.warmup_chunks, log=log)
     extra = {"signin-only": ""} if args.signin_only else {}
@@ -727,7 +731,8 @@ def write_report(
         "|---|---|---|",
         f"| ceiling: Argon2 hashes/s (Keycloak's BouncyCastle, {cores} threads,"
         f" m=7168 KiB, t={iterations}, p=1)"
-        f" | {ceiling:.1f} ({ceiling_1:.1f} on 1 thread; C reference {cffi_ms:.1f} ms/hash) | |",
+        f" | {ceiling:.1f}, best of 3 JVMs ({ceiling_1:.1f} on 1 thread; C reference {cffi_ms:.1f} ms/hash)"
+        " | |",
         f"| sustained sign-ins/s at {args.large:,} accounts (0 errors, p95 < {P95_LIMIT_MS:.0f} ms)"
         f" | {fmt(rate, 1)} | |",
         f"| ... per Keycloak core (Keycloak used {fmt(kc_cores, 2)} cores) | {fmt(rate / kc_cores, 1)}"

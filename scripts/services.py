@@ -190,7 +190,8 @@ def start_postgres(settings: Settings) -> None:
         conf.write_text(wanted)
     if _pg_ready(settings, pg_bin) and changed:
         log("PostgreSQL settings changed: restarting it")
-        install.run(_as_postgres_user([*pg_ctl, "-m", "fast", "restart"]))
+        # -l as for start: without a log file the server would inherit (and hold open) our output pipe
+        install.run(_as_postgres_user([*pg_ctl, "-l", str(pgroot / "postgres.log"), "-m", "fast", "restart"]))
     elif not _pg_ready(settings, pg_bin):
         log(f"starting PostgreSQL on {LOOPBACK}:{settings.ports.postgres}")
         install.run(_as_postgres_user([*pg_ctl, "-l", str(pgroot / "postgres.log"), "start"]))

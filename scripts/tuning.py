@@ -14,13 +14,14 @@ KEYCLOAK_ENV: dict[str, str] = {
     # short-lived blocks, which G1's young generation collects cheaply inside this heap.
     "JAVA_OPTS_KC_HEAP": "-Xms1g -Xmx2g",
     # Worker threads. Keycloak's default is max(50, 4 x cores). Password hashing is CPU bound and
-    # Keycloak already lets only `cores` hashes run at once (Argon2 provider semaphore); more threads than
-    # that only park requests inside the server where no one can see them. 24 threads keep both cores busy
-    # with the cheap requests (authorize, token, userinfo) while two hash.
+    # Keycloak already lets only `cores` hashes run at once (Argon2 provider semaphore); the other steps of a
+    # sign-in are a few ms of CPU each. 8 threads keep both cores busy; more only park requests inside the
+    # server where no one can see them.
     "KC_HTTP_POOL_MAX_THREADS": "8",
-    # Load shedding: beyond 48 queued requests Keycloak answers 503 at once instead of letting the queue
-    # (and every client's wait) grow until timeouts. 48 is about one second of work at the measured
-    # ceiling (docs/tuning.md), so an admitted sign-in still finishes well inside 2 s.
+    # Load shedding: beyond 16 queued requests Keycloak answers 503 at once instead of letting the queue
+    # (and every client's wait) grow until timeouts. Little's law: a sign-in is five requests in a row,
+    # each behind at most 8 + 16 others (about 0.2 s on two cores), so an admitted sign-in takes about a
+    # second. 24 + 48 let admitted sign-ins wait 3 s at p99 (docs/tuning.md).
     "KC_HTTP_MAX_QUEUED_REQUESTS": "16",
     # Database pool. Default max is 100: far more than 2 cores can use, and idle connections each cost
     # PostgreSQL a backend. 20 covers the worker threads that touch the database at once; starting with

@@ -106,3 +106,59 @@ def test_locust_scenario_runs_without_a_single_error(platform: Settings, seeded:
     assert signins, f"no sign-in completed:\n{run.stderr[-2000:]}"
     assert visits, "no visit completed (userinfo, refresh, SSO, logout)"
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+BULK_TEST_LIMIT = 200_000
+"""The bulk tests rebuild Keycloak's user indexes, which sorts every account: minutes on a developer's
+platform that still holds millions from a load run. There they skip (saying so); CI's platform is new."""
+
+
+def _highest_seeded(cfg: Settings) -> int:
+    """One past the highest seeded account index on this platform (0 if none)."""
+    with psycopg.connect(seed.conninfo(cfg)) as conn:
+        row = conn.execute(
+            "SELECT username FROM user_entity WHERE username LIKE %s ORDER BY username DESC LIMIT 1",
+            (f"{pop.USERNAME_PREFIX}%",),
+        ).fetchone()
+    return int(row[0].removeprefix(pop.USERNAME_PREFIX)) + 1 if row else 0
+
+
+def _skip_on_a_large_platform(cfg: Settings) -> int:
+    top = _highest_seeded(cfg)
+    if top > BULK_TEST_LIMIT:
+        pytest.skip(f"the platform holds {top:,} load accounts; rebuilding their indexes takes minutes")
+    return top
+
+
+def _index_state(cfg: Settings) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    with psycopg.connect(seed.conninfo(cfg, seed.superuser_available(cfg)), autocommit=True) as conn:
+        return seed.secondary_indexes(conn), seed.pending_indexes(conn)
+
+
+def test_bulk_seed_builds_again_every_index_it_dropped_and_its_accounts_sign_in(
+    platform: Settings, definitions: Definitions, seeded: int
+) -> None:
+    top = max(seeded, _skip_on_a_large_platform(platform))
+    before, pending = _index_state(platform)
+    assert before and not pending
+    report = seed.seed(platform, top + 300, batch=100, bulk=True, progress=False)
+    assert report.bulk and report.written == 300 and report.ok, report
+    assert _index_state(platform) == (before, [])
+    clients = rp_clients(platform, definitions)
+    pairwise = {rp.client_id for rp in definitions.rps if rp.pairwise_sub}
+    visit = Journey(requests.Session(), platform, clients, pairwise).visit(top + 290, full=False)
+    assert visit.steps == ["sign-in"]
+
+
+def test_indexes_left_dropped_by_an_interrupted_bulk_seed_are_rebuilt_by_the_next_run(
+    platform: Settings, seeded: int
+) -> None:
+    _skip_on_a_large_platform(platform)
+    before, _ = _index_state(platform)
+    info = seed.conninfo(platform, seed.superuser_available(platform))
+    with psycopg.connect(info, autocommit=True) as conn:
+        seed.drop_secondary_indexes(conn)  # what a run that died before its rebuild leaves behind
+    assert _index_state(platform) == ([], before)
+    report = seed.seed(platform, seeded, progress=False)  # nothing to add: no bulk mode, but the repair
+    assert not report.bulk and report.written == 0
+    assert _index_state(platform) == (before, [])

@@ -75,3 +75,40 @@ def test_starting_again_changes_nothing(platform: Settings) -> None:
     pids = {name: services.read_pid(platform, name) for name in ("keycloak", "opa")}
     services.start_all(platform)
     assert {name: services.read_pid(platform, name) for name in ("keycloak", "opa")} == pids
+
+
+def test_changed_postgres_settings_restart_it_without_hanging_the_caller(platform: Settings) -> None:
+    """`bizid up` restarts PostgreSQL when scripts/tuning.py changed. The restart once ran without a log
+    file, so the server inherited the caller's output pipe and `bizid up` waited for it forever. Checked on
+    a cluster of its own (the platform's Keycloak keeps its connections)."""
+    import os
+    import shutil
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from scripts.settings import REPO_ROOT
+
+    state = Path(tempfile.mkdtemp(prefix="bizid-pg-restart-", dir="/tmp"))
+    state.chmod(0o755)  # the postgres user must reach its data folder inside
+    offset = int(os.environ.get("BIZID_PORT_OFFSET", "0")) + 700
+    env = {**os.environ, "BIZID_STATE_DIR": str(state), "BIZID_PORT_OFFSET": str(offset)}
+
+    def run(call: str) -> subprocess.CompletedProcess[str]:
+        code = f"from scripts import services, settings; services.{call}(settings.load())"
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+            timeout=180, check=False,
+        )  # fmt: skip
+
+    try:
+        assert run("start_postgres").returncode == 0
+        conf = state / "postgres" / "data" / services.PG_CONF_FILE
+        conf.write_text(conf.read_text() + "\n# an older version of the settings\n")
+        restarted = run("start_postgres")
+        assert restarted.returncode == 0, restarted.stderr
+        assert "restarting" in restarted.stdout
+        assert "older version" not in conf.read_text()
+    finally:
+        run("stop_postgres")
+        shutil.rmtree(state, ignore_errors=True)
