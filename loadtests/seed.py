@@ -44,7 +44,7 @@ DB_NAME = "keycloak"
 DB_USER = "keycloak"
 DEFAULT_BATCH = 25_000
 MAX_ACCOUNTS = 50_000_000
-"""Hard bound: 10 M accounts take ~30 GB with Keycloak's indexes; more is beyond any local disk."""
+"""Hard bound: 10 M accounts took 42 GB with Keycloak's indexes; more is beyond any local disk."""
 
 # Argon2 defaults of Keycloak 26.5 (org.keycloak.crypto.hash.Argon2Parameters); the realm policy sets only
 # the algorithm and iterations, the provider supplies the rest. Changing any of them makes Keycloak
@@ -514,10 +514,10 @@ def seed(
 ) -> SeedReport:
     """Seed accounts 0..accounts-1 (adding only what is missing) and verify the counts.
 
-    Bulk mode (default: see BULK_MIN_ACCOUNTS) drops the plain secondary indexes of
-    the four tables first and builds them once at the end, as pg_restore does: maintaining seven B-trees
-    row by row was three quarters of the time of a seed (docs/tuning.md). Unique indexes and primary keys
-    stay, so no duplicate can slip in; Keycloak keeps working meanwhile, with slower user lookups. Indexes
+    Bulk mode (default: see BULK_MIN_ACCOUNTS) drops the plain secondary indexes of the four tables first
+    and builds them once at the end, as pg_restore does: maintaining seven B-trees row by row was about
+    half the time of a seed (docs/tuning.md). Unique indexes and primary keys stay, so no duplicate can
+    slip in; Keycloak keeps working meanwhile, with slower user lookups. Indexes
     left dropped by a crashed run are rebuilt when the next run starts."""
     if not 1 <= accounts <= MAX_ACCOUNTS:
         raise SeedError(f"--accounts {accounts}: must be between 1 and {MAX_ACCOUNTS}")
