@@ -120,6 +120,8 @@ def _init(environment: Environment, **_: Any) -> None:
             raise SystemExit("bizid: give --run-time (or use a shape): load tests must stop by themselves")
         if run_time and run_time > MAX_SECONDS:
             raise SystemExit(f"bizid: --run-time at most {MAX_SECONDS} s")
+        if not options.per_user_rate > 0:
+            raise SystemExit(f"bizid: --per-user-rate must be positive (got {options.per_user_rate})")
         if options.samples_dir and not isinstance(environment.runner, MasterRunner):
             LOG = SampleLog(options.samples_dir)
 

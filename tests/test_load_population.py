@@ -242,3 +242,18 @@ def test_warm_up_settles_when_two_chunks_cost_keycloak_the_same() -> None:
     assert not settled([warmer, warm])  # 23 %
     assert settled([warmer, warm, warm_too])  # 4 %
     assert not settled([warm, Chunk(600, 3, 30.0, 44.0)])  # errors: not a measurement of a healthy server
+
+
+def test_locust_refuses_a_per_user_rate_that_is_not_positive() -> None:
+    import subprocess
+    import sys
+
+    from scripts.settings import REPO_ROOT
+
+    run = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--headless", "-u", "1", "-t", "2s",
+         "--per-user-rate", "0"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "--per-user-rate must be positive (got 0.0)" in run.stderr + run.stdout
