@@ -36,6 +36,7 @@ from typing import Any
 
 import requests
 
+from realm import build as realm_build
 from realm import loader, opa_data
 from scripts import settings
 
@@ -142,7 +143,8 @@ def private_opa(
     with tempfile.TemporaryDirectory(prefix="bizid-opa-") as tmp:
         data_dir = Path(tmp) / "data"
         if registry is None:
-            opa_data.write(loader.load(definitions), data_dir)
+            defs, profile = realm_build.load(definitions)
+            opa_data.write(defs, data_dir, profile=profile)
         else:
             target = data_dir.joinpath(*opa_data.DATA_PATH, "data.json")
             target.parent.mkdir(parents=True)

@@ -94,6 +94,34 @@ def _attr(user: dict[str, Any], name: str) -> str | None:
     return str(values[0]) if values else None
 
 
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+"""Validity dates are days in Japan Standard Time, as in the policies (bizid.inputs)."""
+
+
+def _check_issuing_prime(username: str, prime: dict[str, Any]) -> None:
+    """A Member may be issued only by a Prime the access policy would accept as its issuer right now."""
+    status = _attr(prime, "account_status") or "active"
+    if status != "active" or prime.get("enabled") is False:
+        raise AccountError(
+            f"--prime {username!r}: the Prime is suspended; a suspended Prime cannot issue Members"
+        )
+    valid_until = _attr(prime, "valid_until")
+    if not valid_until:
+        raise AccountError(f"--prime {username!r}: the Prime has no validity date (valid_until)")
+    today = dt.datetime.now(JST).date()
+    try:
+        expired = dt.date.fromisoformat(valid_until) < today
+    except ValueError:
+        raise AccountError(
+            f"--prime {username!r}: the Prime's valid_until {valid_until!r} is not a date"
+        ) from None
+    if expired:
+        raise AccountError(
+            f"--prime {username!r}: the Prime expired on {valid_until} (today is {today}, JST); "
+            "an expired Prime cannot issue Members"
+        )
+
+
 def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]:
     """Check the spec against the definitions and the live realm; return the attributes to store."""
     tier = defs.tier(spec.tier)
@@ -133,6 +161,7 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
             raise AccountError(
                 f"--prime {spec.prime_username!r}: is a {prime_tier!r} account; only a Prime creates Members"
             )
+        _check_issuing_prime(spec.prime_username, prime)
         # A Member belongs to its Prime's company: the company attributes are the Prime's, never typed again.
         company = {name: _attr(prime, name) for name in company}
         attrs["corporate_type"] = _attr(prime, "corporate_type") or "corporation"

@@ -188,6 +188,17 @@ def check_consistency(defs: Definitions, profile: UserProfileDefinition, directo
                     f"{claim.attribute!r} is neither a user-profile attribute ({PROFILE_FILE}) "
                     f"nor computed by bizid-release {sorted(COMPUTED_CLAIM_ATTRIBUTES)}"
                 )
+    for scope in defs.scopes:
+        if not scope.verified:
+            continue
+        for claim in scope.claims:
+            # A verified claim must be something only the operations centre can set (docs/claims.md).
+            if claim.attribute not in names or not profile.attribute(claim.attribute).operator_set:
+                raise DefinitionError(
+                    f"{directory / 'scopes.yaml'}: {scope.name}.claims.{claim.name}.attribute: the scope is "
+                    f"verified, but {claim.attribute!r} is not an operator-set attribute of {PROFILE_FILE} "
+                    "(permissions.edit must be [admin]); a holder-editable value is never verified"
+                )
     if "tier" in names:
         options = profile.attribute("tier").validations.get("options", {}).get("options")
         if not isinstance(options, list) or set(options) != {t.value for t in Tier}:

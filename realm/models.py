@@ -53,6 +53,10 @@ class TierDefinition(Strict):
     min_acr: Acr
     can_create_members: bool = False
     rp_scoped: bool = Field(False, description="valid only at the RPs named on the account (provisional)")
+    issued_by_prime: bool = Field(
+        False,
+        description="issued and vouched for by a Prime (Member): valid only while that Prime is",
+    )
 
 
 class Claim(Strict):
@@ -69,6 +73,11 @@ class ScopeDefinition(Strict):
 
     name: Annotated[str, Field(pattern=SCOPE_NAME)]
     description: str
+    verified: bool = Field(
+        False,
+        description="for verified tiers, also released inside verified_claims; every claim must read an "
+        "operator-set attribute (checked against user-profile.yaml at load time, docs/claims.md)",
+    )
     claims: tuple[Claim, ...]
 
 
@@ -243,6 +252,9 @@ class Definitions(Strict):
     def _references_resolve(self) -> Definitions:
         if {t.name for t in self.tiers} != set(Tier):
             raise ValueError(f"tiers must define exactly {[t.value for t in Tier]}")
+        issued = [t.name.value for t in self.tiers if t.issued_by_prime]
+        if issued and not any(t.can_create_members for t in self.tiers):
+            raise ValueError(f"tiers {issued} are issued by a Prime, but no tier can_create_members")
         scope_names = {s.name for s in self.scopes}
         licence_kinds = {lic.kind for lic in self.licences}
         client_ids: set[str] = set()
@@ -310,6 +322,11 @@ class ProfileAttribute(Strict):
     )
     annotations: dict[str, str] = Field(default_factory=dict)
     reason: str = Field(min_length=10, description="why these permissions (shown to reviewers only)")
+
+    @property
+    def operator_set(self) -> bool:
+        """Only operators can change it: the holder may never edit it (what a verified claim may read)."""
+        return "user" not in self.permissions.edit
 
     @model_validator(mode="after")
     def _default_is_an_option(self) -> ProfileAttribute:

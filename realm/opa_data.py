@@ -1,8 +1,10 @@
 """The OPA data document `data.bizid.registry`, generated from the realm definitions.
 
 The policies in `policies/bizid/` decide with this document and the request's input only. It is derived
-entirely from `realm/definitions/` (via `realm.loader.load()`), so the RP registry that configures the
-Keycloak clients is, by construction, the one OPA decides with: nothing is copied by hand.
+entirely from `realm/definitions/` (via `realm.build.load()`: the definitions and the user profile), so the
+RP registry that configures the Keycloak clients is, by construction, the one OPA decides with: nothing is
+copied by hand. `attributes` lists the user-profile attributes with `operator_set` (the holder may not edit
+them, from the profile's permissions): the release policy puts only those inside `verified_claims`.
 
 Shape (every collection keyed by its natural key, so Rego can look records up without iterating):
 
@@ -11,8 +13,10 @@ Shape (every collection keyed by its natural key, so Rego can look records up wi
                                min_acr, scopes: [scope], pairwise_sub,
                                procedures: {id: {id, name, licences_accepted: [kind]}}}},
       "tiers":    {name: {name, label, account_type, identity_proofing, attributes_verified, min_acr,
-                          can_create_members, rp_scoped, valid_until_required}},
-      "scopes":   {name: {name, description, claims: {claim: {name, attribute, description, multivalued}}}},
+                          can_create_members, rp_scoped, issued_by_prime, valid_until_required}},
+      "scopes":   {name: {name, description, verified,
+                          claims: {claim: {name, attribute, description, multivalued}}}},
+      "attributes": {name: {name, operator_set}},
       "licences": {kind: {kind, name, body}},
       "acr_loa":  {"aal1": 1, "aal2": 2}
     }
@@ -35,6 +39,7 @@ from realm.models import (
     RelyingParty,
     ScopeDefinition,
     TierDefinition,
+    UserProfileDefinition,
 )
 
 DATA_PATH = ("bizid", "registry")
@@ -71,6 +76,7 @@ def _tier(tier: TierDefinition) -> dict[str, Any]:
         "min_acr": tier.min_acr,
         "can_create_members": tier.can_create_members,
         "rp_scoped": tier.rp_scoped,
+        "issued_by_prime": tier.issued_by_prime,
         # A validity date is required wherever the account carries a verification that can go stale
         # (Prime, Member: the representative may change) or a time-limited grant (provisional Prime).
         # Only self-asserted, unscoped accounts (Entry) may have none.
@@ -82,6 +88,7 @@ def _scope(scope: ScopeDefinition) -> dict[str, Any]:
     return {
         "name": scope.name,
         "description": scope.description,
+        "verified": scope.verified,
         "claims": {
             claim.name: {
                 "name": claim.name,
@@ -98,18 +105,24 @@ def _licence(licence: LicenceKind) -> dict[str, Any]:
     return {"kind": licence.kind, "name": licence.name, "body": licence.body}
 
 
-def document(defs: Definitions) -> dict[str, Any]:
+def _attributes(profile: UserProfileDefinition) -> dict[str, Any]:
+    # Computed claim sources (full_name, account_type, ...) are not here, so they are never operator-set.
+    return {attr.name: {"name": attr.name, "operator_set": attr.operator_set} for attr in profile.attributes}
+
+
+def document(defs: Definitions, profile: UserProfileDefinition) -> dict[str, Any]:
     """The registry document (`data.bizid.registry`) for these definitions; JSON-ready."""
     return {
         "rps": {rp.client_id: _rp(rp) for rp in defs.rps},
         "tiers": {tier.name.value: _tier(tier) for tier in defs.tiers},
         "scopes": {scope.name: _scope(scope) for scope in defs.scopes},
+        "attributes": _attributes(profile),
         "licences": {licence.kind: _licence(licence) for licence in defs.licences},
         "acr_loa": dict(ACR_LOA),
     }
 
 
-def write(defs: Definitions, directory: Path) -> Path:
+def write(defs: Definitions, directory: Path, *, profile: UserProfileDefinition) -> Path:
     """Write the registry under an OPA data directory; return the file written.
 
     The file is `<directory>/bizid/registry/data.json`, which OPA loads as `data.bizid.registry`.
@@ -117,7 +130,7 @@ def write(defs: Definitions, directory: Path) -> Path:
     """
     target = directory.joinpath(*DATA_PATH, "data.json")
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document(defs), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(document(defs, profile), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     partial = target.with_name(target.name + ".tmp")
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)

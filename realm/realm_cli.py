@@ -45,8 +45,8 @@ def _apply(args: argparse.Namespace) -> int:
     cfg, api, desired = _prepare(args)
     plan, writes = reconcile.apply(api, desired, cfg.paths.secrets)
     print(plan.render())
-    defs, _ = build.load(args.definitions)
-    written = opa_data.write(defs, cfg.paths.opa_data)
+    defs, profile = build.load(args.definitions)
+    written = opa_data.write(defs, cfg.paths.opa_data, profile=profile)
     print(f"[bizid] realm {desired.name}: {writes} Admin API writes; OPA data: {written}")
     return 0
 

@@ -307,9 +307,10 @@ def _opa_ready(settings: Settings) -> bool:
 
 def write_opa_data(settings: Settings) -> None:
     """OPA's data comes only from the realm definitions (one source, nothing to drift)."""
-    from realm import loader, opa_data
+    from realm import build, opa_data
 
-    opa_data.write(loader.load(), settings.paths.opa_data)
+    defs, profile = build.load()
+    opa_data.write(defs, settings.paths.opa_data, profile=profile)
 
 
 def start_opa(settings: Settings) -> None:

@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policies import matrix
-from realm import loader, opa_data
-from realm.models import ACR_LOA, Definitions
+from realm import build, opa_data
+from realm.models import ACR_LOA, Definitions, UserProfileDefinition
 
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies" / "bizid"
@@ -77,13 +77,20 @@ class Opa:
 
 @pytest.fixture(scope="session")
 def defs() -> Definitions:
-    return loader.load()
+    return build.load()[0]
 
 
 @pytest.fixture(scope="session")
-def data_dir(defs: Definitions, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def profile() -> UserProfileDefinition:
+    return build.load()[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir(
+    defs: Definitions, profile: UserProfileDefinition, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     directory = tmp_path_factory.mktemp("opa-data")
-    opa_data.write(defs, directory)
+    opa_data.write(defs, directory, profile=profile)
     return directory
 
 
@@ -233,11 +240,13 @@ def codes(decision: dict[str, Any]) -> set[str]:
 # --- the data document -----------------------------------------------------------------------------
 
 
-def test_document_is_derived_from_the_definitions(defs: Definitions, data_dir: Path) -> None:
+def test_document_is_derived_from_the_definitions(
+    defs: Definitions, profile: UserProfileDefinition, data_dir: Path
+) -> None:
     written = data_dir / "bizid" / "registry" / "data.json"
-    assert json.loads(written.read_text(encoding="utf-8")) == opa_data.document(defs)
-    doc = opa_data.document(defs)
-    assert set(doc) == {"rps", "tiers", "scopes", "licences", "acr_loa"}
+    assert json.loads(written.read_text(encoding="utf-8")) == opa_data.document(defs, profile)
+    doc = opa_data.document(defs, profile)
+    assert set(doc) == {"rps", "tiers", "scopes", "attributes", "licences", "acr_loa"}
     assert doc["acr_loa"] == ACR_LOA
     assert set(doc["rps"]) == {rp.client_id for rp in defs.rps}
     assert set(doc["tiers"]) == set(TIERS)
@@ -256,11 +265,18 @@ def test_document_is_derived_from_the_definitions(defs: Definitions, data_dir: P
         "member",
         "provisional-prime",
     }
+    assert {name for name, tier in doc["tiers"].items() if tier["issued_by_prime"]} == {"member"}
+    # Which attributes only an operator sets comes from the user profile's edit permissions alone.
+    operator_set = {name for name, attr in doc["attributes"].items() if attr["operator_set"]}
+    assert operator_set == {a.name for a in profile.attributes if a.permissions.edit == ("admin",)}
+    assert {"corporate_number", "corporate_name", "tier"} <= operator_set
+    assert not {"firstName", "lastName", "email", "phone_number", "username"} & operator_set
+    assert {name for name, scope in doc["scopes"].items() if scope["verified"]} == {"corporate"}
 
 
-def test_registry_served_by_opa(opa: Opa, defs: Definitions) -> None:
+def test_registry_served_by_opa(opa: Opa, defs: Definitions, profile: UserProfileDefinition) -> None:
     response = opa.http.get(f"{opa.url}/v1/data/bizid/registry", timeout=10)
-    assert response.json()["result"] == opa_data.document(defs)
+    assert response.json()["result"] == opa_data.document(defs, profile)
 
 
 # --- access: tier x relying party ------------------------------------------------------------------
