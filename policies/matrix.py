@@ -240,6 +240,20 @@ def synthetic_account(
     return account
 
 
+def issuing_prime(account: dict[str, Any]) -> dict[str, Any] | None:
+    """The current record of the account's issuing Prime (input.prime): an active Prime of its company."""
+    if not account.get("prime_username"):
+        return None
+    return {
+        "username": account["prime_username"],
+        "found": True,
+        "tier": "prime",
+        "status": "active",
+        "valid_until": account["valid_until"],
+        "corporate_number": account["corporate_number"],
+    }
+
+
 def base_input(
     registry: dict[str, Any], rp: str, account: dict[str, Any], loa: int, now: dt.datetime
 ) -> Json:
@@ -253,6 +267,7 @@ def base_input(
         "delegation": None,
         "grantor": None,
         "licences": None,
+        "prime": issuing_prime(account),
     }
 
 

@@ -21,7 +21,7 @@ from loadtests.browser_flow import LoginResult, decode_jwt_payload
 from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
 from scripts.settings import Settings
-from tests.conftest import MakeAccount, new_browser, rp_client, set_attributes
+from tests.conftest import TEST_COMPANY, MakeAccount, new_browser, rp_client, set_attributes
 from tests.test_claims import KEYCLOAK_CLAIMS
 
 pytestmark = pytest.mark.platform
@@ -63,7 +63,12 @@ def _provisional_issuer(admin: Any, make: MakeAccount, prime: CreatedAccount, me
 
 
 def _entry_issuer(admin: Any, make: MakeAccount, prime: CreatedAccount, member: CreatedAccount) -> None:
-    entry = make(Tier.ENTRY)
+    # Same (self-asserted) corporate number as the Member's and a validity date: the tier is the only problem.
+    entry = make(
+        Tier.ENTRY,
+        corporate_number=TEST_COMPANY["corporate_number"],
+        valid_until=dt.date.today() + dt.timedelta(days=365),
+    )
     set_attributes(admin, member.user_id, prime_username=entry.username)
 
 

@@ -175,6 +175,17 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
 }
 
 
+# The current record of prime-user, the Prime that issued member-user (input.prime, as Keycloak sends it).
+PRIME_RECORD = {
+    "username": "prime-user",
+    "found": True,
+    "tier": "prime",
+    "status": "active",
+    "valid_until": "2030-03-31",
+    "corporate_number": CORP_A,
+}
+
+
 def request_for(defs: Definitions, client_id: str, tier: str) -> dict[str, Any]:
     """A well-formed input: the account signed in at its tier's minimum level, asking for every scope."""
     return {
@@ -182,6 +193,7 @@ def request_for(defs: Definitions, client_id: str, tier: str) -> dict[str, Any]:
         "account": copy.deepcopy(ACCOUNTS[tier]),
         "authn": {"loa": ACR_LOA[defs.tier(ACCOUNTS[tier]["tier"]).min_acr]},
         "delegation": None,
+        "prime": copy.deepcopy(PRIME_RECORD) if ACCOUNTS[tier]["prime_username"] else None,
         "now": NOW,
         "decision_id": "00000000-0000-4000-8000-000000000001",
         "scopes": ["openid", *(scope.name for scope in defs.scopes)],
@@ -359,10 +371,8 @@ def test_prime_release_at_jgrants(opa: Opa, defs: Definitions) -> None:
     verified = claims["verified_claims"]
     assert verified["verification"]["trust_framework"] == "jp_gbizid"
     assert verified["verification"]["assurance_level"] == "prime"
+    # Only operator-set values are verified: the holder-editable name is released plain (issue 10, §3).
     assert set(verified["claims"]) == {
-        "family_name",
-        "given_name",
-        "name",
         "corporate_number",
         "corporate_name",
         "corporate_type",
@@ -406,7 +416,9 @@ def test_release_only_registered_scopes(opa: Opa, defs: Definitions, tier: str, 
     allowed = {claim.name for scope in defs.scopes if scope.name in rp.scopes for claim in scope.claims}
     released = set(decision["claims"]) - {"verified_claims"}
     assert released <= allowed
-    assert ("verified_claims" in decision["claims"]) is defs.tier(ACCOUNTS[tier]["tier"]).attributes_verified
+    verified_scope = any(scope.verified for scope in defs.scopes if scope.name in rp.scopes)
+    verified_tier = defs.tier(ACCOUNTS[tier]["tier"]).attributes_verified
+    assert ("verified_claims" in decision["claims"]) is (verified_tier and verified_scope)
 
 
 # --- delegation ------------------------------------------------------------------------------------

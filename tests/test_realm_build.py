@@ -358,6 +358,40 @@ def test_claim_without_a_source_attribute_is_rejected(defs_copy: Path) -> None:
         build.load(defs_copy)
 
 
+def test_a_verified_scope_reading_a_holder_editable_attribute_is_rejected(defs_copy: Path) -> None:
+    """Verified means verified (issue 10, §3): the holder's own name can never become a verified claim."""
+    _edit(defs_copy / "scopes.yaml", "- name: profile\n", "- name: profile\n  verified: true\n")
+    with pytest.raises(
+        DefinitionError,
+        match=r"scopes\.yaml: profile\.claims\.family_name\.attribute: the scope is verified, but 'lastName' "
+        r"is not an operator-set attribute of user-profile\.yaml",
+    ):
+        build.load(defs_copy)
+
+
+def test_a_verified_scope_reading_an_attribute_the_holder_may_edit_later_is_rejected(defs_copy: Path) -> None:
+    # Opening an operator-set attribute of a verified scope to the holder fails the load, not the release.
+    _edit(
+        defs_copy / "user-profile.yaml",
+        "  - name: corporate_name\n    display_name: Company name\n    group: company\n"
+        "    permissions: {view: [admin, user], edit: [admin]}",
+        "  - name: corporate_name\n    display_name: Company name\n    group: company\n"
+        "    permissions: {view: [admin, user], edit: [admin, user]}",
+    )
+    with pytest.raises(
+        DefinitionError, match=r"corporate\.claims\.corporate_name\.attribute: the scope is verified"
+    ):
+        build.load(defs_copy)
+
+
+def test_a_verified_scope_reading_a_computed_value_is_rejected(defs_copy: Path) -> None:
+    _edit(defs_copy / "scopes.yaml", "- name: account\n", "- name: account\n  verified: true\n")
+    with pytest.raises(
+        DefinitionError, match=r"account\.claims\.account_type\.attribute: the scope is verified"
+    ):
+        build.load(defs_copy)
+
+
 def test_aal2_max_age_shorter_than_the_session_is_rejected(defs_copy: Path) -> None:
     _edit(defs_copy / "realm.yaml", "loa_max_age_aal2: 43200", "loa_max_age_aal2: 3600")
     with pytest.raises(DefinitionError, match=r"realm\.yaml: lifetimes\.loa_max_age_aal2"):
