@@ -165,7 +165,8 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
         # A Member belongs to its Prime's company: the company attributes are the Prime's, never typed again.
         company = {name: _attr(prime, name) for name in company}
         attrs["corporate_type"] = _attr(prime, "corporate_type") or "corporation"
-        attrs["prime_username"] = spec.prime_username
+        # The Prime's own (canonical, lower-case) username: the policy compares it with the record found.
+        attrs["prime_username"] = prime["username"]
         prime_valid = _attr(prime, "valid_until")
         valid_until = spec.valid_until or (dt.date.fromisoformat(prime_valid) if prime_valid else None)
     elif spec.prime_username:

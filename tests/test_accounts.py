@@ -81,6 +81,18 @@ def test_invalid_input_is_refused_and_nothing_is_written(
     assert admin.get_users({"username": username, "exact": True}) == []
 
 
+def test_a_member_records_its_primes_own_username(
+    admin: Any, definitions: Definitions, run_id: str, prime: accounts.CreatedAccount
+) -> None:
+    """Keycloak usernames are lower-case; the record the policy compares must name the Prime exactly."""
+    member = accounts.create(
+        spec(Tier.MEMBER, f"acct-member-case-{run_id}", prime_username=prime.username.upper()),
+        definitions,
+        admin,
+    )
+    assert admin.get_user(member.user_id)["attributes"]["prime_username"] == [prime.username]
+
+
 def test_a_provisional_prime_cannot_create_members(admin: Any, definitions: Definitions, run_id: str) -> None:
     provisional = accounts.create(
         spec(Tier.PROVISIONAL_PRIME, f"acct-prov-{run_id}", **COMPANY, provisional_rps=("it-subsidy",)),

@@ -126,6 +126,8 @@ def test_each_rp_receives_exactly_the_released_claims(
         verified = released["verified_claims"]
         assert verified["verification"]["assurance_level"] == tier.value
         assert verified["claims"]["corporate_number"] == CORPORATE_NUMBER
+        # The holder-editable name is a plain claim only, never verified (issue 10, §3).
+        assert not {"family_name", "given_name", "name"} & set(verified["claims"])
         if tier is Tier.MEMBER:
             assert released["branch"] == "Osaka branch"
     else:
