@@ -22,6 +22,7 @@ from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import (
     ACR_LOA,
     Definitions,
+    PlatformClient,
     RelyingParty,
     ScopeDefinition,
     Tier,
@@ -35,6 +36,17 @@ MANAGED_ATTRIBUTE = "bizid.managed"
 
 BROWSER_FLOW = "bizid-browser"
 REGISTRATION_FLOW = "bizid-registration"
+RESET_CREDENTIALS_FLOW = "bizid-reset-credentials"
+DIRECT_GRANT_FLOW = "bizid-direct-grant"
+FIRST_BROKER_LOGIN_FLOW = "bizid-first-broker-login"
+
+GRANTS_OFF_ATTRIBUTES = {
+    "oauth2.device.authorization.grant.enabled": "false",
+    "oidc.ciba.grant.enabled": "false",
+    "standard.token.exchange.enabled": "false",
+}
+"""Client attributes that switch off the device grant, CIBA and (standard) token exchange: no client of
+the realm is declared to need them, and none of them is guaranteed to end in the bizid-access decision."""
 
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
@@ -43,6 +55,7 @@ EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "validator": EXTENSION_VALIDATORS,
     "authenticator": EXTENSION_AUTHENTICATORS,
     "protocol-mapper": EXTENSION_MAPPERS,
+    "client-policy-executor": frozenset({"bizid-access-recheck"}),
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
@@ -119,7 +132,9 @@ class Flow:
 
     alias: str
     description: str
-    binding: Literal["browserFlow", "registrationFlow"]
+    binding: Literal[
+        "browserFlow", "registrationFlow", "resetCredentialsFlow", "directGrantFlow", "firstBrokerLoginFlow"
+    ]
     children: tuple[Step | SubFlow, ...]
 
     def shape(self) -> list[dict[str, Any]]:
@@ -166,6 +181,12 @@ class DesiredRealm:
     flows: tuple[Flow, ...]
     confidential_clients: frozenset[str] = field(default_factory=frozenset)
     extension: bool = True
+    builtin_clients: tuple[dict[str, Any], ...] = ()
+    """Keycloak's built-in clients: only the fields listed here are owned; never created or deleted."""
+    client_profiles: dict[str, Any] = field(default_factory=lambda: {"profiles": []})
+    client_policies: dict[str, Any] = field(default_factory=lambda: {"policies": []})
+    """The realm's client profiles and policies (PUT .../client-policies/profiles|policies), wholly owned."""
+    """Keycloak's built-in clients: only the fields listed here are owned; never created or deleted."""
 
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -281,6 +302,8 @@ def realm_representation(defs: Definitions) -> dict[str, Any]:
         "webAuthnPolicySignatureAlgorithms": list(r.webauthn.signature_algorithms),
         "webAuthnPolicyAttestationConveyancePreference": r.webauthn.attestation,
         "webAuthnPolicyUserVerificationRequirement": r.webauthn.user_verification,
+        "revokeRefreshToken": r.refresh_tokens.rotate,
+        "refreshTokenMaxReuse": r.refresh_tokens.max_reuse,
         "attributes": {
             "acr.loa.map": compact_json(ACR_LOA),
             "bizid.tier.loa": compact_json(tier_loa(defs)),
@@ -395,6 +418,7 @@ def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
         "consentRequired": False,
         "fullScopeAllowed": False,
         "attributes": {
+            **GRANTS_OFF_ATTRIBUTES,
             "pkce.code.challenge.method": "S256",
             # Only a floor above the lowest level is declared: Keycloak injects the minimum as the
             # requested acr, and its acr mapper then reports that value even when more was reached.
@@ -408,6 +432,21 @@ def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
     if rp.client_type == "confidential":
         rep["clientAuthenticatorType"] = "client-secret"
     return rep
+
+
+def builtin_client(platform: PlatformClient) -> dict[str, Any]:
+    """The owned fields of one of Keycloak's built-in clients (natural key clientId): whether it is enabled
+    and every switch that lets it issue a token. Only the authorization code grant can be declared; it
+    runs the realm's browser flow, which ends in bizid-access."""
+    return {
+        "clientId": platform.client_id,
+        "enabled": platform.enabled,
+        "standardFlowEnabled": "authorization_code" in platform.grants,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "serviceAccountsEnabled": False,
+        "attributes": dict(GRANTS_OFF_ATTRIBUTES),
+    }
 
 
 # --- authentication flows ---------------------------------------------------------------------------
@@ -550,6 +589,91 @@ def registration_flow(options: Options) -> Flow:
     )
 
 
+def reset_credentials_flow(options: Options) -> Flow:
+    """Keycloak's reset-credentials steps (who, e-mail link, new password) then the OPA access decision: the
+    flow ends in a sign-in to the client that started it, so it must pass the policy like the browser flow.
+    Keycloak's "reset OTP" step is left out: proving control of the e-mail address must not remove the
+    second factor. A Prime or Member is refused at an aal2 RP after a reset (level 1) and signs in again."""
+    top: list[Step | SubFlow] = [
+        Step("reset-credentials-choose-user", "REQUIRED"),
+        Step("reset-credential-email", "REQUIRED"),
+        Step("reset-password", "REQUIRED"),
+    ]
+    if options.extension:
+        top.append(access_step("bizid-reset-credentials-access", options))
+    else:
+        top.append(Step("deny-access-authenticator", "REQUIRED"))
+    return Flow(
+        RESET_CREDENTIALS_FLOW,
+        "bizid password reset: e-mail link, new password, OPA access decision",
+        "resetCredentialsFlow",
+        tuple(top),
+    )
+
+
+def deny_flow(alias: str, binding: Literal["directGrantFlow", "firstBrokerLoginFlow"], why: str) -> Flow:
+    """A flow that refuses everyone, bound where the realm offers no way in (docs/realm.md)."""
+    return Flow(
+        alias,
+        f"bizid: denies every request ({why})",
+        binding,
+        (Step("deny-access-authenticator", "REQUIRED"),),
+    )
+
+
+def owned_flows(defs: Definitions, options: Options) -> tuple[Flow, ...]:
+    """Every top-level flow the realm binds: each either ends in bizid-access or denies."""
+    return (
+        browser_flow(defs, options),
+        registration_flow(options),
+        reset_credentials_flow(options),
+        deny_flow(DIRECT_GRANT_FLOW, "directGrantFlow", "no client may use the password grant"),
+        deny_flow(FIRST_BROKER_LOGIN_FLOW, "firstBrokerLoginFlow", "the realm brokers no identity provider"),
+    )
+
+
+# --- client policies --------------------------------------------------------------------------------
+
+ACCESS_RECHECK_EXECUTOR = "bizid-access-recheck"
+WITHDRAWAL_PROFILE = "bizid-withdrawal"
+WITHDRAWAL_POLICY = "bizid-withdrawal"
+
+
+def client_profiles(options: Options) -> dict[str, Any]:
+    """The realm's client profiles: one, whose executor asks OPA again at every token refresh."""
+    if not options.extension:
+        return {"profiles": []}
+    return {
+        "profiles": [
+            {
+                "name": WITHDRAWAL_PROFILE,
+                "description": "bizid: a withdrawal (suspension, expiry, revoked delegation) ends "
+                "the session at the next refresh",
+                "executors": [
+                    {"executor": ACCESS_RECHECK_EXECUTOR, "configuration": {"opaUrl": options.opa_url}}
+                ],
+            }
+        ]
+    }
+
+
+def client_policies(options: Options) -> dict[str, Any]:
+    """The realm's client policies: the withdrawal profile applies to every client."""
+    if not options.extension:
+        return {"policies": []}
+    return {
+        "policies": [
+            {
+                "name": WITHDRAWAL_POLICY,
+                "description": "bizid: every client, every refresh passes the access policy again",
+                "enabled": True,
+                "conditions": [{"condition": "any-client", "configuration": {}}],
+                "profiles": [WITHDRAWAL_PROFILE],
+            }
+        ]
+    }
+
+
 # --- everything -------------------------------------------------------------------------------------
 
 
@@ -561,7 +685,10 @@ def desired(defs: Definitions, profile: UserProfileDefinition, options: Options)
         user_profile=user_profile(profile, options),
         client_scopes=tuple(client_scope(s) for s in defs.scopes),
         clients=tuple(client(rp, options) for rp in defs.rps),
-        flows=(browser_flow(defs, options), registration_flow(options)),
+        flows=owned_flows(defs, options),
         confidential_clients=frozenset(rp.client_id for rp in defs.rps if rp.client_type == "confidential"),
         extension=options.extension,
+        builtin_clients=tuple(builtin_client(c) for c in defs.platform_clients),
+        client_profiles=client_profiles(options),
+        client_policies=client_policies(options),
     )
