@@ -50,7 +50,7 @@ the realm is declared to need them, and none of them is guaranteed to end in the
 
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
-EXTENSION_MAPPERS = frozenset({"bizid-release"})
+EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
 EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "validator": EXTENSION_VALIDATORS,
     "authenticator": EXTENSION_AUTHENTICATORS,
@@ -59,8 +59,10 @@ EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
-DEFAULT_SCOPES_EVERY_CLIENT = ("basic", "acr")
-"""Built-in scopes every client carries: `basic` gives `sub` (and auth_time), `acr` the acr claim."""
+DEFAULT_SCOPES_EVERY_CLIENT = ("basic",)
+"""Built-in scopes every client carries: `basic` gives `sub` (and auth_time). The acr claim comes from the
+client's own `bizid-acr` mapper (Keycloak's `acr` scope reports the requested level, not the one reached);
+without the extension, Keycloak's `acr` scope is used instead."""
 
 COMPUTED_CLAIM_ATTRIBUTES = frozenset({"emailVerified", "full_name", "account_type", "delegation"})
 """Claim sources in scopes.yaml that are not stored attributes: user properties or values the
@@ -68,10 +70,41 @@ COMPUTED_CLAIM_ATTRIBUTES = frozenset({"emailVerified", "full_name", "account_ty
 
 RELEASE_MAPPER_CONFIG = {
     "id.token.claim": "true",
-    "access.token.claim": "true",
+    "access.token.claim": "false",
     "userinfo.token.claim": "true",
-    "introspection.token.claim": "true",
+    "introspection.token.claim": "false",
 }
+"""Released claims go to the RP (ID token, userinfo), never into the access token: a resource server that
+needs them calls userinfo with the token, which asks the policy again (docs/claims.md)."""
+
+ACR_MAPPER = {
+    "name": "acr",
+    "protocol": "openid-connect",
+    "protocolMapper": "bizid-acr",
+    "config": {
+        "id.token.claim": "true",
+        "access.token.claim": "true",
+        "userinfo.token.claim": "true",
+        "introspection.token.claim": "true",
+    },
+}
+"""The acr of the level reached (realm/extensions, BizidAcrMapper)."""
+
+
+def audience_mapper(client_id: str) -> dict[str, Any]:
+    """`aud` of the access token: the RP itself (its own resource servers), nobody else."""
+    return {
+        "name": "audience",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-audience-mapper",
+        "config": {
+            "included.client.audience": client_id,
+            "id.token.claim": "false",
+            "access.token.claim": "true",
+            "introspection.token.claim": "true",
+        },
+    }
+
 
 AMR_MAPPER = {
     "name": "amr",
@@ -382,8 +415,9 @@ def client_scope(scope: ScopeDefinition) -> dict[str, Any]:
 
 def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
     """The Keycloak client of one RP (natural key clientId). The secret is added on create only."""
-    mappers: list[dict[str, Any]] = [copy.deepcopy(AMR_MAPPER)]
+    mappers: list[dict[str, Any]] = [copy.deepcopy(AMR_MAPPER), audience_mapper(rp.client_id)]
     if options.extension:
+        mappers.append(copy.deepcopy(ACR_MAPPER))
         mappers.append(
             {
                 "name": "bizid-release",
@@ -425,8 +459,12 @@ def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
             "minimum.acr.value": rp.min_acr if ACR_LOA[rp.min_acr] > min(ACR_LOA.values()) else "",
             MANAGED_ATTRIBUTE: "true",
         },
-        "defaultClientScopes": [*DEFAULT_SCOPES_EVERY_CLIENT, *rp.scopes],
-        "optionalClientScopes": [],
+        "defaultClientScopes": [
+            *DEFAULT_SCOPES_EVERY_CLIENT,
+            *([] if options.extension else ["acr"]),
+            *(s for s in rp.scopes if s not in rp.optional_scopes),
+        ],
+        "optionalClientScopes": list(rp.optional_scopes),
         "protocolMappers": mappers,
     }
     if rp.client_type == "confidential":

@@ -94,6 +94,11 @@ class RelyingParty(Strict):
     accepted_tiers: tuple[Tier, ...] = Field(min_length=1)
     min_acr: Acr
     scopes: tuple[Annotated[str, Field(pattern=SCOPE_NAME)], ...]
+    optional_scopes: tuple[Annotated[str, Field(pattern=SCOPE_NAME)], ...] = Field(
+        (),
+        description="registered scopes released only when the RP asks for them (scope=...); the others are "
+        "default scopes, released at every sign-in",
+    )
     pairwise_sub: bool = False
     procedures: tuple[Procedure, ...] = ()
 
@@ -105,7 +110,16 @@ class RelyingParty(Strict):
                 raise ValueError(f"wildcard redirect URI {uri} is not allowed: register exact URIs")
         return uris
 
-    @field_validator("accepted_tiers", "scopes")
+    @model_validator(mode="after")
+    def _optional_scopes_registered(self) -> RelyingParty:
+        unknown = [s for s in self.optional_scopes if s not in self.scopes]
+        if unknown:
+            raise ValueError(
+                f"optional_scopes {unknown} are not among the registered scopes {list(self.scopes)}"
+            )
+        return self
+
+    @field_validator("accepted_tiers", "scopes", "optional_scopes")
     @classmethod
     def _unique(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         seen = [v for v in values if values.count(v) > 1]

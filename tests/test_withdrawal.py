@@ -112,7 +112,12 @@ def test_a_revoked_delegation_ends_the_delegate_session_at_the_next_refresh(
     principal = make_account(Tier.PRIME, "wd-principal", **PRINCIPAL)
     tax = make_account(Tier.PRIME, "wd-zeirishi", **FIRM)
     spec = GrantSpec(
-        principal.username, tax.username, "jgrants", ("subsidy-application",), now + dt.timedelta(days=30), now
+        principal.username,
+        tax.username,
+        "jgrants",
+        ("subsidy-application",),
+        now + dt.timedelta(days=30),
+        now,
     )
     delegation_id = delegation.grant(spec, definitions, admin).record.id
     _, client, result = _sign_in(platform, definitions, "jgrants", tax, extra={"delegation": delegation_id})
