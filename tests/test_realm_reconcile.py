@@ -225,7 +225,7 @@ def _register(platform: Settings, realm: str, client_id: str, **extra: str) -> R
         params={
             "client_id": client_id,
             "response_type": "code",
-            "scope": "openid",
+            "scope": "openid account",  # `account` is optional at seminar (rps/seminar.yaml)
             "redirect_uri": f"http://127.0.0.1:18900/callback/{client_id}",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
