@@ -184,10 +184,7 @@ _rp_scope_met if {
 	input.rp.client_id in input.account.provisional_rps
 }
 
-_rp_scope_met if {
-	_tier.rp_scoped == true
-	_any_provisional
-}
+_rp_scope_met if _any_provisional
 
 _delegation_met if not _delegation_present
 
