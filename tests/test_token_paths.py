@@ -301,3 +301,29 @@ def test_a_provisional_prime_is_still_refused_at_other_rps(
     assert result.error == "access_denied" and "provisional_rp_not_allowed" in (
         result.error_description or ""
     )
+
+
+def test_every_refresh_at_every_client_passes_the_access_policy_again(
+    api: reconcile.AdminApi, realm_name: str
+) -> None:
+    """The refresh grant does not run a flow: the client policy's executor asks OPA again (test_withdrawal.py
+    proves it acts). It must apply to every client, so a client added later is covered too."""
+    base = f"/admin/realms/{quote(realm_name)}/client-policies"
+    profiles = {p["name"]: p for p in (api.get(f"{base}/profiles") or {}).get("profiles") or []}
+    rechecking = {
+        name
+        for name, p in profiles.items()
+        if any(e.get("executor") == "bizid-access-recheck" for e in p["executors"])
+    }
+    covering = [
+        policy
+        for policy in (api.get(f"{base}/policies") or {}).get("policies") or []
+        if policy.get("enabled")
+        and set(policy.get("profiles") or []) & rechecking
+        and policy.get("conditions")
+        and all(  # conditions are all required: any other one would narrow the policy
+            c.get("condition") == "any-client" and not (c.get("configuration") or {}).get("is_negative_logic")
+            for c in policy["conditions"]
+        )
+    ]
+    assert covering, "no enabled client policy applies bizid-access-recheck to every client"
