@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from realm.models import (
     Definitions,
     LicenceKind,
+    PlatformClient,
     RealmSettings,
     RelyingParty,
     ScopeDefinition,
@@ -22,6 +23,7 @@ from realm.models import (
 )
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
+PLATFORM_CLIENTS_FILE = "platform-clients.yaml"
 
 T = TypeVar("T")
 
@@ -79,8 +81,17 @@ def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
         if rp.client_id != rp_file.stem:
             raise DefinitionError(f"{rp_file}: client_id: must match the file name (value: {rp.client_id!r})")
         rps.append(rp)
+    platform_file = directory / PLATFORM_CLIENTS_FILE
+    platform_clients = _validate_list(platform_file, PlatformClient, _read_yaml(platform_file))
     try:
-        return Definitions(realm=realm, tiers=tiers, scopes=scopes, licences=licences, rps=tuple(rps))
+        return Definitions(
+            realm=realm,
+            tiers=tiers,
+            scopes=scopes,
+            licences=licences,
+            rps=tuple(rps),
+            platform_clients=platform_clients,
+        )
     except ValidationError as exc:
         raise DefinitionError("\n".join(f"{directory}: {e['msg']}" for e in exc.errors())) from None
 

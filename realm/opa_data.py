@@ -18,7 +18,9 @@ Shape (every collection keyed by its natural key, so Rego can look records up wi
                           claims: {claim: {name, attribute, description, multivalued}}}},
       "attributes": {name: {name, operator_set}},
       "licences": {kind: {kind, name, body}},
-      "acr_loa":  {"aal1": 1, "aal2": 2}
+      "acr_loa":  {"aal1": 1, "aal2": 2},
+      "platform_clients": {client_id: {client_id, platform: true, accepted_tiers: [tier], min_acr,
+                                       any_provisional}}   (enabled built-ins users sign in to only)
     }
 
 OPA maps a data file's directory to its data path, so `write(defs, d)` writes `d/bizid/registry/data.json`
@@ -35,6 +37,7 @@ from realm.models import (
     ACR_LOA,
     Definitions,
     LicenceKind,
+    PlatformClient,
     Procedure,
     RelyingParty,
     ScopeDefinition,
@@ -101,6 +104,17 @@ def _scope(scope: ScopeDefinition) -> dict[str, Any]:
     }
 
 
+def _platform_client(client: PlatformClient) -> dict[str, Any]:
+    # Looked up by the access policy like an RP; `platform` lets the policy tell the two apart.
+    return {
+        "client_id": client.client_id,
+        "platform": True,
+        "accepted_tiers": [tier.value for tier in client.accepted_tiers],
+        "min_acr": client.min_acr,
+        "any_provisional": client.any_provisional,
+    }
+
+
 def _licence(licence: LicenceKind) -> dict[str, Any]:
     return {"kind": licence.kind, "name": licence.name, "body": licence.body}
 
@@ -119,6 +133,9 @@ def document(defs: Definitions, profile: UserProfileDefinition) -> dict[str, Any
         "attributes": _attributes(profile),
         "licences": {licence.kind: _licence(licence) for licence in defs.licences},
         "acr_loa": dict(ACR_LOA),
+        "platform_clients": {
+            c.client_id: _platform_client(c) for c in defs.platform_clients if c.enabled and c.grants
+        },
     }
 
 

@@ -6,10 +6,12 @@ the fields the definitions declare: server-owned fields (ids, generated secrets 
 never set) are never compared, so a second `apply` finds nothing to do and makes zero writes.
 
 Ownership: the definitions own the realm settings, the events configuration, the whole user profile,
-every client scope named in scopes.yaml, every client in rps/, and the flows `bizid-browser` and
-`bizid-registration`. Anything else (Keycloak's built-in clients and scopes, built-in flows, a client
-created by hand) is left alone. Objects this code created carry the attribute `bizid.managed=true`;
-only those are deleted when they disappear from the definitions.
+every client scope named in scopes.yaml, every client in rps/, the flows bound to the realm (`bizid-browser`,
+`bizid-registration`, `bizid-reset-credentials`, `bizid-direct-grant`, `bizid-first-broker-login`), and of
+Keycloak's built-in clients (platform-clients.yaml) the fields that decide whether they can issue a token.
+The realm's client profiles and policies are wholly owned too. Anything else (Keycloak's built-in scopes,
+built-in flows, a client created by hand) is left alone. Objects this code created carry the attribute
+`bizid.managed=true`; only those are deleted when they disappear from the definitions.
 
 Every POST/PUT/DELETE goes through `AdminApi`, which counts them.
 """
@@ -247,6 +249,8 @@ class LiveRealm:
     flows: dict[str, list[dict[str, Any]] | None]
     """alias -> shape rows (None: flow absent)."""
     flow_ids: dict[str, str]
+    client_profiles: dict[str, Any] = field(default_factory=dict)
+    client_policies: dict[str, Any] = field(default_factory=dict)
 
 
 def _r(realm: str, path: str = "") -> str:
@@ -319,6 +323,8 @@ def fetch_live(api: AdminApi, desired: DesiredRealm) -> LiveRealm | None:
         client_optional_scopes=optional_scopes,
         flows=flows,
         flow_ids=top_flows,
+        client_profiles=api.get(_r(name, "/client-policies/profiles")) or {},
+        client_policies=api.get(_r(name, "/client-policies/policies")) or {},
     )
 
 
@@ -438,6 +444,7 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
             Change("update", "flow-binding", f.binding, (FieldDiff(f.binding, None, f.alias),), desired=f)
             for f in desired.flows
         ]
+        changes += plan_client_policies(desired, None)
         return Plan(desired.name, tuple(changes))
 
     diffs = diff_fields(desired.realm, live.realm, json_attributes=build.JSON_REALM_ATTRIBUTES)
@@ -506,6 +513,9 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
                 )
             )
 
+    changes += plan_builtin_clients(desired, live)
+    changes += plan_client_policies(desired, live)
+
     wanted_clients = {c["clientId"] for c in desired.clients}
     for have in live.clients:
         if _is_managed(have) and have["clientId"] not in wanted_clients:
@@ -519,6 +529,39 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
         ):
             changes.append(Change("delete", "client-scope", have["name"], live=have))
     return Plan(desired.name, tuple(changes))
+
+
+def plan_builtin_clients(desired: DesiredRealm, live: LiveRealm) -> list[Change]:
+    """Keycloak's built-in clients (platform-clients.yaml): only the declared fields are compared; a client
+    Keycloak did not create is not created here, and none is ever deleted."""
+    changes: list[Change] = []
+    live_clients = {c["clientId"]: c for c in live.clients}
+    for want in desired.builtin_clients:
+        have = live_clients.get(want["clientId"])
+        if have is None:
+            continue
+        diffs = diff_fields(want, have)
+        if diffs:
+            changes.append(Change("update", "builtin-client", want["clientId"], tuple(diffs), want, have))
+    return changes
+
+
+CLIENT_POLICY_DOCUMENTS = (("client-profiles", "profiles"), ("client-policies", "policies"))
+"""(object type, key) of the realm's client-policy documents, profiles first: a policy names its profiles."""
+
+
+def plan_client_policies(desired: DesiredRealm, live: LiveRealm | None) -> list[Change]:
+    """The realm's client profiles and policies are wholly owned (global ones are Keycloak's, not listed)."""
+    changes: list[Change] = []
+    for object_type, key in CLIENT_POLICY_DOCUMENTS:
+        want = desired.client_profiles if key == "profiles" else desired.client_policies
+        have_doc = (live.client_profiles if key == "profiles" else live.client_policies) if live else {}
+        have = (have_doc or {}).get(key) or []
+        if not _same(want[key], have):
+            changes.append(
+                Change("update", object_type, key, (FieldDiff(key, have, want[key]),), want, have_doc)
+            )
+    return changes
 
 
 def _row_label(row: dict[str, Any]) -> str:
@@ -657,6 +700,18 @@ class Applier:
                 f"/clients/{have['id']}", want["protocolMappers"], have.get("protocolMappers") or []
             )
 
+    def builtin_client_update(self, change: Change) -> None:
+        """PUT the live representation with the owned fields replaced (attributes merged, not replaced)."""
+        want, have = change.desired, change.live
+        body = {k: v for k, v in have.items() if k != "protocolMappers"}
+        body.update(want)
+        body["attributes"] = {**(have.get("attributes") or {}), **want["attributes"]}
+        self.api.put(self.r(f"/clients/{have['id']}"), body)
+
+    def client_policies_update(self, change: Change) -> None:
+        """PUT the whole realm-level document (profiles or policies); Keycloak validates its executors."""
+        self.api.put(self.r(f"/client-policies/{change.key}"), change.desired)
+
     def delete(self, change: Change) -> None:
         kind = "clients" if change.object_type == "client" else "client-scopes"
         self.api.delete(self.r(f"/{kind}/{change.live['id']}"))
@@ -726,7 +781,7 @@ class Applier:
         a half-built flow."""
         flow: Flow = change.desired
         realm = self.api.get(self.r())
-        bound = [b for b in ("browserFlow", "registrationFlow") if realm.get(b) == flow.alias]
+        bound = [b for b in FLOW_BINDINGS if realm.get(b) == flow.alias]
         flows = self._top_flows()
         if bound:
             if HOLD_FLOW not in flows:
@@ -771,6 +826,9 @@ class Applier:
             ("delete", "client-scope"): self.delete,
             ("create", "client"): self.client_create,
             ("update", "client"): self.client_update,
+            ("update", "builtin-client"): self.builtin_client_update,
+            ("update", "client-profiles"): self.client_policies_update,
+            ("update", "client-policies"): self.client_policies_update,
             ("delete", "client"): self.delete,
             ("create", "flow"): self.flow_create,
             ("update", "flow"): self.flow_rebuild,

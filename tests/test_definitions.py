@@ -88,7 +88,10 @@ def test_wildcard_redirect_uri_is_refused(definitions_copy: Path) -> None:
 
 
 def test_rp_registering_an_unknown_scope_is_refused(definitions_copy: Path) -> None:
-    _edit(definitions_copy / "rps" / "seminar.yaml", {"scopes": ["profile", "bank_account"]})
+    _edit(
+        definitions_copy / "rps" / "seminar.yaml",
+        {"scopes": ["profile", "bank_account"], "optional_scopes": []},
+    )
     with pytest.raises(DefinitionError, match="unknown scope 'bank_account'"):
         loader.load(definitions_copy)
 

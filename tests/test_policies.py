@@ -258,7 +258,11 @@ def test_document_is_derived_from_the_definitions(
     written = data_dir / "bizid" / "registry" / "data.json"
     assert json.loads(written.read_text(encoding="utf-8")) == opa_data.document(defs, profile)
     doc = opa_data.document(defs, profile)
-    assert set(doc) == {"rps", "tiers", "scopes", "attributes", "licences", "acr_loa"}
+    assert set(doc) == {"rps", "tiers", "scopes", "attributes", "licences", "acr_loa", "platform_clients"}
+    assert not set(doc["platform_clients"]) & set(doc["rps"])
+    assert set(doc["platform_clients"]) == {
+        c.client_id for c in defs.platform_clients if c.enabled and c.grants
+    }
     assert doc["acr_loa"] == ACR_LOA
     assert set(doc["rps"]) == {rp.client_id for rp in defs.rps}
     assert set(doc["tiers"]) == set(TIERS)

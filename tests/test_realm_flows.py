@@ -130,7 +130,8 @@ def test_tokens_and_userinfo_carry_exactly_what_the_release_policy_decides(
     else:
         assert "verified_claims" not in expected
     assert _released(id_token) == expected
-    assert _released(access_token) == expected
+    # Released claims go to the RP (ID token, userinfo), never into the access token (docs/claims.md).
+    assert not set(expected) & set(access_token), sorted(set(expected) & set(access_token))
     assert {k: v for k, v in userinfo.items() if k != "sub"} == expected
     # Single-valued attributes are released as strings, never as one-element lists.
     assert isinstance(id_token["tier"], str) and isinstance(id_token["email"], str)
@@ -278,7 +279,7 @@ def test_a_delegate_signs_in_under_a_delegation_and_the_rp_receives_it(
     }
     assert [p["id"] for p in claim["procedures"]] == ["subsidy-report"]
     assert claim["procedures"][0]["licences"] == [{"kind": "zeirishi", "number": "123456"}]
-    assert decode_jwt_payload(result.tokens["access_token"])["delegation"] == claim
+    assert "delegation" not in decode_jwt_payload(result.tokens["access_token"])  # docs/claims.md
     assert browser.userinfo(result.tokens["access_token"])["delegation"] == claim
 
     # The same browser signs in again at the same RP (SSO) without asking for a delegation: the delegation of

@@ -68,6 +68,13 @@ _reason(code, message) := {"code": code, "message": message}
 
 _rp := registry.rps[input.rp.client_id]
 
+# The platform's own clients (realm/definitions/platform-clients.yaml, e.g. the account console) are
+# judged like RPs; the loader keeps their client ids apart from the RPs'.
+_rp := registry.platform_clients[input.rp.client_id]
+
+# A platform client that a provisional Prime may use whatever RPs its account names (its own account page).
+_any_provisional if _rp.any_provisional == true
+
 _tier := registry.tiers[input.account.tier]
 
 # The level of authentication required: the higher of the RP's and the tier's minimum acr.
@@ -128,6 +135,7 @@ denials contains _reason("account_expired", msg) if {
 
 denials contains _reason("provisional_rp_not_allowed", msg) if {
 	_tier.rp_scoped == true
+	not _any_provisional
 	not inputs.unset(input.account, "provisional_rps")
 	not input.rp.client_id in input.account.provisional_rps
 	msg := sprintf("a %s account may sign in only to %v", [input.account.tier, input.account.provisional_rps])
@@ -135,6 +143,7 @@ denials contains _reason("provisional_rp_not_allowed", msg) if {
 
 denials contains _reason("provisional_rp_not_allowed", msg) if {
 	_tier.rp_scoped == true
+	not _any_provisional
 	inputs.unset(input.account, "provisional_rps")
 	msg := sprintf("a %s account names no relying party it may sign in to", [input.account.tier])
 }
@@ -176,6 +185,8 @@ _rp_scope_met if {
 	_tier.rp_scoped == true
 	input.rp.client_id in input.account.provisional_rps
 }
+
+_rp_scope_met if _any_provisional
 
 _delegation_met if not _delegation_present
 
