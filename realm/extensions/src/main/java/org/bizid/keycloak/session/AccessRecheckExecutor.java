@@ -7,6 +7,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bizid.keycloak.access.AccessDecision;
 import org.bizid.keycloak.access.AccessInput;
+import org.bizid.keycloak.access.PrimeInput;
 import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
@@ -124,6 +125,7 @@ public class AccessRecheckExecutor implements ClientPolicyExecutorProvider<Acces
                 ReachedLevel.of(clientSession),
                 AccessInput.PHASE_COMPLETE,
                 DelegationInput.lookup(session, realm, user, delegationId),
+                PrimeInput.lookup(session, realm, user),
                 Instant.now(),
                 decisionId);
         OpaResult result = opa.query(OpaClient.resolveBaseUrl(configuration.getOpaUrl(), spiOpaUrl), DECISION_PATH, input);
