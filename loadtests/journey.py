@@ -2,7 +2,7 @@
 browser flow (authorization code + PKCE, login form, TOTP for Prime and Member), fetch userinfo, refresh,
 sign in at a second RP by SSO, log out. Every token is checked, so a "success" means valid tokens.
 
-This module wraps `loadtests.browser_flow` (which it does not change): `TimedFlow` adds a request timeout,
+This module wraps `realm.oidc.browser_flow` (which it does not change): `TimedFlow` adds a request timeout,
 prefixes step names with the phase (`sso:authorize`), and remembers the statuses it saw so a failure can be
 classified as shed (HTTP 503 from Keycloak's queue limit), timeout, or error.
 """
@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import requests
 
 from loadtests import population as pop
-from loadtests.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
 from realm import loader
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 
 CONNECT_TIMEOUT = 5.0

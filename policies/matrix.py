@@ -6,9 +6,10 @@ input: the RP list, tiers, scopes and procedures are read from the registry OPA 
 row is `POST /v1/data/bizid/release/decision`. The report therefore shows the policy as it is deployed,
 not a description of it; the digests of the served policies and registry in its header say which.
 
-By default it asks the platform's OPA (`settings.opa_url`). With `--definitions DIR` it starts a private
-OPA on `policies/bizid` and the registry generated from DIR (what-if: "what would this registry change
-do?"). Output: `policy-matrix.md` and `policy-matrix.html` in `--out` (default `docs/reports/`).
+By default `bizid policy matrix` (scripts/cli_matrix.py) asks the platform's OPA. With
+`--definitions DIR` it starts a private OPA on `policies/bizid` and the registry generated from DIR
+(what-if: "what would this registry change do?"). Output: `policy-matrix.md` and `policy-matrix.html`
+in `--out` (default `docs/reports/`).
 
 The synthetic account of each tier has every attribute a claim reads set (so a withheld claim is
 withheld by the policy, not for lack of a value), is active and valid for a year; a Member has a branch;
@@ -17,30 +18,21 @@ an RP-scoped tier (provisional Prime) is tried with the RP named on it and witho
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import html
 import json
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
+from policies.opa_client import Opa, OpaError
+from policies.opa_server import private_opa
+from realm.platform import REPO_ROOT
 
-from realm import loader, opa_data
-from scripts import settings
+__all__ = ["MatrixError", "Opa", "private_opa"]  # re-exported for the matrix's callers
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-POLICY_DIR = REPO_ROOT / "policies" / "bizid"
 DEFAULT_OUT = REPO_ROOT / "docs" / "reports"
 REPORT_NAME = "policy-matrix"
 
@@ -50,142 +42,8 @@ ACCOUNT_CORPORATE_NUMBER = "7000012050002"
 Json = Any
 
 
-class MatrixError(RuntimeError):
-    """OPA could not be asked, or answered something that is not a decision."""
-
-
-# --- asking OPA ------------------------------------------------------------------------------------
-
-
-class Opa:
-    """A client of one OPA server's data API."""
-
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.http = requests.Session()
-
-    def decide(self, package: str, policy_input: Json) -> dict[str, Any]:
-        """The decision of `data.bizid.<package>.decision` for this input; it must be defined."""
-        try:
-            response = self.http.post(
-                f"{self.url}/v1/data/bizid/{package}/decision",
-                json={"input": policy_input},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as exc:
-            raise MatrixError(f"OPA at {self.url} cannot be reached: {exc}") from None
-        if response.status_code != 200:
-            raise MatrixError(f"OPA at {self.url} answered {response.status_code}: {response.text[:300]}")
-        body = response.json()
-        if not isinstance(body.get("result"), dict):
-            raise MatrixError(f"OPA at {self.url} gave no {package} decision (is the policy loaded?)")
-        result: dict[str, Any] = body["result"]
-        return result
-
-    def access(self, policy_input: Json) -> dict[str, Any]:
-        return self.decide("access", policy_input)
-
-    def release(self, policy_input: Json) -> dict[str, Any]:
-        return self.decide("release", policy_input)
-
-    def get(self, path: str) -> Json:
-        try:
-            response = self.http.get(f"{self.url}/v1/{path}", timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise MatrixError(f"OPA at {self.url} cannot be reached: {exc}") from None
-        if response.status_code != 200:
-            raise MatrixError(f"OPA at {self.url} answered {response.status_code} for /v1/{path}")
-        return response.json().get("result")
-
-    def registry(self) -> dict[str, Any]:
-        registry = self.get("data/bizid/registry")
-        if not isinstance(registry, dict) or not registry.get("rps"):
-            raise MatrixError(f"OPA at {self.url} serves no registry at data.bizid.registry")
-        return registry
-
-    def policy_digest(self) -> str:
-        """sha256 over the raw text of the served bizid modules (sorted): names the policy version."""
-        modules = self.get("policies") or []
-        texts = sorted(m["raw"] for m in modules if "package bizid." in m["raw"])
-        return hashlib.sha256("\n".join(texts).encode()).hexdigest()
-
-
-def opa_binary() -> Path:
-    configured = settings.load().paths.opa
-    if configured.exists():
-        return configured
-    found = shutil.which("opa")
-    if found is None:
-        raise MatrixError(f"no OPA binary at {configured} nor on PATH (run `bizid up`)")
-    return Path(found)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def private_opa(
-    definitions: Path = loader.DEFINITIONS_DIR,
-    registry: dict[str, Any] | None = None,
-    extra_args: tuple[str, ...] = (),
-) -> Iterator[str]:
-    """A private OPA server (the real binary) on a free loopback port; yields its URL.
-
-    It serves `policies/bizid` (without `_test.rego`, as in production) and the registry generated from
-    `definitions` by `realm.opa_data` - or the given `registry` document as is.
-    """
-    with tempfile.TemporaryDirectory(prefix="bizid-opa-") as tmp:
-        data_dir = Path(tmp) / "data"
-        if registry is None:
-            opa_data.write(loader.load(definitions), data_dir)
-        else:
-            target = data_dir.joinpath(*opa_data.DATA_PATH, "data.json")
-            target.parent.mkdir(parents=True)
-            target.write_text(json.dumps(registry), encoding="utf-8")
-        port = _free_port()
-        log_path = Path(tmp) / "opa.log"
-        command = [
-            str(opa_binary()),
-            "run",
-            "--server",
-            "--addr",
-            f"127.0.0.1:{port}",
-            "--ignore",
-            "*_test.rego",
-            "--skip-version-check",
-            *extra_args,
-            str(POLICY_DIR),
-            str(data_dir),
-        ]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise MatrixError(f"OPA exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-                try:
-                    if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise MatrixError(f"OPA did not become healthy: {log_path.read_text()[-2000:]}")
-                time.sleep(0.05)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+MatrixError = OpaError
+"""OPA could not be asked, or answered something that is not a decision (policies.opa_client)."""
 
 
 # --- synthetic inputs ------------------------------------------------------------------------------
@@ -600,41 +458,11 @@ def write(matrix: Matrix, out: Path) -> list[Path]:
     return written
 
 
-def generate(
-    out: Path = DEFAULT_OUT, opa_url: str | None = None, definitions: Path | None = None
-) -> list[Path]:
-    """Build the matrix from the platform's OPA, another OPA, or a private one on `definitions`."""
+def generate(out: Path, opa_url: str | None, definitions: Path | None, opa_binary: Path | None) -> list[Path]:
+    """Build the matrix from the OPA at `opa_url`, or a private one (`opa_binary`) on `definitions`."""
     if definitions is not None:
-        with private_opa(definitions) as url:
+        with private_opa(definitions, binary=opa_binary) as url:
             return write(build(Opa(url)), out)
-    return write(build(Opa(opa_url or settings.load().opa_url)), out)
-
-
-# --- CLI -------------------------------------------------------------------------------------------
-
-
-def _matrix_cmd(args: argparse.Namespace) -> int:
-    try:
-        written = generate(args.out, args.opa_url, args.definitions)
-    except MatrixError as exc:
-        raise ValueError(str(exc)) from None
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    policy = sub.add_parser("policy", help="reports generated from the policies")
-    p_sub = policy.add_subparsers(dest="policy_command", required=True)
-    matrix_p = p_sub.add_parser("matrix", help="tier x RP access and released claims, asked of OPA")
-    matrix_p.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default docs/reports)"
-    )
-    source = matrix_p.add_mutually_exclusive_group()
-    source.add_argument("--opa-url", help="ask this OPA server (default: the platform's)")
-    source.add_argument(
-        "--definitions",
-        type=Path,
-        help="start a private OPA on policies/bizid and the registry generated from this definitions folder",
-    )
-    matrix_p.set_defaults(func=_matrix_cmd)
+    if opa_url is None:
+        raise MatrixError("no OPA to ask: give an OPA URL or a definitions folder")
+    return write(build(Opa(opa_url)), out)

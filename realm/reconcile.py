@@ -26,8 +26,10 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from realm import build
+from realm.admin import admin_client
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm, Flow, Options, Step, SubFlow
 from realm.loader import DEFINITIONS_DIR
+from realm.target import Target
 
 KEYCLOAK_BUILTIN_SCOPES = frozenset(
     {
@@ -848,36 +850,38 @@ def resolve_options(api: AdminApi, opa_url: str, without_extension: bool | None 
     return Options(opa_url=opa_url, extension=True)
 
 
-def connect(settings: Any) -> AdminApi:
-    from scripts.keycloak_admin import admin_client
-
-    return AdminApi(admin_client(settings, realm="master").connection)
+def connect(target: Target) -> AdminApi:
+    return AdminApi(admin_client(target, realm=target.admin_realm).connection)
 
 
 def prepare(
-    settings: Any,
+    target: Target,
     directory: Path = DEFINITIONS_DIR,
     without_extension: bool | None = None,
     api: AdminApi | None = None,
 ) -> tuple[AdminApi, DesiredRealm]:
     """Validate the definitions first (no request before that), then connect and build the desired state."""
     defs, profile = build.load(directory)
-    api = api or connect(settings)
-    options = resolve_options(api, settings.opa_url, without_extension)
+    api = api or connect(target)
+    options = resolve_options(api, target.opa_url, without_extension)
     return api, build.desired(defs, profile, options)
 
 
 def plan_definitions(
-    settings: Any, directory: Path = DEFINITIONS_DIR, without_extension: bool | None = None
+    target: Target, directory: Path = DEFINITIONS_DIR, without_extension: bool | None = None
 ) -> Plan:
-    api, desired = prepare(settings, directory, without_extension)
+    api, desired = prepare(target, directory, without_extension)
     return plan(api, desired)
 
 
 def apply_definitions(
-    settings: Any, directory: Path = DEFINITIONS_DIR, without_extension: bool | None = None
+    target: Target,
+    secrets_dir: Path,
+    directory: Path = DEFINITIONS_DIR,
+    without_extension: bool | None = None,
 ) -> int:
-    """Apply the definitions to the local platform; return the number of Admin API writes."""
-    api, desired = prepare(settings, directory, without_extension)
-    _, writes = apply(api, desired, settings.paths.secrets)
+    """Apply the definitions to the target; confidential clients' secrets go to `secrets_dir`.
+    Returns the number of Admin API writes."""
+    api, desired = prepare(target, directory, without_extension)
+    _, writes = apply(api, desired, secrets_dir)
     return writes

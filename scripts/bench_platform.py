@@ -85,13 +85,13 @@ def generated_definitions(target: Path, rp_count: int) -> Path:
 
 def _timed_apply(cfg: Settings, directory: Path) -> tuple[float, int]:
     start = time.monotonic()
-    writes = reconcile.apply_definitions(cfg, directory)
+    writes = reconcile.apply_definitions(cfg.target(), cfg.paths.secrets, directory)
     return time.monotonic() - start, writes
 
 
 def _timed_plan(cfg: Settings, directory: Path) -> tuple[float, int]:
     start = time.monotonic()
-    plan = reconcile.plan_definitions(cfg, directory)
+    plan = reconcile.plan_definitions(cfg.target(), directory)
     return time.monotonic() - start, len(plan.changes)
 
 

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from policies import matrix
 from realm import loader, opa_data
 from realm.models import ACR_LOA, Definitions
+from scripts import settings as bizid_settings
 
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies" / "bizid"
@@ -90,7 +91,7 @@ def data_dir(defs: Definitions, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="session")
 def opa() -> Iterator[Opa]:
     """The real OPA binary serving policies/bizid and the registry generated from the real definitions."""
-    with matrix.private_opa() as url:
+    with matrix.private_opa(binary=bizid_settings.load().paths.opa) as url:
         yield Opa(url)
 
 

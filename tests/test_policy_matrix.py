@@ -19,6 +19,7 @@ import yaml
 
 from policies import matrix
 from realm import loader
+from scripts import cli_matrix, settings
 from scripts.settings import Settings
 
 REPORTS = Path(__file__).resolve().parent.parent / "docs" / "reports"
@@ -27,7 +28,7 @@ REPORTS = Path(__file__).resolve().parent.parent / "docs" / "reports"
 @pytest.fixture(scope="module")
 def current() -> matrix.Matrix:
     """The matrix of the repository's policies and definitions, from a private OPA."""
-    with matrix.private_opa() as url:
+    with matrix.private_opa(binary=settings.load().paths.opa) as url:
         return matrix.build(matrix.Opa(url))
 
 
@@ -84,7 +85,7 @@ def _edited_definitions(tmp_path: Path) -> Path:
 
 
 def test_the_matrix_follows_an_edited_registry(tmp_path: Path, current: matrix.Matrix) -> None:
-    with matrix.private_opa(_edited_definitions(tmp_path)) as url:
+    with matrix.private_opa(_edited_definitions(tmp_path), binary=settings.load().paths.opa) as url:
         edited = matrix.build(matrix.Opa(url))
     assert current.access["seminar"]["entry"].allowed_acr == "aal1"
     assert edited.access["seminar"]["entry"] == matrix.AccessCell(None, ("tier_not_accepted",))
@@ -101,7 +102,7 @@ def test_the_cli_writes_both_reports_from_a_definitions_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser()
-    matrix.register(parser.add_subparsers(dest="command", required=True))
+    cli_matrix.register(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "out"
     args = parser.parse_args(
         ["policy", "matrix", "--definitions", str(_edited_definitions(tmp_path)), "--out", str(out)]
