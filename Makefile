@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m scripts.lint_policies
+	$(BIN)/python -m scripts.lint.policies
 	cd realm/extensions && mvn -B -q verify
 
 test: lint

@@ -543,7 +543,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-seed", action="store_true", help="do not seed (the large population must exist)")
     p.add_argument("--skip-ramp-small", action="store_true", help="measure the large population only")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench" / "load.md")
-    p.add_argument("--data", type=Path, default=REPO_ROOT / ".bizid" / "load" / "bench")
+    p.add_argument("--data", type=Path, default=settings_mod.load().paths.load / "bench")
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,10 @@ from typing import Any
 import psycopg
 
 from loadtests import population as pop
+from realm.platform import DB_NAME, DB_USER
 from scripts import settings as settings_mod
 from scripts.settings import LOOPBACK, REALM, Settings
 
-DB_NAME = "keycloak"
-DB_USER = "keycloak"
 DEFAULT_BATCH = 25_000
 MAX_ACCOUNTS = 50_000_000
 """Hard bound: 10 M accounts took 42 GB with Keycloak's indexes; more is beyond any local disk."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from realm.models import (
     Definitions,
@@ -20,8 +20,7 @@ from realm.models import (
     ScopeDefinition,
     TierDefinition,
 )
-
-DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
+from realm.platform import DEFINITIONS_DIR as DEFINITIONS_DIR  # re-exported
 
 T = TypeVar("T")
 
@@ -83,8 +82,3 @@ def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
         return Definitions(realm=realm, tiers=tiers, scopes=scopes, licences=licences, rps=tuple(rps))
     except ValidationError as exc:
         raise DefinitionError("\n".join(f"{directory}: {e['msg']}" for e in exc.errors())) from None
-
-
-def dump_model(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict of a definition model (enums as values), for OPA data and reports."""
-    return model.model_dump(mode="json")

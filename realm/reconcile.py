@@ -88,7 +88,6 @@ class AdminApi:
     def __init__(self, connection: Any) -> None:
         self._c = connection
         self.writes = 0
-        self.reads = 0
 
     @staticmethod
     def _check(method: str, path: str, response: Any, ok: Iterable[int] = (200, 201, 204)) -> Any:
@@ -97,12 +96,10 @@ class AdminApi:
         return response
 
     def get(self, path: str, **params: Any) -> Any:
-        self.reads += 1
         r = self._check("GET", path, self._c.raw_get(path, **params))
         return r.json() if r.content else None
 
     def get_or_none(self, path: str) -> Any:
-        self.reads += 1
         r = self._c.raw_get(path)
         if r.status_code == 404:
             return None
@@ -248,7 +245,6 @@ class LiveRealm:
     client_optional_scopes: dict[str, list[str]]
     flows: dict[str, list[dict[str, Any]] | None]
     """alias -> shape rows (None: flow absent)."""
-    flow_ids: dict[str, str]
 
 
 def _r(realm: str, path: str = "") -> str:
@@ -320,7 +316,6 @@ def fetch_live(api: AdminApi, desired: DesiredRealm) -> LiveRealm | None:
         client_default_scopes=default_scopes,
         client_optional_scopes=optional_scopes,
         flows=flows,
-        flow_ids=top_flows,
     )
 
 

@@ -98,6 +98,11 @@ class Paths:
         return self.state / "secrets"
 
     @property
+    def load(self) -> Path:
+        """Load-test output: CSV, HTML and raw samples of each run."""
+        return self.state / "load"
+
+    @property
     def pids(self) -> Path:
         return self.state / "run"
 

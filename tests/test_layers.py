@@ -8,11 +8,15 @@ only for the local platform's settings. Imports are read with `ast`, including t
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from realm.platform import REPO_ROOT
+from realm import loader
+from realm.platform import EXTENSION_DIR, KEYCLOAK_VERSION, LOOPBACK, REALM, REPO_ROOT
+from scripts.settings import Ports
 
 LIBRARIES = ("realm", "policies", "infra")
 FORBIDDEN = {
@@ -58,3 +62,38 @@ def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
 def test_the_tree_has_libraries_to_check() -> None:
     for library in LIBRARIES:
         assert python_files(library), library
+
+
+# --- facts with more than one copy: the copies agree ---------------------------------------------------
+
+
+def test_keycloak_version_is_one_pin() -> None:
+    pom = (EXTENSION_DIR / "pom.xml").read_text(encoding="utf-8")
+    match = re.search(r"<keycloak\.version>([^<]+)</keycloak\.version>", pom)
+    assert match is not None, "realm/extensions/pom.xml has no <keycloak.version>"
+    dockerfile = (REPO_ROOT / "infra" / "images" / "keycloak" / "Dockerfile").read_text(encoding="utf-8")
+    arg = re.search(r"^ARG KEYCLOAK_VERSION=(\S+)$", dockerfile, re.MULTILINE)
+    assert arg is not None, "infra/images/keycloak/Dockerfile has no ARG KEYCLOAK_VERSION"
+    assert {"pom.xml": match.group(1), "Dockerfile": arg.group(1)} == {
+        "pom.xml": KEYCLOAK_VERSION,
+        "Dockerfile": KEYCLOAK_VERSION,
+    }
+
+
+def test_realm_name_is_one_fact() -> None:
+    assert loader.load().realm.name == REALM
+    for stack in sorted((REPO_ROOT / "infra").glob("Pulumi.*.yaml")):
+        document = yaml.safe_load(stack.read_text(encoding="utf-8"))
+        config = document["config"]
+        assert config["bizid:keycloak"]["realm"] == REALM, stack.name
+        assert f"/realms/{REALM}/" in config["bizid:dns"]["healthCheckPath"], stack.name
+
+
+def test_java_opa_default_is_the_local_platform_opa() -> None:
+    """The extension's fallback OPA URL is the local platform's (unshifted) OPA port."""
+    source = (
+        EXTENSION_DIR / "src" / "main" / "java" / "org" / "bizid" / "keycloak" / "opa" / "OpaClient.java"
+    ).read_text(encoding="utf-8")
+    match = re.search(r'DEFAULT_URL = "([^"]+)"', source)
+    assert match is not None
+    assert match.group(1) == f"http://{LOOPBACK}:{Ports().opa}"

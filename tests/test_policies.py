@@ -29,9 +29,10 @@ from hypothesis import strategies as st
 from policies import matrix
 from realm import loader, opa_data
 from realm.models import ACR_LOA, Definitions
+from realm.platform import REPO_ROOT
 from scripts import settings as bizid_settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 POLICIES = REPO / "policies" / "bizid"
 NOW = "2026-04-01T00:00:00Z"
 CORP_A = "7000012050002"

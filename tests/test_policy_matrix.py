@@ -22,7 +22,7 @@ from realm import loader
 from scripts import cli_matrix, settings
 from scripts.settings import Settings
 
-REPORTS = Path(__file__).resolve().parent.parent / "docs" / "reports"
+REPORTS = matrix.DEFAULT_OUT
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,6 @@ from realm.oidc.browser_flow import BrowserFlow, Client
 from scripts import settings
 from scripts.keycloak_admin import admin_client
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 OPA_FLAGS = ("--set", "decision_logs.console=true", "--log-format", "json")
 PRINCIPAL_NUMBER = "5010401089998"
 FIRM_NUMBER = "7000012050002"
