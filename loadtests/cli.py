@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     run = load_sub.add_parser(
         "run",
-        help="run one load shape headless (CSV + HTML in the state folder: .bizid/load/<shape>/ or $BIZID_STATE_DIR/load/<shape>/)",
+        help="run one load shape headless (CSV + HTML in <state folder>/load/<shape>/, state: .bizid)",
         description="Extra options after -- go to Locust, e.g. -- --base-rate 10 --step-seconds 60",
     )
     run.add_argument("shape", choices=SHAPES)
