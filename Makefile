@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint install bench
+.PHONY: up down status test test-fast lint install bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Pure unit, policy (a private OPA) and mock-graph tests: no platform is started. Under a minute.
+test-fast: install
+	$(BIN)/python -m pytest -m "not platform" -q

@@ -35,6 +35,14 @@ TEST_COMPANY = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the `platform` fixture (directly or through another fixture) is a platform test,
+    so `make test-fast` (`-m "not platform"`) never starts the platform."""
+    for item in items:
+        if "platform" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.platform)
+
+
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Settings]:
     cfg = settings.load()
