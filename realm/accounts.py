@@ -17,11 +17,8 @@ from typing import Any
 
 from realm import loader
 from realm.admin import user_attribute as _attr
-from realm.models import Definitions, Tier, corporate_number_error
+from realm.models import Definitions, OtpPolicy, Tier, corporate_number_error
 
-TOTP_DIGITS = 6
-TOTP_PERIOD = 30
-TOTP_ALGORITHM = "HmacSHA1"
 DEMO_ACCOUNTS_FILE = "demo-accounts.json"
 
 
@@ -190,7 +187,8 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
     return attrs
 
 
-def _credentials(password: str, totp_secret: str | None) -> list[dict[str, Any]]:
+def _credentials(password: str, totp_secret: str | None, otp: OtpPolicy) -> list[dict[str, Any]]:
+    """The password and, when given, a TOTP credential with the realm's OTP policy (realm.yaml `otp`)."""
     creds: list[dict[str, Any]] = [{"type": "password", "value": password, "temporary": False}]
     if totp_secret:
         creds.append(
@@ -201,10 +199,10 @@ def _credentials(password: str, totp_secret: str | None) -> list[dict[str, Any]]
                 "credentialData": json.dumps(
                     {
                         "subType": "totp",
-                        "digits": TOTP_DIGITS,
+                        "digits": otp.digits,
                         "counter": 0,
-                        "period": TOTP_PERIOD,
-                        "algorithm": TOTP_ALGORITHM,
+                        "period": otp.period_seconds,
+                        "algorithm": otp.algorithm,
                     }
                 ),
             }
@@ -229,7 +227,7 @@ def create(spec: AccountSpec, defs: Definitions, admin: Any) -> CreatedAccount:
         "lastName": spec.last_name,
         "enabled": True,
         "attributes": {k: v if isinstance(v, list) else [v] for k, v in attrs.items()},
-        "credentials": _credentials(password, totp_secret),
+        "credentials": _credentials(password, totp_secret, defs.realm.otp),
     }
     user_id: str = admin.create_user(payload, exist_ok=False)
     return CreatedAccount(spec.username, spec.tier, password, totp_secret, user_id)

@@ -440,7 +440,7 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "conditional-level-of-authentication",
                 "REQUIRED",
                 "bizid-level-1-condition",
-                {"loa-condition-level": "1", "loa-max-age": "36000"},
+                {"loa-condition-level": "1", "loa-max-age": str(life.loa_max_age_aal1)},
             ),
             Step(
                 "auth-username-password-form",

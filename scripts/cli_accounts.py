@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 
 from realm import loader
-from realm.accounts import TOTP_DIGITS, TOTP_PERIOD, AccountSpec, create
+from realm.accounts import AccountSpec, create
 from realm.models import Tier
 from scripts import settings
 from scripts.keycloak_admin import admin_client
@@ -40,14 +40,15 @@ def _create_cmd(args: argparse.Namespace) -> int:
         status=args.status,
         totp=args.totp,
     )
-    account = create(spec, loader.load(), admin_client(settings.load()))
+    defs = loader.load()
+    account = create(spec, defs, admin_client(settings.load()))
     print(f"created {account.tier.value} account {account.username} (id {account.user_id})")
     print(f"  password: {account.password}")
     if account.totp_base32:
         print(f"  TOTP secret (base32, shown once): {account.totp_base32}")
         print(
             f"  otpauth://totp/bizid:{account.username}?secret={account.totp_base32}&issuer=bizid"
-            f"&digits={TOTP_DIGITS}&period={TOTP_PERIOD}"
+            f"&digits={defs.realm.otp.digits}&period={defs.realm.otp.period_seconds}"
         )
     return 0
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loadtests import journey, population
 from realm import loader
+from realm.models import Tier
 from realm.platform import EXTENSION_DIR, KEYCLOAK_VERSION, LOOPBACK, REALM, REPO_ROOT
 from scripts.settings import Ports
 
@@ -97,3 +99,25 @@ def test_java_opa_default_is_the_local_platform_opa() -> None:
     match = re.search(r'DEFAULT_URL = "([^"]+)"', source)
     assert match is not None
     assert match.group(1) == f"http://{LOOPBACK}:{Ports().opa}"
+
+
+def test_load_scenario_rps_accept_their_tiers() -> None:
+    """The load journey's RPs per tier are registered for that tier, and its expected acr comes from
+    the definitions (tier and RP minimum)."""
+    defs = loader.load()
+    for tier, first in journey.FIRST_RP.items():
+        assert journey.expected_acr(tier, first, defs) == defs.tier(tier).min_acr
+        second = journey.SECOND_RP[tier]
+        if second is not None:
+            journey.expected_acr(tier, second, defs)
+    with pytest.raises(ValueError, match="not registered for tier entry"):
+        journey.expected_acr(Tier.ENTRY, "jgrants", defs)
+
+
+def test_totp_parameters_come_from_the_realm_otp_policy() -> None:
+    otp = loader.load().realm.otp
+    assert (
+        otp.digits,
+        otp.period_seconds,
+        otp.algorithm,
+    ) == (population.TOTP_DIGITS, population.TOTP_PERIOD, population.TOTP_ALGORITHM)
