@@ -20,96 +20,28 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from policies.matrix_inputs import (
+    PRINCIPAL_CORPORATE_NUMBER,
+    base_input,
+    now_rfc3339,
+    synthetic_account,
+)
 from policies.opa_client import Opa, OpaError
 from policies.opa_server import private_opa
-from realm.platform import REPO_ROOT
 
 __all__ = ["MatrixError", "Opa", "private_opa"]  # re-exported for the matrix's callers
 
-DEFAULT_OUT = REPO_ROOT / "docs" / "reports"
-REPORT_NAME = "policy-matrix"
-
-PRINCIPAL_CORPORATE_NUMBER = "5010401089998"
-ACCOUNT_CORPORATE_NUMBER = "7000012050002"
 
 Json = Any
 
 
 MatrixError = OpaError
 """OPA could not be asked, or answered something that is not a decision (policies.opa_client)."""
-
-
-# --- synthetic inputs ------------------------------------------------------------------------------
-
-SAMPLE_VALUES: dict[str, Json] = {
-    "firstName": "Taro",
-    "lastName": "Yamada",
-    "email": "taro@example.test",
-    "emailVerified": True,
-    "phone_number": "+81312345678",
-    "corporate_number": ACCOUNT_CORPORATE_NUMBER,
-    "corporate_name": "Yamada Shoji K.K.",
-    "corporate_type": "corporation",
-    "representative_name": "Yamada Taro",
-    "address": "1-1 Kasumigaseki, Chiyoda-ku, Tokyo",
-    "branch": "Osaka branch",
-}
-"""Values of the account attributes claims read; an attribute not listed here gets a placeholder."""
-
-
-def now_rfc3339(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def synthetic_account(
-    registry: dict[str, Any], tier: str, now: dt.datetime, rps: list[str]
-) -> dict[str, Any]:
-    """An active account of `tier`, valid for a year, with a value for every attribute a claim reads."""
-    tier_def = registry["tiers"][tier]
-    account: dict[str, Any] = {
-        "id": f"matrix-{tier}",
-        "username": f"matrix-{tier}",
-        "tier": tier,
-        "status": "active",
-        "valid_until": (now + dt.timedelta(days=365)).date().isoformat(),
-        "corporate_number": ACCOUNT_CORPORATE_NUMBER,
-        "prime_username": "matrix-prime" if tier == "member" else None,
-        "provisional_rps": rps if tier_def.get("rp_scoped") else [],
-    }
-    derived = {"full_name", "account_type", "delegation"}
-    for scope in registry["scopes"].values():
-        for claim in scope["claims"].values():
-            attribute = claim["attribute"]
-            if attribute in derived or attribute in account:
-                continue
-            if attribute == "branch" and tier != "member":
-                continue
-            value = SAMPLE_VALUES.get(attribute, f"sample {attribute}")
-            account[attribute] = [value] if claim.get("multivalued") else value
-    return account
-
-
-def base_input(
-    registry: dict[str, Any], rp: str, account: dict[str, Any], loa: int, now: dt.datetime
-) -> Json:
-    return {
-        "rp": {"client_id": rp},
-        "account": account,
-        "authn": {"loa": loa},
-        "now": now_rfc3339(now),
-        "decision_id": str(uuid.uuid4()),
-        "scopes": [],
-        "delegation": None,
-        "grantor": None,
-        "licences": None,
-    }
 
 
 # --- the matrix ------------------------------------------------------------------------------------
@@ -296,173 +228,3 @@ def _delegation_rows(
                 )
             )
     return rows
-
-
-# --- rendering -------------------------------------------------------------------------------------
-
-WITHHELD_MEANING = {
-    "scope_not_registered": "the RP did not register the claim's scope (purpose limitation)",
-    "unverified_tier": "corporate claim of a self-asserted tier",
-}
-
-
-def _list(items: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(items) if items else "-"
-
-
-def _withheld(row: ClaimsRow) -> list[str]:
-    return [f"{claim} ({scope}): {reason}" for claim, scope, reason in row.withheld]
-
-
-def _sections(matrix: Matrix) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of every table; both renderers print the same cells."""
-    sections: list[tuple[str, list[str], list[list[str]]]] = []
-    sections.append(
-        (
-            "Access: which tier may sign in where (lowest acr allowed, or the refusal codes)",
-            ["RP", "min_acr", *matrix.columns],
-            [
-                [rp_id, str(rp["min_acr"]), *(matrix.access[rp_id][c].text() for c in matrix.columns)]
-                for rp_id, rp in matrix.rps.items()
-            ],
-        )
-    )
-    for rp_id, rp in matrix.rps.items():
-        sections.append(
-            (
-                f"Claims at {rp_id} ({rp['name']}; registered scopes: {_list(rp['scopes'])}"
-                f"{'; pairwise sub' if rp.get('pairwise_sub') else ''})",
-                [
-                    "tier",
-                    "scopes requested",
-                    "claims released",
-                    "inside verified_claims",
-                    "withheld (scope): reason",
-                ],
-                [
-                    [
-                        row.tier,
-                        f"{row.scope_set}: {' '.join(row.requested)}",
-                        _list(row.released),
-                        _list(row.verified),
-                        "; ".join(_withheld(row)) or "-",
-                    ]
-                    for row in matrix.claims[rp_id]
-                ]
-                or [["(no tier is allowed)", "-", "-", "-", "-"]],
-            )
-        )
-    if matrix.delegations:
-        sections.append(
-            (
-                "Delegation: a delegate of another firm under a valid delegation from an active Prime",
-                [
-                    "RP",
-                    "procedure",
-                    "delegate's licence",
-                    "access",
-                    "delegation claim: procedures (licences)",
-                ],
-                [
-                    [
-                        row.rp,
-                        row.procedure,
-                        row.licence or "none",
-                        "allowed" if row.allowed else "refused: " + "; ".join(row.reasons),
-                        f"{_list(row.claim_procedures)} ({_list(row.claim_licences)})"
-                        if row.claim_procedures
-                        else "-",
-                    ]
-                    for row in matrix.delegations
-                ],
-            )
-        )
-    return sections
-
-
-INTRO = (
-    "Generated by `bizid policy matrix` from the decisions OPA returned (`bizid.access`, `bizid.release`) "
-    "for synthetic accounts: every cell is an answer of the deployed policy, not a description of it. "
-    "Each tier's account is active, valid for a year and has a value for every attribute a claim reads; "
-    "a provisional Prime is tried with the RP named on it and without. Claims rows are asked at the "
-    "highest level of authentication; `acr`, `amr` and `sub` are set by Keycloak and not shown. "
-    "Do not edit: regenerate."
-)
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def render_markdown(matrix: Matrix) -> str:
-    lines = [
-        "# Policy matrix: tiers, relying parties and released claims",
-        "",
-        INTRO,
-        "",
-        f"- policies (sha256 of the served `bizid.*` modules): `{matrix.policy_digest}`",
-        f"- registry (sha256 of `data.bizid.registry`): `{matrix.registry_digest}`",
-        "",
-    ]
-    for title, header, rows in _sections(matrix):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-        lines.append("")
-    lines += ["## Withheld reasons", ""]
-    lines += [f"- `{code}`: {meaning}" for code, meaning in WITHHELD_MEANING.items()]
-    return "\n".join(lines) + "\n"
-
-
-def render_html(matrix: Matrix) -> str:
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>bizid policy matrix</title>',
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-        "td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;text-align:left}"
-        "th{background:#eee}.no{background:#fdd}.yes{background:#dfd}</style></head><body>",
-        "<h1>Policy matrix: tiers, relying parties and released claims</h1>",
-        f"<p>{esc(INTRO)}</p>",
-        "<ul>",
-        "<li>policies (sha256 of the served <code>bizid.*</code> modules): "
-        f"<code>{matrix.policy_digest}</code></li>",
-        "<li>registry (sha256 of <code>data.bizid.registry</code>): "
-        f"<code>{matrix.registry_digest}</code></li>",
-        "</ul>",
-    ]
-    for title, header, rows in _sections(matrix):
-        parts.append(
-            f"<h2>{esc(title)}</h2><table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
-        )
-        for row in rows:
-            cells = []
-            for cell in row:
-                css = ' class="yes"' if cell.startswith(("yes", "allowed")) else ""
-                css = ' class="no"' if cell.startswith(("no:", "refused")) else css
-                cells.append(f"<td{css}>{esc(cell)}</td>")
-            parts.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append("</table>")
-    parts.append("<h2>Withheld reasons</h2><ul>")
-    parts += [f"<li><code>{esc(code)}</code>: {esc(text)}</li>" for code, text in WITHHELD_MEANING.items()]
-    parts.append("</ul></body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def write(matrix: Matrix, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix, text in (("md", render_markdown(matrix)), ("html", render_html(matrix))):
-        path = out / f"{REPORT_NAME}.{suffix}"
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def generate(out: Path, opa_url: str | None, definitions: Path | None, opa_binary: Path | None) -> list[Path]:
-    """Build the matrix from the OPA at `opa_url`, or a private one (`opa_binary`) on `definitions`."""
-    if definitions is not None:
-        with private_opa(definitions, binary=opa_binary) as url:
-            return write(build(Opa(url)), out)
-    if opa_url is None:
-        raise MatrixError("no OPA to ask: give an OPA URL or a definitions folder")
-    return write(build(Opa(opa_url)), out)

@@ -16,20 +16,34 @@ Every POST/PUT/DELETE goes through `AdminApi`, which counts them.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from realm import build
 from realm.admin import admin_client
+from realm.admin_api import AdminApi, ReconcileError
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm, Flow, Options, Step, SubFlow
+from realm.changes import Change, FieldDiff, Plan, _same, diff_fields
+from realm.live import LiveRealm, _r, fetch_live, live_flow_shape
 from realm.loader import DEFINITIONS_DIR
 from realm.target import Target
+
+__all__ = [  # moved to their own modules; re-exported for reconcile's callers
+    "AdminApi",
+    "Change",
+    "FieldDiff",
+    "LiveRealm",
+    "Plan",
+    "ReconcileError",
+    "diff_fields",
+    "fetch_live",
+    "live_flow_shape",
+]
 
 KEYCLOAK_BUILTIN_SCOPES = frozenset(
     {
@@ -68,255 +82,8 @@ FLOW_BINDINGS = (
 WITHOUT_EXTENSION_ENV = "BIZID_REALM_WITHOUT_EXTENSION"
 
 
-class ReconcileError(RuntimeError):
-    """The Admin API refused or failed a request; the message names method, path, status and body."""
-
-
 class ExtensionMissingError(ValueError):
     """Keycloak lacks the bizid extension providers the definitions need."""
-
-
-# --- the Admin API, with a write counter ------------------------------------------------------------
-
-
-class AdminApi:
-    """JSON over the Admin REST API through python-keycloak's (token-refreshing) connection.
-
-    `writes` counts POST, PUT and DELETE requests: `apply` on an unchanged realm must leave it unchanged.
-    """
-
-    def __init__(self, connection: Any) -> None:
-        self._c = connection
-        self.writes = 0
-
-    @staticmethod
-    def _check(method: str, path: str, response: Any, ok: Iterable[int] = (200, 201, 204)) -> Any:
-        if response.status_code not in tuple(ok):
-            raise ReconcileError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
-        return response
-
-    def get(self, path: str, **params: Any) -> Any:
-        r = self._check("GET", path, self._c.raw_get(path, **params))
-        return r.json() if r.content else None
-
-    def get_or_none(self, path: str) -> Any:
-        r = self._c.raw_get(path)
-        if r.status_code == 404:
-            return None
-        return self._check("GET", path, r).json()
-
-    def post(self, path: str, body: Any) -> str | None:
-        """POST; returns the id at the end of the Location header, if any."""
-        self.writes += 1
-        r = self._check("POST", path, self._c.raw_post(path, data=json.dumps(body)))
-        location = r.headers.get("Location")
-        return location.rstrip("/").rsplit("/", 1)[-1] if location else None
-
-    def put(self, path: str, body: Any) -> None:
-        self.writes += 1
-        self._check("PUT", path, self._c.raw_put(path, data=json.dumps(body)))
-
-    def delete(self, path: str) -> None:
-        self.writes += 1
-        self._check("DELETE", path, self._c.raw_delete(path))
-
-
-# --- the plan ---------------------------------------------------------------------------------------
-
-ChangeKind = Literal["create", "update", "delete"]
-
-
-@dataclass(frozen=True)
-class FieldDiff:
-    field: str
-    live: Any
-    desired: Any
-
-
-@dataclass(frozen=True)
-class Change:
-    """One object to create, update or delete, with the fields that differ (for update)."""
-
-    kind: ChangeKind
-    object_type: str
-    key: str
-    diffs: tuple[FieldDiff, ...] = ()
-    desired: Any = field(default=None, compare=False, repr=False)
-    live: Any = field(default=None, compare=False, repr=False)
-
-    def render(self) -> str:
-        mark = {"create": "+", "update": "~", "delete": "-"}[self.kind]
-        lines = [f"{mark} {self.kind} {self.object_type} {self.key}"]
-        lines += [f"    {d.field}: {_show(d.live)} -> {_show(d.desired)}" for d in self.diffs]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Plan:
-    realm: str
-    changes: tuple[Change, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes
-
-    def render(self) -> str:
-        if self.empty:
-            return f"realm {self.realm}: no changes (live realm matches the definitions)"
-        head = f"realm {self.realm}: {len(self.changes)} change(s)"
-        return "\n".join([head, *(c.render() for c in self.changes)])
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(absent)"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-# --- comparison -------------------------------------------------------------------------------------
-
-
-def _norm(value: Any) -> Any:
-    """Order-insensitive, empty-as-absent normal form for comparison."""
-    if isinstance(value, dict):
-        return {k: _norm(v) for k, v in sorted(value.items()) if _norm(v) is not None}
-    if isinstance(value, list | tuple):
-        items = [_norm(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True)) if items else None
-    if value in ({}, ""):
-        return None
-    return value
-
-
-def _same(desired: Any, live: Any) -> bool:
-    return bool(_norm(desired) == _norm(live))
-
-
-def _json_or_raw(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def diff_fields(
-    desired: dict[str, Any],
-    live: dict[str, Any],
-    skip: Iterable[str] = (),
-    json_attributes: Iterable[str] = (),
-) -> list[FieldDiff]:
-    """Differences in the fields `desired` declares; for `attributes`, only the declared keys."""
-    skipped = set(skip)
-    as_json = set(json_attributes)
-    diffs: list[FieldDiff] = []
-    for key, want in desired.items():
-        if key in skipped:
-            continue
-        have = live.get(key)
-        if key == "attributes" and isinstance(want, dict):
-            have_attrs = have if isinstance(have, dict) else {}
-            for name, value in want.items():
-                live_value = have_attrs.get(name)
-                if name in as_json:
-                    equal = _json_or_raw(live_value) == _json_or_raw(value)
-                else:
-                    equal = _same(value, live_value)
-                if not equal:
-                    diffs.append(FieldDiff(f"attributes.{name}", live_value, value))
-        elif not _same(want, have):
-            diffs.append(FieldDiff(key, have, want))
-    return diffs
-
-
-# --- live state -------------------------------------------------------------------------------------
-
-
-@dataclass
-class LiveRealm:
-    realm: dict[str, Any]
-    events: dict[str, Any]
-    user_profile: dict[str, Any]
-    client_scopes: list[dict[str, Any]]
-    clients: list[dict[str, Any]]
-    client_default_scopes: dict[str, list[str]]
-    client_optional_scopes: dict[str, list[str]]
-    flows: dict[str, list[dict[str, Any]] | None]
-    """alias -> shape rows (None: flow absent)."""
-
-
-def _r(realm: str, path: str = "") -> str:
-    return f"/admin/realms/{quote(realm)}{path}"
-
-
-def live_flow_shape(api: AdminApi, realm: str, alias: str) -> list[dict[str, Any]]:
-    """The live flow flattened like `build.Flow.shape()` (depth-first, levels, requirement, config)."""
-    rows = api.get(_r(realm, f"/authentication/flows/{quote(alias)}/executions"))
-    shape: list[dict[str, Any]] = []
-    for row in rows:
-        if row.get("authenticationFlow"):
-            flow = api.get(_r(realm, f"/authentication/flows/{row['flowId']}"))
-            provider = row.get("providerId") if flow.get("providerId") == "form-flow" else None
-            shape.append(
-                {
-                    "level": row["level"],
-                    "flow": row.get("displayName"),
-                    "type": flow.get("providerId"),
-                    "provider": provider,
-                    "requirement": row.get("requirement"),
-                }
-            )
-        else:
-            config = None
-            if row.get("authenticationConfig"):
-                cfg = api.get(_r(realm, f"/authentication/config/{row['authenticationConfig']}"))
-                config = dict(cfg.get("config") or {})
-            shape.append(
-                {
-                    "level": row["level"],
-                    "step": row.get("providerId"),
-                    "requirement": row.get("requirement"),
-                    "config": config,
-                }
-            )
-    return shape
-
-
-def fetch_live(api: AdminApi, desired: DesiredRealm) -> LiveRealm | None:
-    """Read everything the definitions own; None when the realm does not exist."""
-    name = desired.name
-    realm = api.get_or_none(_r(name))
-    if realm is None:
-        return None
-    scopes = api.get(_r(name, "/client-scopes"))
-    clients = api.get(_r(name, "/clients"))
-    wanted_clients = {c["clientId"] for c in desired.clients}
-    default_scopes: dict[str, list[str]] = {}
-    optional_scopes: dict[str, list[str]] = {}
-    for c in clients:
-        if c["clientId"] in wanted_clients:
-            default_scopes[c["clientId"]] = [
-                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/default-client-scopes"))
-            ]
-            optional_scopes[c["clientId"]] = [
-                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/optional-client-scopes"))
-            ]
-    top_flows = {f["alias"]: f["id"] for f in api.get(_r(name, "/authentication/flows"))}
-    flows: dict[str, list[dict[str, Any]] | None] = {}
-    for flow in desired.flows:
-        flows[flow.alias] = live_flow_shape(api, name, flow.alias) if flow.alias in top_flows else None
-    return LiveRealm(
-        realm=realm,
-        events=api.get(_r(name, "/events/config")),
-        user_profile=api.get(_r(name, "/users/profile")),
-        client_scopes=scopes,
-        clients=clients,
-        client_default_scopes=default_scopes,
-        client_optional_scopes=optional_scopes,
-        flows=flows,
-    )
 
 
 # --- planning ---------------------------------------------------------------------------------------

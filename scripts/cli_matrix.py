@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from policies.matrix import DEFAULT_OUT, MatrixError, generate
+from policies.matrix import MatrixError
+from policies.matrix_report import DEFAULT_OUT, generate
 from scripts import settings
 
 

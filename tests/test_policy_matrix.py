@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policies import matrix
+from policies import matrix, matrix_report
 from realm import loader
 from scripts import cli_matrix, settings
 from scripts.settings import Settings
 
-REPORTS = matrix.DEFAULT_OUT
+REPORTS = matrix_report.DEFAULT_OUT
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +56,11 @@ def test_the_platform_opa_refuses_entry_at_jgrants_and_admits_it_at_the_seminar(
 
 
 def test_the_committed_report_is_what_the_policy_decides_now(current: matrix.Matrix) -> None:
-    for suffix, render in (("md", matrix.render_markdown), ("html", matrix.render_html)):
-        committed = (REPORTS / f"{matrix.REPORT_NAME}.{suffix}").read_text(encoding="utf-8")
+    for suffix, render in (("md", matrix_report.render_markdown), ("html", matrix_report.render_html)):
+        committed = (REPORTS / f"{matrix_report.REPORT_NAME}.{suffix}").read_text(encoding="utf-8")
         assert committed == render(current), (
-            f"docs/reports/{matrix.REPORT_NAME}.{suffix} is stale: run `bizid policy matrix` and commit it"
+            f"docs/reports/{matrix_report.REPORT_NAME}.{suffix} is stale: "
+            "run `bizid policy matrix` and commit it"
         )
 
 

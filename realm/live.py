@@ -1,0 +1,95 @@
+"""Reading the live realm: everything the definitions own, by natural key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from realm.admin_api import AdminApi
+from realm.build import DesiredRealm
+
+
+@dataclass
+class LiveRealm:
+    realm: dict[str, Any]
+    events: dict[str, Any]
+    user_profile: dict[str, Any]
+    client_scopes: list[dict[str, Any]]
+    clients: list[dict[str, Any]]
+    client_default_scopes: dict[str, list[str]]
+    client_optional_scopes: dict[str, list[str]]
+    flows: dict[str, list[dict[str, Any]] | None]
+    """alias -> shape rows (None: flow absent)."""
+
+
+def _r(realm: str, path: str = "") -> str:
+    return f"/admin/realms/{quote(realm)}{path}"
+
+
+def live_flow_shape(api: AdminApi, realm: str, alias: str) -> list[dict[str, Any]]:
+    """The live flow flattened like `build.Flow.shape()` (depth-first, levels, requirement, config)."""
+    rows = api.get(_r(realm, f"/authentication/flows/{quote(alias)}/executions"))
+    shape: list[dict[str, Any]] = []
+    for row in rows:
+        if row.get("authenticationFlow"):
+            flow = api.get(_r(realm, f"/authentication/flows/{row['flowId']}"))
+            provider = row.get("providerId") if flow.get("providerId") == "form-flow" else None
+            shape.append(
+                {
+                    "level": row["level"],
+                    "flow": row.get("displayName"),
+                    "type": flow.get("providerId"),
+                    "provider": provider,
+                    "requirement": row.get("requirement"),
+                }
+            )
+        else:
+            config = None
+            if row.get("authenticationConfig"):
+                cfg = api.get(_r(realm, f"/authentication/config/{row['authenticationConfig']}"))
+                config = dict(cfg.get("config") or {})
+            shape.append(
+                {
+                    "level": row["level"],
+                    "step": row.get("providerId"),
+                    "requirement": row.get("requirement"),
+                    "config": config,
+                }
+            )
+    return shape
+
+
+def fetch_live(api: AdminApi, desired: DesiredRealm) -> LiveRealm | None:
+    """Read everything the definitions own; None when the realm does not exist."""
+    name = desired.name
+    realm = api.get_or_none(_r(name))
+    if realm is None:
+        return None
+    scopes = api.get(_r(name, "/client-scopes"))
+    clients = api.get(_r(name, "/clients"))
+    wanted_clients = {c["clientId"] for c in desired.clients}
+    default_scopes: dict[str, list[str]] = {}
+    optional_scopes: dict[str, list[str]] = {}
+    for c in clients:
+        if c["clientId"] in wanted_clients:
+            default_scopes[c["clientId"]] = [
+                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/default-client-scopes"))
+            ]
+            optional_scopes[c["clientId"]] = [
+                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/optional-client-scopes"))
+            ]
+    top_flows = {f["alias"]: f["id"] for f in api.get(_r(name, "/authentication/flows"))}
+    flows: dict[str, list[dict[str, Any]] | None] = {}
+    for flow in desired.flows:
+        flows[flow.alias] = live_flow_shape(api, name, flow.alias) if flow.alias in top_flows else None
+    return LiveRealm(
+        realm=realm,
+        events=api.get(_r(name, "/events/config")),
+        user_profile=api.get(_r(name, "/users/profile")),
+        client_scopes=scopes,
+        clients=clients,
+        client_default_scopes=default_scopes,
+        client_optional_scopes=optional_scopes,
+        flows=flows,
+    )
