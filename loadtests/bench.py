@@ -26,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -53,48 +52,8 @@ KEYCLOAK_SIZING_PER_VCPU = 15.0
 """Keycloak's published sizing: 1 vCPU per 15 password-based logins/s (High availability guide,
 "Concepts for sizing CPU and memory resources", tested up to 300 logins/s)."""
 
-ARGON2_BENCH_JAVA = r"""
-import org.bouncycastle.crypto.generators.Argon2BytesGenerator;
-import org.bouncycastle.crypto.params.Argon2Parameters;
-import java.util.concurrent.atomic.AtomicLong;
-
-public class Argon2Bench {
-    static void hash(int iterations, int memory, byte[] salt) {
-        Argon2Parameters p = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
-            .withVersion(Argon2Parameters.ARGON2_VERSION_13).withSalt(salt).withParallelism(1)
-            .withMemoryAsKB(memory).withIterations(iterations).build();
-        Argon2BytesGenerator g = new Argon2BytesGenerator();
-        g.init(p);
-        byte[] out = new byte[32];
-        g.generateBytes("a-password-of-24-chars!!".toCharArray(), out);
-    }
-
-    static long run(int threads, double seconds, int iterations, int memory) throws Exception {
-        AtomicLong count = new AtomicLong();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        Thread[] pool = new Thread[threads];
-        for (int t = 0; t < threads; t++) {
-            pool[t] = new Thread(() -> {
-                byte[] salt = new byte[16];
-                while (System.nanoTime() < end) { hash(iterations, memory, salt); count.incrementAndGet(); }
-            });
-            pool[t].start();
-        }
-        for (Thread t : pool) t.join();
-        return count.get();
-    }
-
-    public static void main(String[] a) throws Exception {
-        int threads = Integer.parseInt(a[0]);
-        double seconds = Double.parseDouble(a[1]);
-        int iterations = Integer.parseInt(a[2]);
-        int memory = Integer.parseInt(a[3]);
-        run(threads, 3, iterations, memory);  // JIT warm-up
-        long n = run(threads, seconds, iterations, memory);
-        System.out.println(n / seconds);
-    }
-}
-"""
+ARGON2_BENCH_JAVA = Path(__file__).resolve().parent / "java" / "Argon2Bench.java"
+"""Run as a single-file Java program against Keycloak's BouncyCastle jar."""
 
 
 # --- measurements -----------------------------------------------------------------------------------
@@ -105,14 +64,11 @@ def argon2_ceiling(cfg: Settings, threads: int, seconds: float, iterations: int)
     jars = sorted((cfg.paths.keycloak_home / "lib" / "lib" / "main").glob("org.bouncycastle.bcprov-*.jar"))
     if not jars:
         raise RuntimeError(f"no BouncyCastle jar under {cfg.paths.keycloak_home}: is Keycloak installed?")
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "Argon2Bench.java"
-        src.write_text(ARGON2_BENCH_JAVA)
-        out = subprocess.run(
-            ["java", "-cp", str(jars[-1]), str(src), str(threads), str(seconds), str(iterations),
-             str(seed.ARGON2_MEMORY_KIB)],
-            capture_output=True, text=True, check=True, timeout=seconds + 120,
-        )  # fmt: skip
+    out = subprocess.run(
+        ["java", "-cp", str(jars[-1]), str(ARGON2_BENCH_JAVA), str(threads), str(seconds), str(iterations),
+         str(seed.ARGON2_MEMORY_KIB)],
+        capture_output=True, text=True, check=True, timeout=seconds + 120,
+    )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -664,38 +620,98 @@ def main(args: argparse.Namespace) -> int:
     baseline_p95 = burst.windows[0].p95
     recovery = recovery_seconds(burst, baseline_p95)
 
-    write_report(
-        args, cfg, began, cores, ceiling, ceiling_1, cffi_ms, iterations, seeds, warm, small, large,
-        best_small, best_large, burst, users_before, users_after, held, held_ok, held_problems, recovery,
-        runs,
-    )  # fmt: skip
+    results = BenchResults(
+        began=began,
+        cores=cores,
+        ceiling=ceiling,
+        ceiling_1=ceiling_1,
+        cffi_ms=cffi_ms,
+        iterations=iterations,
+        seeds=seeds,
+        warm=warm,
+        small=small,
+        large=large,
+        best_small=best_small,
+        best_large=best_large,
+        burst=burst,
+        users_before=users_before,
+        users_after=users_after,
+        held=held,
+        held_ok=held_ok,
+        held_problems=held_problems,
+        recovery=recovery,
+        runs=runs,
+    )
+    write_report(args, cfg, results)
     return 0
 
 
-def write_report(
-    args: argparse.Namespace,
-    cfg: Settings,
-    began: dt.datetime,
-    cores: int,
-    ceiling: float,
-    ceiling_1: float,
-    cffi_ms: float,
-    iterations: int,
-    seeds: list[str],
-    warm: list[warmup.Chunk],
-    small: Run | None,
-    large: Run,
-    best_small: Window | None,
-    best_large: Window | None,
-    burst: Run,
-    users_before: int,
-    users_after: int,
-    held: int,
-    held_ok: int,
-    held_problems: list[str],
-    recovery: float | None,
-    runs: list[Run],
-) -> None:
+@dataclass(frozen=True)
+class BenchResults:
+    """Everything one `bizid load bench` run measured: what `write_report` turns into the report."""
+
+    began: dt.datetime
+    cores: int
+    ceiling: float
+    ceiling_1: float
+    cffi_ms: float
+    iterations: int
+    seeds: list[str]
+    warm: list[warmup.Chunk]
+    small: Run | None
+    large: Run
+    best_small: Window | None
+    best_large: Window | None
+    burst: Run
+    users_before: int
+    users_after: int
+    held: int
+    held_ok: int
+    held_problems: list[str]
+    recovery: float | None
+    runs: list[Run]
+
+
+def write_report(args: argparse.Namespace, cfg: Settings, results: BenchResults) -> None:
+    (
+        began,
+        cores,
+        ceiling,
+        ceiling_1,
+        cffi_ms,
+        iterations,
+        seeds,
+        warm,
+        best_small,
+        best_large,
+        burst,
+        users_before,
+        users_after,
+        held,
+        held_ok,
+        held_problems,
+        recovery,
+        runs,
+    ) = (
+        results.began,
+        results.cores,
+        results.ceiling,
+        results.ceiling_1,
+        results.cffi_ms,
+        results.iterations,
+        results.seeds,
+        results.warm,
+        results.best_small,
+        results.best_large,
+        results.burst,
+        results.users_before,
+        results.users_after,
+        results.held,
+        results.held_ok,
+        results.held_problems,
+        results.recovery,
+        results.runs,
+    )
     m = machine()
     m["postgresql"] = postgres_version(cfg)
     peak = burst.windows[2]

@@ -2,7 +2,7 @@
 browser flow (authorization code + PKCE, login form, TOTP for Prime and Member), fetch userinfo, refresh,
 sign in at a second RP by SSO, log out. Every token is checked, so a "success" means valid tokens.
 
-This module wraps `realm.oidc.browser_flow` (which it does not change): `TimedFlow` adds a request timeout,
+This module wraps `realm.oidc.browser_flow`: `TimedFlow` adds a request timeout,
 prefixes step names with the phase (`sso:authorize`), and remembers the statuses it saw so a failure can be
 classified as shed (HTTP 503 from Keycloak's queue limit), timeout, or error.
 """

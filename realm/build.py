@@ -173,8 +173,7 @@ class DesiredRealm:
 
 def load_user_profile(directory: Path = DEFINITIONS_DIR) -> UserProfileDefinition:
     path = directory / PROFILE_FILE
-    profile: UserProfileDefinition = loader._validate(path, UserProfileDefinition, loader._read_yaml(path))
-    return profile
+    return loader.load_file(path, UserProfileDefinition)
 
 
 def check_consistency(defs: Definitions, profile: UserProfileDefinition, directory: Path) -> None:

@@ -55,6 +55,11 @@ def _validate(path: Path, shape: type[T], data: Any) -> T:
         raise _describe(path, exc) from None
 
 
+def load_file(path: Path, shape: type[T]) -> T:
+    """One YAML file validated as `shape`, with the same file/field/value errors as `load`."""
+    return _validate(path, shape, _read_yaml(path))
+
+
 def _validate_list(path: Path, item: type[T], data: Any) -> tuple[T, ...]:
     try:
         return TypeAdapter(tuple[item, ...]).validate_python(data)  # type: ignore[valid-type]

@@ -1,6 +1,6 @@
 """Policy decision latency: inside OPA, over HTTP from the Keycloak host, and what a sign-in pays for it.
 
-    .venv/bin/python -m scripts.bench_policy [--requests 2000] [--signins 10] [--out docs/bench/policy.md]
+    .venv/bin/python -m scripts.bench.policy [--requests 2000] [--signins 10] [--out docs/bench/policy.md]
 
 Three measurements (docs/bench/policy.md explains the method and records the figures):
 
