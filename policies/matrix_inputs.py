@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from realm.build import DERIVED_CLAIM_ATTRIBUTES
+
 Json = Any
 
 PRINCIPAL_CORPORATE_NUMBER = "5010401089998"
@@ -47,7 +49,7 @@ def synthetic_account(
         "prime_username": "matrix-prime" if tier == "member" else None,
         "provisional_rps": rps if tier_def.get("rp_scoped") else [],
     }
-    derived = {"full_name", "account_type", "delegation"}
+    derived = DERIVED_CLAIM_ATTRIBUTES
     for scope in registry["scopes"].values():
         for claim in scope["claims"].values():
             attribute = claim["attribute"]

@@ -49,7 +49,10 @@ EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
 DEFAULT_SCOPES_EVERY_CLIENT = ("basic", "acr")
 """Built-in scopes every client carries: `basic` gives `sub` (and auth_time), `acr` the acr claim."""
 
-COMPUTED_CLAIM_ATTRIBUTES = frozenset({"emailVerified", "full_name", "account_type", "delegation"})
+DERIVED_CLAIM_ATTRIBUTES = frozenset({"full_name", "account_type", "delegation"})
+"""Claim sources the release policy computes (release.rego `_derived_attributes`; tests/test_layers.py
+keeps the two equal)."""
+COMPUTED_CLAIM_ATTRIBUTES = DERIVED_CLAIM_ATTRIBUTES | {"emailVerified"}
 """Claim sources in scopes.yaml that are not stored attributes: user properties or values the
 `bizid-release` mapper computes (full name, gBizID account_type from the tier, the delegation in use)."""
 

@@ -8,16 +8,19 @@ only for the local platform's settings. Imports are read with `ast`, including t
 from __future__ import annotations
 
 import ast
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from loadtests import journey, population
-from realm import loader
+from realm import build, loader
 from realm.models import Tier
-from realm.platform import EXTENSION_DIR, KEYCLOAK_VERSION, LOOPBACK, REALM, REPO_ROOT
+from realm.platform import EXTENSION_DIR, KEYCLOAK_VERSION, LOOPBACK, POLICY_DIR, REALM, REPO_ROOT
+from scripts import settings
 from scripts.settings import Ports
 
 LIBRARIES = ("realm", "policies", "infra")
@@ -121,3 +124,14 @@ def test_totp_parameters_come_from_the_realm_otp_policy() -> None:
         otp.period_seconds,
         otp.algorithm,
     ) == (population.TOTP_DIGITS, population.TOTP_PERIOD, population.TOTP_ALGORITHM)
+
+
+def test_derived_claims_are_one_list() -> None:
+    """The claim sources build.py accepts as computed are the ones release.rego computes."""
+    opa = str(settings.load().paths.opa)
+    command = [opa, "eval", "--format", "json", "--ignore", "*_test.rego", "-d", str(POLICY_DIR)]
+    result = subprocess.run(
+        [*command, "data.bizid.release._derived_attributes"], capture_output=True, text=True, check=True
+    )
+    value = json.loads(result.stdout)["result"][0]["expressions"][0]["value"]
+    assert set(value) == set(build.DERIVED_CLAIM_ATTRIBUTES)
