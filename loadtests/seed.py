@@ -37,6 +37,7 @@ from typing import Any
 import psycopg
 
 from loadtests import population as pop
+from realm import admin_paths
 from realm.platform import DB_NAME, DB_USER
 from scripts import settings as settings_mod
 from scripts.settings import LOOPBACK, REALM, Settings
@@ -589,7 +590,7 @@ def clear_user_cache(cfg: Settings) -> None:
 
     try:
         admin = admin_client(cfg)
-        admin.connection.raw_post(f"admin/realms/{REALM}/clear-user-cache", data="")
+        admin.connection.raw_post(admin_paths.path(admin_paths.CLEAR_USER_CACHE, realm=REALM), data="")
     except Exception as exc:
         print(
             f"seed: could not clear Keycloak's user cache ({exc}); restart Keycloak if needed",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
+from realm import admin_paths as paths
 from realm.admin_api import AdminApi
 from realm.build import DesiredRealm
 
@@ -23,17 +23,18 @@ class LiveRealm:
     """alias -> shape rows (None: flow absent)."""
 
 
-def _r(realm: str, path: str = "") -> str:
-    return f"/admin/realms/{quote(realm)}{path}"
+def _r(realm: str, pattern: str = paths.REALM, **values: str) -> str:
+    """A path of `realm` from the table in `realm.admin_paths`."""
+    return paths.path(pattern, realm=realm, **values)
 
 
 def live_flow_shape(api: AdminApi, realm: str, alias: str) -> list[dict[str, Any]]:
     """The live flow flattened like `build.Flow.shape()` (depth-first, levels, requirement, config)."""
-    rows = api.get(_r(realm, f"/authentication/flows/{quote(alias)}/executions"))
+    rows = api.get(_r(realm, paths.FLOW_EXECUTIONS, flow_alias=alias))
     shape: list[dict[str, Any]] = []
     for row in rows:
         if row.get("authenticationFlow"):
-            flow = api.get(_r(realm, f"/authentication/flows/{row['flowId']}"))
+            flow = api.get(_r(realm, paths.FLOW, id=row["flowId"]))
             provider = row.get("providerId") if flow.get("providerId") == "form-flow" else None
             shape.append(
                 {
@@ -47,7 +48,7 @@ def live_flow_shape(api: AdminApi, realm: str, alias: str) -> list[dict[str, Any
         else:
             config = None
             if row.get("authenticationConfig"):
-                cfg = api.get(_r(realm, f"/authentication/config/{row['authenticationConfig']}"))
+                cfg = api.get(_r(realm, paths.AUTHENTICATOR_CONFIG, id=row["authenticationConfig"]))
                 config = dict(cfg.get("config") or {})
             shape.append(
                 {
@@ -66,27 +67,27 @@ def fetch_live(api: AdminApi, desired: DesiredRealm) -> LiveRealm | None:
     realm = api.get_or_none(_r(name))
     if realm is None:
         return None
-    scopes = api.get(_r(name, "/client-scopes"))
-    clients = api.get(_r(name, "/clients"))
+    scopes = api.get(_r(name, paths.CLIENT_SCOPES))
+    clients = api.get(_r(name, paths.CLIENTS))
     wanted_clients = {c["clientId"] for c in desired.clients}
     default_scopes: dict[str, list[str]] = {}
     optional_scopes: dict[str, list[str]] = {}
     for c in clients:
         if c["clientId"] in wanted_clients:
             default_scopes[c["clientId"]] = [
-                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/default-client-scopes"))
+                s["name"] for s in api.get(_r(name, paths.CLIENT_DEFAULT_SCOPES, id=c["id"]))
             ]
             optional_scopes[c["clientId"]] = [
-                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/optional-client-scopes"))
+                s["name"] for s in api.get(_r(name, paths.CLIENT_OPTIONAL_SCOPES, id=c["id"]))
             ]
-    top_flows = {f["alias"]: f["id"] for f in api.get(_r(name, "/authentication/flows"))}
+    top_flows = {f["alias"]: f["id"] for f in api.get(_r(name, paths.FLOWS))}
     flows: dict[str, list[dict[str, Any]] | None] = {}
     for flow in desired.flows:
         flows[flow.alias] = live_flow_shape(api, name, flow.alias) if flow.alias in top_flows else None
     return LiveRealm(
         realm=realm,
-        events=api.get(_r(name, "/events/config")),
-        user_profile=api.get(_r(name, "/users/profile")),
+        events=api.get(_r(name, paths.EVENTS_CONFIG)),
+        user_profile=api.get(_r(name, paths.USER_PROFILE)),
         client_scopes=scopes,
         clients=clients,
         client_default_scopes=default_scopes,

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from realm import admin_paths as paths
 from realm import build
 from realm.admin import admin_client
 from realm.admin_api import AdminApi, ReconcileError
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm, Flow, Options, Step, SubFlow
 from realm.changes import Change, FieldDiff, Plan, _same, diff_fields
-from realm.live import LiveRealm, _r, fetch_live, live_flow_shape
+from realm.live import LiveRealm, fetch_live, live_flow_shape
 from realm.loader import DEFINITIONS_DIR
 from realm.target import Target
 
@@ -315,12 +315,13 @@ class Applier:
     def realm(self) -> str:
         return self.desired.name
 
-    def r(self, path: str = "") -> str:
-        return _r(self.realm, path)
+    def p(self, pattern: str, **values: str) -> str:
+        """A path of this realm from the table in `realm.admin_paths`."""
+        return paths.path(pattern, realm=self.realm, **values)
 
     def scope_id(self, name: str) -> str:
         if self._scope_ids is None or name not in self._scope_ids:
-            self._scope_ids = {s["name"]: s["id"] for s in self.api.get(self.r("/client-scopes"))}
+            self._scope_ids = {s["name"]: s["id"] for s in self.api.get(self.p(paths.CLIENT_SCOPES))}
         if name not in self._scope_ids:
             raise ReconcileError(f"client scope {name!r} does not exist in realm {self.realm}")
         return self._scope_ids[name]
@@ -334,19 +335,19 @@ class Applier:
             body[top] = change.desired[top]
         if "attributes" in body:
             body["attributes"] = {**(change.live.get("attributes") or {}), **change.desired["attributes"]}
-        self.api.put(self.r(), body)
+        self.api.put(self.p(paths.REALM), body)
 
     def events_update(self, change: Change) -> None:
-        live = change.live if change.live is not None else self.api.get(self.r("/events/config"))
-        self.api.put(self.r("/events/config"), {**live, **change.desired})
+        live = change.live if change.live is not None else self.api.get(self.p(paths.EVENTS_CONFIG))
+        self.api.put(self.p(paths.EVENTS_CONFIG), {**live, **change.desired})
 
     def profile_update(self, change: Change) -> None:
-        self.api.put(self.r("/users/profile"), change.desired)
+        self.api.put(self.p(paths.USER_PROFILE), change.desired)
 
     # client scopes
 
     def scope_create(self, change: Change) -> None:
-        self.api.post(self.r("/client-scopes"), change.desired)
+        self.api.post(self.p(paths.CLIENT_SCOPES), change.desired)
         self._scope_ids = None
 
     def scope_update(self, change: Change) -> None:
@@ -355,23 +356,28 @@ class Applier:
             body = {k: v for k, v in have.items() if k != "protocolMappers"}
             body.update({k: v for k, v in want.items() if k != "protocolMappers"})
             body["attributes"] = {**(have.get("attributes") or {}), **want["attributes"]}
-            self.api.put(self.r(f"/client-scopes/{have['id']}"), body)
+            self.api.put(self.p(paths.CLIENT_SCOPE, scope_id=have["id"]), body)
         self._sync_mappers(
-            f"/client-scopes/{have['id']}", want["protocolMappers"], have.get("protocolMappers") or []
+            "client-scopes", have["id"], want["protocolMappers"], have.get("protocolMappers") or []
         )
 
-    def _sync_mappers(self, base: str, desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> None:
+    def _sync_mappers(
+        self, kind: str, object_id: str, desired: list[dict[str, Any]], live: list[dict[str, Any]]
+    ) -> None:
+        """Make the protocol mappers of one client or client scope (`kind`) match `desired`."""
+        collection, one = paths.MAPPERS[kind]
+        owner = {"id": object_id} if kind == "clients" else {"scope_id": object_id}
         live_by_name = {m["name"]: m for m in live}
         for want in desired:
             have = live_by_name.get(want["name"])
             if have is None:
-                self.api.post(self.r(f"{base}/protocol-mappers/models"), _with_generated(want))
+                self.api.post(self.p(collection, **owner), _with_generated(want))
             elif _mapper_diffs([want], [have]):
                 merged = {**have, **{k: v for k, v in want.items() if k != "config"}}
                 merged["config"] = {**(have.get("config") or {}), **want.get("config", {})}
-                self.api.put(self.r(f"{base}/protocol-mappers/models/{have['id']}"), _with_generated(merged))
+                self.api.put(self.p(one, **owner, mapper_id=have["id"]), _with_generated(merged))
         for name in live_by_name.keys() - {m["name"] for m in desired}:
-            self.api.delete(self.r(f"{base}/protocol-mappers/models/{live_by_name[name]['id']}"))
+            self.api.delete(self.p(one, **owner, mapper_id=live_by_name[name]["id"]))
 
     # clients
 
@@ -394,7 +400,7 @@ class Applier:
         body["attributes"] = {k: v for k, v in body.get("attributes", {}).items() if v != ""}
         if body["clientId"] in self.desired.confidential_clients:
             body["secret"] = self.client_secret(body["clientId"])
-        self.api.post(self.r("/clients"), body)
+        self.api.post(self.p(paths.CLIENTS), body)
 
     def client_update(self, change: Change) -> None:
         want, have = change.desired, change.live
@@ -403,7 +409,7 @@ class Applier:
             body = {k: v for k, v in have.items() if k not in collections}
             body.update({k: v for k, v in want.items() if k not in collections})
             body["attributes"] = {**(have.get("attributes") or {}), **want["attributes"]}
-            self.api.put(self.r(f"/clients/{have['id']}"), body)
+            self.api.put(self.p(paths.CLIENT, id=have["id"]), body)
         for key, kind in (
             ("defaultClientScopes", "default-client-scopes"),
             ("optionalClientScopes", "optional-client-scopes"),
@@ -413,35 +419,38 @@ class Applier:
                 continue
             have_names, want_names = set(diff.live or []), set(diff.desired or [])
             for name in sorted(have_names - want_names):
-                self.api.delete(self.r(f"/clients/{have['id']}/{kind}/{self.scope_id(name)}"))
+                link = paths.CLIENT_SCOPE_LINKS[kind]
+                self.api.delete(self.p(link, id=have["id"], client_scope_id=self.scope_id(name)))
             for name in sorted(want_names - have_names):
-                self.api.put(self.r(f"/clients/{have['id']}/{kind}/{self.scope_id(name)}"), {})
+                link = paths.CLIENT_SCOPE_LINKS[kind]
+                self.api.put(self.p(link, id=have["id"], client_scope_id=self.scope_id(name)), {})
         if any(d.field.startswith("protocolMappers") for d in change.diffs):
             self._sync_mappers(
-                f"/clients/{have['id']}", want["protocolMappers"], have.get("protocolMappers") or []
+                "clients", have["id"], want["protocolMappers"], have.get("protocolMappers") or []
             )
 
     def delete(self, change: Change) -> None:
         kind = "clients" if change.object_type == "client" else "client-scopes"
-        self.api.delete(self.r(f"/{kind}/{change.live['id']}"))
+        key = "id" if kind == "clients" else "scope_id"
+        self.api.delete(self.p(paths.OBJECTS[kind], **{key: change.live["id"]}))
 
     # flows
 
     def _top_flows(self) -> dict[str, str]:
-        return {f["alias"]: f["id"] for f in self.api.get(self.r("/authentication/flows"))}
+        return {f["alias"]: f["id"] for f in self.api.get(self.p(paths.FLOWS))}
 
     def _set_requirement(self, parent: str, execution_id: str, requirement: str) -> None:
-        rows = self.api.get(self.r(f"/authentication/flows/{quote(parent)}/executions"))
+        rows = self.api.get(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent))
         row = next(r for r in rows if r["id"] == execution_id)
         if row.get("requirement") != requirement:
             row["requirement"] = requirement
-            self.api.put(self.r(f"/authentication/flows/{quote(parent)}/executions"), row)
+            self.api.put(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent), row)
 
     def _add(self, parent: str, nodes: tuple[Step | SubFlow, ...]) -> None:
         for node in nodes:
             if isinstance(node, SubFlow):
                 self.api.post(
-                    self.r(f"/authentication/flows/{quote(parent)}/executions/flow"),
+                    self.p(paths.FLOW_ADD_SUBFLOW, flow_alias=parent),
                     {
                         "alias": node.alias,
                         "description": node.description,
@@ -449,28 +458,28 @@ class Applier:
                         "provider": node.form_provider or "registration-page-form",
                     },
                 )
-                rows = self.api.get(self.r(f"/authentication/flows/{quote(parent)}/executions"))
+                rows = self.api.get(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent))
                 row = next(r for r in rows if r["level"] == 0 and r.get("displayName") == node.alias)
                 self._set_requirement(parent, row["id"], node.requirement)
                 self._add(node.alias, node.children)
             else:
                 execution_id = self.api.post(
-                    self.r(f"/authentication/flows/{quote(parent)}/executions/execution"),
+                    self.p(paths.FLOW_ADD_EXECUTION, flow_alias=parent),
                     {"provider": node.provider},
                 )
                 if execution_id is None:
-                    rows = self.api.get(self.r(f"/authentication/flows/{quote(parent)}/executions"))
+                    rows = self.api.get(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent))
                     execution_id = [r for r in rows if r["level"] == 0][-1]["id"]
                 self._set_requirement(parent, execution_id, node.requirement)
                 if node.config is not None:
                     self.api.post(
-                        self.r(f"/authentication/executions/{execution_id}/config"),
+                        self.p(paths.EXECUTION_CONFIG, id=execution_id),
                         {"alias": node.config_alias or f"{parent}-{node.provider}", "config": node.config},
                     )
 
     def _create_flow(self, flow: Flow) -> None:
         self.api.post(
-            self.r("/authentication/flows"),
+            self.p(paths.FLOWS),
             {
                 "alias": flow.alias,
                 "description": flow.description,
@@ -489,7 +498,7 @@ class Applier:
         (if it points at this flow) points at a flow that denies every sign-in, so nobody signs in through
         a half-built flow."""
         flow: Flow = change.desired
-        realm = self.api.get(self.r())
+        realm = self.api.get(self.p(paths.REALM))
         bound = [b for b in ("browserFlow", "registrationFlow") if realm.get(b) == flow.alias]
         flows = self._top_flows()
         if bound:
@@ -502,11 +511,11 @@ class Applier:
                         (Step("deny-access-authenticator", "REQUIRED"),),
                     )
                 )
-            self.api.put(self.r(), dict.fromkeys(bound, HOLD_FLOW))
-        self.api.delete(self.r(f"/authentication/flows/{flows[flow.alias]}"))
+            self.api.put(self.p(paths.REALM), dict.fromkeys(bound, HOLD_FLOW))
+        self.api.delete(self.p(paths.FLOW, id=flows[flow.alias]))
         self._create_flow(flow)
         if bound:
-            self.api.put(self.r(), dict.fromkeys(bound, flow.alias))
+            self.api.put(self.p(paths.REALM), dict.fromkeys(bound, flow.alias))
             self.remove_hold_flow()
 
     def remove_hold_flow(self) -> None:
@@ -516,14 +525,14 @@ class Applier:
         flows = self._top_flows()
         if HOLD_FLOW not in flows:
             return
-        realm = self.api.get(self.r())
+        realm = self.api.get(self.p(paths.REALM))
         if any(realm.get(b) == HOLD_FLOW for b in FLOW_BINDINGS):
             return
-        self.api.delete(self.r(f"/authentication/flows/{flows[HOLD_FLOW]}"))
+        self.api.delete(self.p(paths.FLOW, id=flows[HOLD_FLOW]))
 
     def bind(self, change: Change) -> None:
         flow: Flow = change.desired
-        self.api.put(self.r(), {flow.binding: flow.alias})
+        self.api.put(self.p(paths.REALM), {flow.binding: flow.alias})
 
     def apply(self, change: Change) -> None:
         handlers: dict[tuple[str, str], Callable[[Change], None]] = {
@@ -547,11 +556,11 @@ class Applier:
         an existing database): copy the server's secret to the file. Reads only."""
         if self.secrets_dir is None:
             return
-        clients = {c["clientId"]: c for c in self.api.get(self.r("/clients"))}
+        clients = {c["clientId"]: c for c in self.api.get(self.p(paths.CLIENTS))}
         for client_id in sorted(self.desired.confidential_clients):
             path = self.secrets_dir / "clients" / client_id
             if client_id in clients and not path.exists():
-                secret = self.api.get(self.r(f"/clients/{clients[client_id]['id']}/client-secret"))
+                secret = self.api.get(self.p(paths.CLIENT_SECRET, id=clients[client_id]["id"]))
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 path.touch(mode=0o600)
                 path.write_text(str(secret["value"]) + "\n")
@@ -569,7 +578,7 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
     applier = Applier(api, desired, secrets_dir)
     if current.changes and current.changes[0].kind == "create" and current.changes[0].object_type == "realm":
         # A new realm comes with Keycloak's built-in scopes and flows: create it, then plan against it.
-        api.post("/admin/realms", {"realm": desired.name, "enabled": True})
+        api.post(paths.path(paths.REALMS), {"realm": desired.name, "enabled": True})
         current = Plan(desired.name, (current.changes[0], *plan(api, desired).changes))
         todo = current.changes[1:]
     else:
@@ -587,7 +596,7 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
 
 def missing_extension_providers(api: AdminApi) -> list[str]:
     """bizid extension provider ids Keycloak does not know (empty: the extension is installed)."""
-    info = api.get("/admin/serverinfo")
+    info = api.get(paths.path(paths.SERVER_INFO))
     providers = info.get("providers", {})
     missing = []
     for spi, ids in build.EXTENSION_PROVIDERS.items():

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from loadtests import journey, population
-from realm import build, loader
+from realm import admin_paths, build, loader
 from realm.models import Tier
 from realm.platform import EXTENSION_DIR, KEYCLOAK_VERSION, LOOPBACK, POLICY_DIR, REALM, REPO_ROOT
 from scripts import settings
@@ -135,3 +135,30 @@ def test_derived_claims_are_one_list() -> None:
     )
     value = json.loads(result.stdout)["result"][0]["expressions"][0]["value"]
     assert set(value) == set(build.DERIVED_CLAIM_ATTRIBUTES)
+
+
+def test_admin_paths_table_fills_every_pattern() -> None:
+    """Every Admin API path comes from realm.admin_paths; its placeholders are all ones `path` fills
+    (a python-keycloak upgrade that renames one fails here, not at a live apply)."""
+    patterns = {
+        name: value for name, value in vars(admin_paths).items() if name.isupper() and isinstance(value, str)
+    }
+    assert len(patterns) > 20
+    known = set(admin_paths._PLACEHOLDERS.values())
+    for name, pattern in patterns.items():
+        assert set(re.findall(r"{([^}]+)}", pattern)) <= known, name
+    filled = admin_paths.path(admin_paths.FLOW_EXECUTIONS, realm="bizid", flow_alias="bizid browser")
+    assert filled == "/admin/realms/bizid/authentication/flows/bizid%20browser/executions"
+    with pytest.raises(KeyError):
+        admin_paths.path(admin_paths.CLIENT, realm="bizid")
+
+
+def test_libraries_build_admin_paths_from_the_table() -> None:
+    inline = [
+        f"{path.relative_to(REPO_ROOT)}:{number}"
+        for path in python_files("realm") + python_files("loadtests")
+        if path.name != "admin_paths.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"""["']/?admin/(realms|serverinfo)""", line)
+    ]
+    assert inline == [], inline
