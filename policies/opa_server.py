@@ -1,7 +1,8 @@
 """Starting an OPA server: the real binary, on loopback, serving `policies/bizid` and a registry document.
 
-`private_opa` is what the policy matrix's what-if mode, the policy tests and the policy benchmark use;
-the local platform's long-running OPA (scripts/services.py) runs the same binary on its fixed port.
+`server_command` is the one `opa run` command line: the local platform's long-running OPA
+(scripts/services.py) and `private_opa` - what the policy matrix's what-if mode, the policy tests and the
+policy benchmark use - both start OPA with it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,23 @@ def _free_port() -> int:
         return port
 
 
+def server_command(binary: Path, address: str, data_dir: Path, extra_args: Sequence[str] = ()) -> list[str]:
+    """`opa run --server` on `address`, serving `policies/bizid` (without `_test.rego`, as in production)
+    and the data documents under `data_dir`: the one command every bizid OPA server is started with."""
+    return [
+        str(binary),
+        "run",
+        "--server",
+        "--addr",
+        address,
+        "--ignore",
+        "*_test.rego",
+        *extra_args,
+        str(POLICY_DIR),
+        str(data_dir),
+    ]
+
+
 @contextmanager
 def private_opa(
     definitions: Path = DEFINITIONS_DIR,
@@ -65,19 +83,9 @@ def private_opa(
             target.write_text(json.dumps(registry), encoding="utf-8")
         port = _free_port()
         log_path = Path(tmp) / "opa.log"
-        command = [
-            str(opa_binary(binary)),
-            "run",
-            "--server",
-            "--addr",
-            f"127.0.0.1:{port}",
-            "--ignore",
-            "*_test.rego",
-            "--skip-version-check",
-            *extra_args,
-            str(POLICY_DIR),
-            str(data_dir),
-        ]
+        command = server_command(
+            opa_binary(binary), f"127.0.0.1:{port}", data_dir, ("--skip-version-check", *extra_args)
+        )
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from realm.platform import DB_NAME, DB_USER, POLICY_DIR
+from policies import opa_server
+from realm.platform import DB_NAME, DB_USER
 from scripts import install, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
@@ -316,22 +317,12 @@ def start_opa(settings: Settings) -> None:
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url}")
-    cmd = [
-        str(opa),
-        "run",
-        "--server",
-        "--addr",
+    cmd = opa_server.server_command(
+        opa,
         f"{LOOPBACK}:{settings.ports.opa}",
-        "--watch",
-        "--log-format",
-        "json",
-        "--set",
-        "decision_logs.console=true",
-        "--ignore",
-        "*_test.rego",
-        str(POLICY_DIR),
-        str(settings.paths.opa_data),
-    ]
+        settings.paths.opa_data,
+        ("--watch", "--log-format", "json", "--set", "decision_logs.console=true"),
+    )
     _spawn(settings, "opa", cmd, dict(os.environ), REPO_ROOT)
     _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
 
