@@ -70,6 +70,10 @@ class ScopeDefinition(Strict):
     name: Annotated[str, Field(pattern=SCOPE_NAME)]
     description: str
     claims: tuple[Claim, ...]
+    describes_company: bool = False
+    """Its claims describe the company: bizid.release releases them only to tiers with verified attributes."""
+    identifies: bool = False
+    """Its claims identify the person or company: for a verified tier also put in `verified_claims`."""
 
 
 class Procedure(Strict):

@@ -12,7 +12,8 @@ Shape (every collection keyed by its natural key, so Rego can look records up wi
                                procedures: {id: {id, name, licences_accepted: [kind]}}}},
       "tiers":    {name: {name, label, account_type, identity_proofing, attributes_verified, min_acr,
                           can_create_members, rp_scoped, valid_until_required}},
-      "scopes":   {name: {name, description, claims: {claim: {name, attribute, description, multivalued}}}},
+      "scopes":   {name: {name, description, describes_company, identifies,
+                          claims: {claim: {name, attribute, description, multivalued}}}},
       "licences": {kind: {kind, name, body}},
       "acr_loa":  {"aal1": 1, "aal2": 2}
     }
@@ -82,6 +83,8 @@ def _scope(scope: ScopeDefinition) -> dict[str, Any]:
     return {
         "name": scope.name,
         "description": scope.description,
+        "describes_company": scope.describes_company,
+        "identifies": scope.identifies,
         "claims": {
             claim.name: {
                 "name": claim.name,

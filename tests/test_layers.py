@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from loadtests import journey, population
-from realm import admin_paths, build, loader
+from realm import admin_paths, build, loader, opa_data
 from realm.models import Tier
 from realm.platform import EXTENSION_DIR, KEYCLOAK_VERSION, LOOPBACK, POLICY_DIR, REALM, REPO_ROOT
 from scripts import settings
@@ -162,3 +162,15 @@ def test_libraries_build_admin_paths_from_the_table() -> None:
         if re.search(r"""["']/?admin/(realms|serverinfo)""", line)
     ]
     assert inline == [], inline
+
+
+def test_scope_classes_are_published_from_the_definitions() -> None:
+    """release.rego's corporate and identity scopes come from scopes.yaml through the OPA data."""
+    defs = loader.load()
+    scopes = opa_data.document(defs)["scopes"]
+    assert (
+        {n for n, s in scopes.items() if s["describes_company"]}
+        == {s.name for s in defs.scopes if s.describes_company}
+        == {"corporate"}
+    )
+    assert {n for n, s in scopes.items() if s["identifies"]} == {"profile", "corporate"}
