@@ -1,12 +1,13 @@
 """Security and resilience checks over a captured resource graph; each returns the violations it finds.
 
 Returning violations (instead of asserting) lets the mutation tests prove each check fails when the property
-it guards is removed. The Rego rules in policies/infra/ check the same properties over the same graph as JSON.
+it guards is removed. The Rego rules in policies/infra/ check the same properties over the same graph as JSON;
+alarms and the Keycloak service are checked by Rego only (policies/infra/operations.rego), the remaining
+Python checks are to follow them there.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -335,67 +336,6 @@ def check_audit(graph: Graph) -> list[str]:
     return problems
 
 
-def check_alarms(graph: Graph) -> list[str]:
-    """5xx, failed-login, unhealthy-host and (two regions) replication-lag alarms notify an SNS topic."""
-    problems = []
-    topics = {t.state["arn"] for t in graph.of_type("aws:sns/topic:Topic")}
-    alarms = graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    for alarm in alarms:
-        if not set(alarm.inputs.get("alarmActions") or []) & topics:
-            problems.append(f"{alarm.name}: notifies nobody")
-    metrics = {(a.region, a.inputs.get("metricName")) for a in alarms}
-    for region in graph.regions:
-        for metric in (
-            "HTTPCode_ELB_5XX_Count",
-            "HTTPCode_Target_5XX_Count",
-            "UnHealthyHostCount",
-            "FailedLogins",
-        ):
-            if (region, metric) not in metrics:
-                problems.append(f"no {metric} alarm in {region}")
-    if graph.environment != "dev" and (OSAKA, "AuroraGlobalDBReplicationLag") not in metrics:
-        problems.append("no replication lag alarm on the Osaka secondary")
-    return problems
-
-
-def check_service(graph: Graph) -> list[str]:
-    """Keycloak tasks: circuit breaker, CPU autoscaling, OPA sidecar, secrets only from Secrets Manager."""
-    problems = []
-    for service in graph.of_type("aws:ecs/service:Service"):
-        breaker = service.inputs.get("deploymentCircuitBreaker") or {}
-        if not (breaker.get("enable") and breaker.get("rollback")):
-            problems.append(f"{service.name}: no deployment circuit breaker with rollback")
-    policies = graph.of_type("aws:appautoscaling/policy:Policy")
-    for region in graph.regions:
-        if not any(
-            p.region == region
-            and p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
-                "predefinedMetricType"
-            ]
-            == "ECSServiceAverageCPUUtilization"
-            for p in policies
-        ):
-            problems.append(f"no CPU autoscaling in {region}")
-    for task in graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
-        containers = {c["name"]: c for c in json.loads(task.inputs["containerDefinitions"])}
-        if set(containers) != {"keycloak", "opa"}:
-            problems.append(f"{task.name}: containers {sorted(containers)}, expected keycloak and opa")
-            continue
-        for container in containers.values():
-            for variable in container.get("environment", []):
-                if "PASSWORD" in variable["name"] or "SECRET" in variable["name"]:
-                    problems.append(f"{task.name}: {variable['name']} passed as plain environment")
-        secret_names = {s["name"] for s in containers["keycloak"].get("secrets", [])}
-        if not {"KC_DB_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD"} <= secret_names:
-            problems.append(f"{task.name}: passwords not taken from Secrets Manager")
-        if any(
-            str(s["valueFrom"]).split(":")[3] != task.region
-            for s in containers["keycloak"].get("secrets", [])
-        ):
-            problems.append(f"{task.name}: reads secrets from another region")
-    return problems
-
-
 ALL_CHECKS: dict[str, Check] = {
     "regions": check_regions,
     "encryption": check_encryption,
@@ -404,6 +344,4 @@ ALL_CHECKS: dict[str, Check] = {
     "edge": check_edge,
     "dns": check_dns,
     "audit": check_audit,
-    "alarms": check_alarms,
-    "service": check_service,
 }
