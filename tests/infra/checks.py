@@ -2,7 +2,8 @@
 
 Returning violations (instead of asserting) lets the mutation tests prove each check fails when the property
 it guards is removed. The Rego rules in policies/infra/ check the same properties over the same graph as JSON;
-alarms and the Keycloak service are checked by Rego only (policies/infra/operations.rego), the remaining
+the audit archive, alarms and the Keycloak service are checked by Rego only (policies/infra/audit.rego,
+operations.rego), the remaining
 Python checks are to follow them there.
 """
 
@@ -297,45 +298,6 @@ def check_dns(graph: Graph) -> list[str]:
     return problems
 
 
-def check_audit(graph: Graph) -> list[str]:
-    """Each region archives Keycloak events and OPA decisions in a bucket under compliance Object Lock."""
-    problems = []
-    locks = {
-        c.inputs.get("bucket"): c
-        for c in graph.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
-    }
-    versioning = {
-        v.inputs.get("bucket"): v for v in graph.of_type("aws:s3/bucketVersioning:BucketVersioning")
-    }
-    streams = graph.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
-    for region in graph.regions:
-        buckets = [b for b in graph.of_type("aws:s3/bucket:Bucket") if b.region == region]
-        if not buckets:
-            problems.append(f"no audit bucket in {region}")
-        for bucket in buckets:
-            lock = locks.get(bucket.state["id"])
-            retention = ((lock.inputs.get("rule") or {}).get("defaultRetention") or {}) if lock else {}
-            if (
-                bucket.inputs.get("objectLockEnabled") is not True
-                or retention.get("mode") != "COMPLIANCE"
-                or not retention.get("days")
-            ):
-                problems.append(f"{bucket.name}: no compliance-mode Object Lock")
-            status = (
-                versioning.get(bucket.state["id"]) or Resource("", "", "", True, None, None, {}, {})
-            ).inputs
-            if (status.get("versioningConfiguration") or {}).get("status") != "Enabled":
-                problems.append(f"{bucket.name}: versioning not enabled")
-            prefixes = {
-                str((s.inputs.get("extendedS3Configuration") or {}).get("prefix", "")).split("/")[0]
-                for s in streams
-                if (s.inputs.get("extendedS3Configuration") or {}).get("bucketArn") == bucket.state["arn"]
-            }
-            if not {"keycloak-events", "opa-decisions"} <= prefixes:
-                problems.append(f"{bucket.name}: Keycloak events and OPA decisions are not both shipped here")
-    return problems
-
-
 ALL_CHECKS: dict[str, Check] = {
     "regions": check_regions,
     "encryption": check_encryption,
@@ -343,5 +305,4 @@ ALL_CHECKS: dict[str, Check] = {
     "deletion_protection": check_deletion_protection,
     "edge": check_edge,
     "dns": check_dns,
-    "audit": check_audit,
 }
