@@ -2,9 +2,8 @@
 
 Returning violations (instead of asserting) lets the mutation tests prove each check fails when the property
 it guards is removed. The Rego rules in policies/infra/ check the same properties over the same graph as JSON;
-the audit archive, alarms and the Keycloak service are checked by Rego only (policies/infra/audit.rego,
-operations.rego), the remaining
-Python checks are to follow them there.
+the WAF, the audit archive, the alarms and the Keycloak service are checked by Rego only
+(policies/infra/edge.rego, audit.rego, operations.rego); the remaining Python checks are to follow them.
 """
 
 from __future__ import annotations
@@ -28,10 +27,6 @@ def _key_arns(graph: Graph, region: str | None) -> set[str]:
 def _key_ids(graph: Graph, region: str | None) -> set[str]:
     keys = graph.of_type("aws:kms/key:Key") + graph.of_type("aws:kms/replicaKey:ReplicaKey")
     return {str(k.state["keyId"]) for k in keys if k.region == region}
-
-
-def _by_attr(graph: Graph, typ: str, attr: str) -> dict[Any, Resource]:
-    return {r.state.get(attr): r for r in graph.of_type(typ)}
 
 
 def check_regions(graph: Graph) -> list[str]:
@@ -218,57 +213,6 @@ def check_deletion_protection(graph: Graph) -> list[str]:
     return problems
 
 
-def _statement_paths(statement: dict[str, Any]) -> list[str]:
-    """Search strings of the URI byte matches in a (possibly OR-combined) statement."""
-    if "orStatement" in statement:
-        return [p for s in statement["orStatement"]["statements"] for p in _statement_paths(s)]
-    match = statement.get("byteMatchStatement")
-    return [match["searchString"]] if match and "uriPath" in match.get("fieldToMatch", {}) else []
-
-
-def check_edge(graph: Graph) -> list[str]:
-    """Every ALB has a web ACL in its region with login/token rate rules, admin blocking and managed rules."""
-    problems = []
-    acls = _by_attr(graph, "aws:wafv2/webAcl:WebAcl", "arn")
-    associations = {
-        a.inputs.get("resourceArn"): a for a in graph.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
-    }
-    for lb in graph.of_type("aws:lb/loadBalancer:LoadBalancer"):
-        association = associations.get(lb.state["arn"])
-        acl = acls.get(association.inputs.get("webAclArn")) if association else None
-        if acl is None:
-            problems.append(f"{lb.name}: no WAF web ACL associated")
-            continue
-        if acl.region != lb.region or acl.inputs.get("scope") != "REGIONAL":
-            problems.append(f"{lb.name}: web ACL not regional in {lb.region}")
-        rules = acl.inputs.get("rules") or []
-        rate_paths = [
-            p
-            for r in rules
-            if "rateBasedStatement" in r["statement"] and "block" in (r.get("action") or {})
-            for p in _statement_paths(r["statement"]["rateBasedStatement"].get("scopeDownStatement", {}))
-        ]
-        for needed in ("/protocol/openid-connect/auth", "/protocol/openid-connect/token"):
-            if needed not in rate_paths:
-                problems.append(f"{lb.name}: no blocking rate rule on {needed}")
-        blocked = [
-            p
-            for r in rules
-            if "block" in (r.get("action") or {}) and "rateBasedStatement" not in r["statement"]
-            for p in _statement_paths(r["statement"])
-        ]
-        if "/admin" not in blocked:
-            problems.append(f"{lb.name}: admin console not blocked")
-        managed = {
-            r["statement"]["managedRuleGroupStatement"]["name"]
-            for r in rules
-            if "managedRuleGroupStatement" in r["statement"]
-        }
-        if "AWSManagedRulesCommonRuleSet" not in managed:
-            problems.append(f"{lb.name}: no AWS managed common rule set")
-    return problems
-
-
 def check_dns(graph: Graph) -> list[str]:
     """Failover records in both regions, each pointing at a region's ALB and carrying a health check on it."""
     problems = []
@@ -303,6 +247,5 @@ ALL_CHECKS: dict[str, Check] = {
     "encryption": check_encryption,
     "exposure": check_exposure,
     "deletion_protection": check_deletion_protection,
-    "edge": check_edge,
     "dns": check_dns,
 }
