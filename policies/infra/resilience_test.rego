@@ -6,13 +6,13 @@ provider(region) := {"type": "pulumi:providers:aws", "name": region, "custom": t
 
 global := {"type": "aws:rds/globalCluster:GlobalCluster", "name": "g", "custom": true, "region": "ap-northeast-1", "inputs": {"deletionProtection": true}, "state": {"id": "g"}}
 
-member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true}, extra), "state": {}}
+member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true, "backupRetentionPeriod": 7}, extra), "state": {}}
 
 alb(region) := {"type": "aws:lb/loadBalancer:LoadBalancer", "name": region, "custom": true, "region": region, "inputs": {"enableDeletionProtection": true}, "state": {"dnsName": concat(".", [region, "elb"])}}
 
-check(region) := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc", "custom": true, "region": "ap-northeast-1", "inputs": {"fqdn": concat(".", [region, "elb"])}, "state": {"id": concat("-", ["hc", region])}}
+check(region) := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc", "custom": true, "region": "ap-northeast-1", "inputs": {"fqdn": concat(".", [region, "elb"]), "type": "HTTPS"}, "state": {"id": concat("-", ["hc", region])}}
 
-record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, "custom": true, "region": "ap-northeast-1", "inputs": {"failoverRoutingPolicies": [{"type": policy}], "aliases": [{"name": concat(".", [region, "elb"])}], "healthCheckId": concat("-", ["hc", region])}, "state": {}}
+record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, "custom": true, "region": "ap-northeast-1", "inputs": {"type": "A", "failoverRoutingPolicies": [{"type": policy}], "aliases": [{"name": concat(".", [region, "elb"])}], "healthCheckId": concat("-", ["hc", region])}, "state": {}}
 
 two_regions := [
 	provider("ap-northeast-1"), provider("ap-northeast-3"), global,
@@ -46,4 +46,29 @@ test_default_provider_denied if {
 test_prod_needs_deletion_protection if {
 	unprotected := [member("ap-northeast-1", {"masterPassword": "[secret]", "deletionProtection": false})]
 	"ap-northeast-1: deletion protection off in prod" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, unprotected)}
+}
+
+test_short_backups_denied_in_prod if {
+	short := [object.union(r, {"inputs": {"backupRetentionPeriod": 1}}) | some r in two_regions; r.type == "aws:rds/cluster:Cluster"]
+	others := [r | some r in two_regions; r.type != "aws:rds/cluster:Cluster"]
+	denied := resilience.deny with input as {"environment": "prod", "resources": array.concat(others, short)}
+	"ap-northeast-1: backups kept under 7 days" in denied
+}
+
+test_health_check_must_be_https if {
+	plain := [object.union(r, {"inputs": {"type": "HTTP"}}) | some r in two_regions; r.type == "aws:route53/healthCheck:HealthCheck"]
+	others := [r | some r in two_regions; r.type != "aws:route53/healthCheck:HealthCheck"]
+	denied := resilience.deny with input as {"environment": "staging", "resources": array.concat(others, plain)}
+	"PRIMARY: no HTTPS health check on its ALB" in denied
+}
+
+test_record_not_pointing_at_an_alb_denied if {
+	stray := {"type": "aws:route53/record:Record", "name": "stray", "custom": true, "region": "ap-northeast-1", "inputs": {"type": "A", "aliases": [{"name": "elsewhere"}]}, "state": {}}
+	denied := resilience.deny with input as {"environment": "staging", "resources": array.concat(two_regions, [stray])}
+	"stray: not a failover alias to an ALB" in denied
+}
+
+test_dev_needs_one_a_record if {
+	denied := resilience.deny with input as {"environment": "dev", "resources": []}
+	"dev needs exactly one A record" in denied
 }

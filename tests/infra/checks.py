@@ -2,8 +2,9 @@
 
 Returning violations (instead of asserting) lets the mutation tests prove each check fails when the property
 it guards is removed. The Rego rules in policies/infra/ check the same properties over the same graph as JSON;
-the WAF, the audit archive, the alarms and the Keycloak service are checked by Rego only
-(policies/infra/edge.rego, audit.rego, operations.rego); the remaining Python checks are to follow them.
+the WAF, DNS failover, deletion protection and backups, the audit archive, the alarms and the Keycloak service
+are checked by Rego only (policies/infra/edge.rego, resilience.rego, audit.rego, operations.rego); the
+remaining Python checks (regions, encryption, exposure) are to follow them.
 """
 
 from __future__ import annotations
@@ -195,57 +196,8 @@ def check_exposure(graph: Graph) -> list[str]:
     return problems
 
 
-def check_deletion_protection(graph: Graph) -> list[str]:
-    """In prod, the database and the load balancers cannot be deleted by a stray `pulumi destroy`."""
-    if graph.environment != "prod":
-        return []
-    problems = []
-    for typ in ("aws:rds/globalCluster:GlobalCluster", "aws:rds/cluster:Cluster"):
-        for resource in graph.of_type(typ):
-            if resource.inputs.get("deletionProtection") is not True:
-                problems.append(f"{resource.name}: deletion protection off")
-    for lb in graph.of_type("aws:lb/loadBalancer:LoadBalancer"):
-        if lb.inputs.get("enableDeletionProtection") is not True:
-            problems.append(f"{lb.name}: deletion protection off")
-    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
-        if cluster.inputs.get("backupRetentionPeriod", 0) < 7:
-            problems.append(f"{cluster.name}: backups kept under 7 days")
-    return problems
-
-
-def check_dns(graph: Graph) -> list[str]:
-    """Failover records in both regions, each pointing at a region's ALB and carrying a health check on it."""
-    problems = []
-    albs = {lb.state["dnsName"]: lb for lb in graph.of_type("aws:lb/loadBalancer:LoadBalancer")}
-    checks = {hc.state["id"]: hc for hc in graph.of_type("aws:route53/healthCheck:HealthCheck")}
-    records = [r for r in graph.of_type("aws:route53/record:Record") if r.inputs.get("type") == "A"]
-    if graph.environment == "dev":
-        return [] if len(records) == 1 else ["dev needs exactly one A record"]
-    seen: dict[str, str] = {}
-    for record in records:
-        policy = (record.inputs.get("failoverRoutingPolicies") or [{}])[0].get("type")
-        alias = (record.inputs.get("aliases") or [{}])[0]
-        alb = albs.get(alias.get("name"))
-        check = checks.get(record.inputs.get("healthCheckId"))
-        if alb is None or policy not in ("PRIMARY", "SECONDARY"):
-            problems.append(f"{record.name}: not a failover alias to an ALB")
-            continue
-        if (
-            check is None
-            or check.inputs.get("fqdn") != alb.state["dnsName"]
-            or check.inputs.get("type") != "HTTPS"
-        ):
-            problems.append(f"{record.name}: no HTTPS health check on its ALB")
-        seen[policy] = str(alb.region)
-    if seen != {"PRIMARY": TOKYO, "SECONDARY": OSAKA}:
-        problems.append(f"failover records {seen}, expected PRIMARY in Tokyo and SECONDARY in Osaka")
-    return problems
-
-
 ALL_CHECKS: dict[str, Check] = {
     "regions": check_regions,
     "encryption": check_encryption,
     "exposure": check_exposure,
-    "deletion_protection": check_deletion_protection,
-    "dns": check_dns,
 }
