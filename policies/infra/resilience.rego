@@ -123,3 +123,42 @@ _https_checked(rec) if {
 	hc.inputs.fqdn == rec.inputs.aliases[0].name
 	hc.inputs.type == "HTTPS"
 }
+
+global_clusters := lib.resources_of("aws:rds/globalCluster:GlobalCluster")
+
+deny contains sprintf("%d global clusters, expected 1", [count(global_clusters)]) if {
+	count(global_clusters) != 1
+}
+
+deny contains "the Tokyo writer's master password is not a secret" if {
+	some c in members(lib.TOKYO)
+	c.inputs.masterPassword
+	c.inputs.masterPassword != "[secret]"
+}
+
+deny contains "the Osaka member of the global cluster has master credentials (it must be the secondary)" if {
+	input.environment != "dev"
+	some c in members(lib.OSAKA)
+	c.inputs.masterPassword
+}
+
+deny contains "Osaka secondary has no instance to promote" if {
+	input.environment != "dev"
+	some c in members(lib.OSAKA)
+	not _has_instance(c)
+}
+
+_has_instance(cluster) if {
+	some i in lib.resources_of("aws:rds/clusterInstance:ClusterInstance")
+	i.inputs.clusterIdentifier == cluster.state.id
+}
+
+deny contains sprintf("no Keycloak service in %s", [region]) if {
+	some region in lib.expected_regions
+	not _service_in(region)
+}
+
+_service_in(region) if {
+	some s in lib.resources_of("aws:ecs/service:Service")
+	s.region == region
+}

@@ -6,7 +6,11 @@ provider(region) := {"type": "pulumi:providers:aws", "name": region, "custom": t
 
 global := {"type": "aws:rds/globalCluster:GlobalCluster", "name": "g", "custom": true, "region": "ap-northeast-1", "inputs": {"deletionProtection": true}, "state": {"id": "g"}}
 
-member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true, "backupRetentionPeriod": 7}, extra), "state": {}}
+member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true, "backupRetentionPeriod": 7}, extra), "state": {"id": concat("-", [region, "cluster"])}}
+
+instance(region) := {"type": "aws:rds/clusterInstance:ClusterInstance", "name": concat("-", [region, "db"]), "custom": true, "region": region, "inputs": {"clusterIdentifier": concat("-", [region, "cluster"])}, "state": {}}
+
+service(region) := {"type": "aws:ecs/service:Service", "name": concat("-", [region, "svc"]), "custom": true, "region": region, "inputs": {}, "state": {}}
 
 alb(region) := {"type": "aws:lb/loadBalancer:LoadBalancer", "name": region, "custom": true, "region": region, "inputs": {"enableDeletionProtection": true}, "state": {"dnsName": concat(".", [region, "elb"])}}
 
@@ -17,6 +21,7 @@ record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, 
 two_regions := [
 	provider("ap-northeast-1"), provider("ap-northeast-3"), global,
 	member("ap-northeast-1", {"masterPassword": "[secret]"}), member("ap-northeast-3", {}),
+	instance("ap-northeast-3"), service("ap-northeast-1"), service("ap-northeast-3"),
 	alb("ap-northeast-1"), alb("ap-northeast-3"), check("ap-northeast-1"), check("ap-northeast-3"),
 	record("ap-northeast-1", "PRIMARY"), record("ap-northeast-3", "SECONDARY"),
 ]
@@ -71,4 +76,31 @@ test_record_not_pointing_at_an_alb_denied if {
 test_dev_needs_one_a_record if {
 	denied := resilience.deny with input as {"environment": "dev", "resources": []}
 	"dev needs exactly one A record" in denied
+}
+
+test_osaka_secondary_needs_an_instance if {
+	bare := [r | some r in two_regions; r.type != "aws:rds/clusterInstance:ClusterInstance"]
+	"Osaka secondary has no instance to promote" in resilience.deny with input as {"environment": "prod", "resources": bare}
+}
+
+test_every_region_runs_keycloak if {
+	one := [r | some r in two_regions; r.name != "ap-northeast-3-svc"]
+	"no Keycloak service in ap-northeast-3" in resilience.deny with input as {"environment": "prod", "resources": one}
+}
+
+test_tokyo_password_must_be_secret if {
+	plain := [object.union(r, {"inputs": {"masterPassword": "hunter2"}}) | some r in two_regions; r.type == "aws:rds/cluster:Cluster"; r.region == "ap-northeast-1"]
+	others := [r | some r in two_regions; not _tokyo_cluster(r)]
+	denied := resilience.deny with input as {"environment": "prod", "resources": array.concat(others, plain)}
+	"the Tokyo writer's master password is not a secret" in denied
+}
+
+_tokyo_cluster(r) if {
+	r.type == "aws:rds/cluster:Cluster"
+	r.region == "ap-northeast-1"
+}
+
+test_one_global_cluster if {
+	twice := array.concat(two_regions, [object.union(global, {"name": "g2"})])
+	"2 global clusters, expected 1" in resilience.deny with input as {"environment": "prod", "resources": twice}
 }

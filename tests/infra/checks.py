@@ -1,10 +1,10 @@
-"""Security and resilience checks over a captured resource graph; each returns the violations it finds.
+"""Security checks over a captured resource graph that are not yet in Rego; each returns its violations.
 
 Returning violations (instead of asserting) lets the mutation tests prove each check fails when the property
-it guards is removed. The Rego rules in policies/infra/ check the same properties over the same graph as JSON;
-the WAF, DNS failover, deletion protection and backups, the audit archive, the alarms and the Keycloak service
-are checked by Rego only (policies/infra/edge.rego, resilience.rego, audit.rego, operations.rego); the
-remaining Python checks (regions, encryption, exposure) are to follow them.
+it guards is removed. Everything else - regions and the global database, the WAF, DNS failover, deletion
+protection and backups, the audit archive, the alarms and the Keycloak service - is checked once, by the Rego
+rules in policies/infra/ (resilience, edge, audit, operations) over the same graph as JSON; encryption and
+exposure are checked by both until they move there too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra.graph import PROVIDER_TYPE, SECRET_MARKER, Graph, Resource
+from infra.graph import Graph, Resource
 
 Check = Callable[[Graph], list[str]]
 
@@ -28,52 +28,6 @@ def _key_arns(graph: Graph, region: str | None) -> set[str]:
 def _key_ids(graph: Graph, region: str | None) -> set[str]:
     keys = graph.of_type("aws:kms/key:Key") + graph.of_type("aws:kms/replicaKey:ReplicaKey")
     return {str(k.state["keyId"]) for k in keys if k.region == region}
-
-
-def check_regions(graph: Graph) -> list[str]:
-    """Both regions in two-region stacks, every AWS resource under an explicit regional provider."""
-    problems = []
-    expected = [TOKYO] if graph.environment == "dev" else [TOKYO, OSAKA]
-    providers = {p.state.get("region") for p in graph.of_type(PROVIDER_TYPE)}
-    if providers != set(expected):
-        problems.append(f"regional providers {sorted(map(str, providers))}, expected {expected}")
-    for resource in graph.cloud_resources():
-        if not resource.type.startswith("aws:"):
-            continue
-        if resource.provider is None or "::pulumi:providers:aws::default" in resource.provider:
-            problems.append(f"{resource.name}: declared under the default provider")
-        elif resource.region not in expected:
-            problems.append(f"{resource.name}: region {resource.region} not in {expected}")
-    for region in expected:
-        if not any(r.region == region for r in graph.cloud_resources()):
-            problems.append(f"no resources in {region}")
-    globals_ = graph.of_type("aws:rds/globalCluster:GlobalCluster")
-    if len(globals_) != 1:
-        return [*problems, f"{len(globals_)} global clusters, expected 1"]
-    glob = globals_[0]
-    if glob.region != TOKYO:
-        problems.append("global cluster not declared under the Tokyo provider")
-    members = [
-        c
-        for c in graph.of_type("aws:rds/cluster:Cluster")
-        if c.inputs.get("globalClusterIdentifier") == glob.state["id"]
-    ]
-    writers = [c for c in members if c.region == TOKYO and c.inputs.get("masterPassword") == SECRET_MARKER]
-    if len(writers) != 1:
-        problems.append("global cluster lacks the Tokyo primary (with its secret master password)")
-    if graph.environment != "dev":
-        secondaries = [c for c in members if c.region == OSAKA and c.inputs.get("masterPassword") is None]
-        if len(secondaries) != 1:
-            problems.append("global cluster lacks the Osaka secondary")
-        elif not any(
-            i.inputs.get("clusterIdentifier") == secondaries[0].state["id"]
-            for i in graph.of_type("aws:rds/clusterInstance:ClusterInstance")
-        ):
-            problems.append("Osaka secondary has no instance to promote")
-    for region in expected:
-        if not any(s.region == region for s in graph.of_type("aws:ecs/service:Service")):
-            problems.append(f"no Keycloak service in {region}")
-    return problems
 
 
 def check_encryption(graph: Graph) -> list[str]:
@@ -197,7 +151,6 @@ def check_exposure(graph: Graph) -> list[str]:
 
 
 ALL_CHECKS: dict[str, Check] = {
-    "regions": check_regions,
     "encryption": check_encryption,
     "exposure": check_exposure,
 }
