@@ -1,88 +1,21 @@
-"""Security checks over a captured resource graph that are not yet in Rego; each returns its violations.
+"""The security check over a captured resource graph that is not yet in Rego only; it returns its violations.
 
-Returning violations (instead of asserting) lets the mutation tests prove each check fails when the property
-it guards is removed. Everything else - regions and the global database, the WAF, DNS failover, deletion
-protection and backups, the audit archive, the alarms and the Keycloak service - is checked once, by the Rego
-rules in policies/infra/ (resilience, edge, audit, operations) over the same graph as JSON; encryption and
-exposure are checked by both until they move there too.
+Everything else - regions and the global database, the WAF, DNS failover, deletion protection and backups,
+encryption, the audit archive, the alarms and the Keycloak service - is checked once, by the Rego rules in
+policies/infra/ (resilience, encryption, edge, audit, operations) over the same graph as JSON. Exposure is
+checked by both (exposure.rego and `check_exposure`) until this one moves there too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from infra.graph import Graph, Resource
+from infra.graph import Graph
 
 Check = Callable[[Graph], list[str]]
 
 TOKYO, OSAKA = "ap-northeast-1", "ap-northeast-3"
 ANYWHERE = "0.0.0.0/0"
-
-
-def _key_arns(graph: Graph, region: str | None) -> set[str]:
-    keys = graph.of_type("aws:kms/key:Key") + graph.of_type("aws:kms/replicaKey:ReplicaKey")
-    return {str(k.state["arn"]) for k in keys if k.region == region}
-
-
-def _key_ids(graph: Graph, region: str | None) -> set[str]:
-    keys = graph.of_type("aws:kms/key:Key") + graph.of_type("aws:kms/replicaKey:ReplicaKey")
-    return {str(k.state["keyId"]) for k in keys if k.region == region}
-
-
-def check_encryption(graph: Graph) -> list[str]:
-    """Every data store encrypted with the stack's own KMS key of its region."""
-    problems = []
-
-    def keyed(resource: Resource, value: Any, what: str) -> None:
-        if value not in _key_arns(graph, resource.region):
-            problems.append(f"{resource.name}: {what} not encrypted with the stack key of {resource.region}")
-
-    for glob in graph.of_type("aws:rds/globalCluster:GlobalCluster"):
-        if glob.inputs.get("storageEncrypted") is not True:
-            problems.append(f"{glob.name}: global cluster storage not encrypted")
-    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
-        if cluster.inputs.get("storageEncrypted") is not True:
-            problems.append(f"{cluster.name}: storage not encrypted")
-        keyed(cluster, cluster.inputs.get("kmsKeyId"), "storage")
-    for instance in graph.of_type("aws:rds/clusterInstance:ClusterInstance"):
-        keyed(instance, instance.inputs.get("performanceInsightsKmsKeyId"), "performance insights")
-    sse = {
-        c.inputs.get("bucket"): c
-        for c in graph.of_type(
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-        )
-    }
-    for bucket in graph.of_type("aws:s3/bucket:Bucket"):
-        config = sse.get(bucket.state["id"])
-        rule = (config.inputs.get("rules") or [{}])[0] if config else {}
-        default = rule.get("applyServerSideEncryptionByDefault", {})
-        if default.get("sseAlgorithm") != "aws:kms":
-            problems.append(f"{bucket.name}: no default KMS encryption")
-        else:
-            keyed(bucket, default.get("kmsMasterKeyId"), "objects")
-    for group in graph.of_type("aws:cloudwatch/logGroup:LogGroup"):
-        keyed(group, group.inputs.get("kmsKeyId"), "log group")
-    for secret in graph.of_type("aws:secretsmanager/secret:Secret"):
-        keyed(secret, secret.inputs.get("kmsKeyId"), "secret")
-        for replica in secret.inputs.get("replicas") or []:
-            if replica.get("kmsKeyId") not in _key_arns(graph, replica.get("region")):
-                problems.append(f"{secret.name}: replica in {replica.get('region')} not on the stack key")
-    for topic in graph.of_type("aws:sns/topic:Topic"):
-        if topic.inputs.get("kmsMasterKeyId") not in _key_ids(graph, topic.region):
-            problems.append(f"{topic.name}: topic not encrypted with the stack key")
-    for stream in graph.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"):
-        sse_cfg = stream.inputs.get("serverSideEncryption") or {}
-        if not sse_cfg.get("enabled"):
-            problems.append(f"{stream.name}: stream not encrypted")
-        keyed(stream, sse_cfg.get("keyArn"), "stream")
-    for repo in graph.of_type("aws:ecr/repository:Repository"):
-        configs = repo.inputs.get("encryptionConfigurations") or [{}]
-        keyed(repo, configs[0].get("kmsKey"), "images")
-    for key in graph.of_type("aws:kms/key:Key"):
-        if not key.inputs.get("enableKeyRotation") or not key.inputs.get("multiRegion"):
-            problems.append(f"{key.name}: key must be multi-region with rotation")
-    return problems
 
 
 def check_exposure(graph: Graph) -> list[str]:
@@ -151,6 +84,5 @@ def check_exposure(graph: Graph) -> list[str]:
 
 
 ALL_CHECKS: dict[str, Check] = {
-    "encryption": check_encryption,
     "exposure": check_exposure,
 }
