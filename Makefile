@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint install bench
+.PHONY: up down status test test-fast lint install bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m scripts.lint_policies
+	$(BIN)/python -m scripts.lint.policies
 	cd realm/extensions && mvn -B -q verify
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Pure unit, policy (a private OPA) and mock-graph tests: no platform is started. Under a minute.
+test-fast: install
+	$(BIN)/python -m pytest -m "not platform" -q

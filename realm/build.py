@@ -64,7 +64,10 @@ DEFAULT_SCOPES_EVERY_CLIENT = ("basic",)
 client's own `bizid-acr` mapper (Keycloak's `acr` scope reports the requested level, not the one reached);
 without the extension, Keycloak's `acr` scope is used instead."""
 
-COMPUTED_CLAIM_ATTRIBUTES = frozenset({"emailVerified", "full_name", "account_type", "delegation"})
+DERIVED_CLAIM_ATTRIBUTES = frozenset({"full_name", "account_type", "delegation"})
+"""Claim sources the release policy computes (release.rego `_derived_attributes`; tests/test_layers.py
+keeps the two equal)."""
+COMPUTED_CLAIM_ATTRIBUTES = DERIVED_CLAIM_ATTRIBUTES | {"emailVerified"}
 """Claim sources in scopes.yaml that are not stored attributes: user properties or values the
 `bizid-release` mapper computes (full name, gBizID account_type from the tier, the delegation in use)."""
 
@@ -227,8 +230,7 @@ class DesiredRealm:
 
 def load_user_profile(directory: Path = DEFINITIONS_DIR) -> UserProfileDefinition:
     path = directory / PROFILE_FILE
-    profile: UserProfileDefinition = loader._validate(path, UserProfileDefinition, loader._read_yaml(path))
-    return profile
+    return loader.load_file(path, UserProfileDefinition)
 
 
 def check_consistency(defs: Definitions, profile: UserProfileDefinition, directory: Path) -> None:
@@ -528,7 +530,7 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "conditional-level-of-authentication",
                 "REQUIRED",
                 "bizid-level-1-condition",
-                {"loa-condition-level": "1", "loa-max-age": "36000"},
+                {"loa-condition-level": "1", "loa-max-age": str(life.loa_max_age_aal1)},
             ),
             Step(
                 "auth-username-password-form",

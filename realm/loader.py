@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from realm.models import (
     Definitions,
@@ -21,8 +21,8 @@ from realm.models import (
     ScopeDefinition,
     TierDefinition,
 )
+from realm.platform import DEFINITIONS_DIR as DEFINITIONS_DIR  # re-exported
 
-DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 PLATFORM_CLIENTS_FILE = "platform-clients.yaml"
 
 T = TypeVar("T")
@@ -56,6 +56,11 @@ def _validate(path: Path, shape: type[T], data: Any) -> T:
         return TypeAdapter(shape).validate_python(data)
     except ValidationError as exc:
         raise _describe(path, exc) from None
+
+
+def load_file(path: Path, shape: type[T]) -> T:
+    """One YAML file validated as `shape`, with the same file/field/value errors as `load`."""
+    return _validate(path, shape, _read_yaml(path))
 
 
 def _validate_list(path: Path, item: type[T], data: Any) -> tuple[T, ...]:
@@ -94,8 +99,3 @@ def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
         )
     except ValidationError as exc:
         raise DefinitionError("\n".join(f"{directory}: {e['msg']}" for e in exc.errors())) from None
-
-
-def dump_model(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict of a definition model (enums as values), for OPA data and reports."""
-    return model.model_dump(mode="json")

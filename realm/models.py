@@ -79,6 +79,8 @@ class ScopeDefinition(Strict):
         "operator-set attribute (checked against user-profile.yaml at load time, docs/claims.md)",
     )
     claims: tuple[Claim, ...]
+    describes_company: bool = False
+    """Its claims describe the company: bizid.release releases them only to tiers with verified attributes."""
 
 
 class Procedure(Strict):
@@ -210,6 +212,8 @@ class Lifetimes(Strict):
     client_session_max: Seconds
     login_action: Seconds
     loa_max_age_aal2: Seconds
+    loa_max_age_aal1: Seconds = 36000
+    """How long a password sign-in (level 1) counts for SSO; Keycloak's own default for a level, 10 h."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Lifetimes:

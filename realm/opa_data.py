@@ -14,7 +14,7 @@ Shape (every collection keyed by its natural key, so Rego can look records up wi
                                procedures: {id: {id, name, licences_accepted: [kind]}}}},
       "tiers":    {name: {name, label, account_type, identity_proofing, attributes_verified, min_acr,
                           can_create_members, rp_scoped, issued_by_prime, valid_until_required}},
-      "scopes":   {name: {name, description, verified,
+      "scopes":   {name: {name, description, verified, describes_company,
                           claims: {claim: {name, attribute, description, multivalued}}}},
       "attributes": {name: {name, operator_set}},
       "licences": {kind: {kind, name, body}},
@@ -92,6 +92,7 @@ def _scope(scope: ScopeDefinition) -> dict[str, Any]:
         "name": scope.name,
         "description": scope.description,
         "verified": scope.verified,
+        "describes_company": scope.describes_company,
         "claims": {
             claim.name: {
                 "name": claim.name,

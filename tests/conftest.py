@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, Client
 from realm import accounts, loader, reconcile
 from realm.accounts import AccountSpec, CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, Client
 from scripts import services, settings
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
@@ -35,12 +35,20 @@ TEST_COMPANY = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the `platform` fixture (directly or through another fixture) is a platform test,
+    so `make test-fast` (`-m "not platform"`) never starts the platform."""
+    for item in items:
+        if "platform" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.platform)
+
+
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Settings]:
     cfg = settings.load()
     already_running = all(s.healthy for s in services.status(cfg))
     services.start_all(cfg)
-    reconcile.apply_definitions(cfg)
+    reconcile.apply_definitions(cfg.target(), cfg.paths.secrets)
     yield cfg
     if not already_running and not os.environ.get("BIZID_KEEP_PLATFORM"):
         services.stop_all(cfg)

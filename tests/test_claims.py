@@ -16,8 +16,8 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import decode_jwt_payload
 from realm.models import ACR_LOA, Definitions, Tier
+from realm.oidc.browser_flow import decode_jwt_payload
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, release_input, rp_client

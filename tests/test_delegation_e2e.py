@@ -16,11 +16,11 @@ from typing import Any
 import pyotp
 import pytest
 
-from loadtests.browser_flow import LoginResult, decode_jwt_payload
 from realm import delegation
 from realm.accounts import CreatedAccount
 from realm.delegation import DelegationRecord, GrantSpec, LicenceRecord
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client
 

@@ -17,9 +17,9 @@ from typing import Any
 import pyotp
 import pytest
 
-from loadtests.browser_flow import LoginResult, decode_jwt_payload
 from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 from tests.conftest import TEST_COMPANY, MakeAccount, new_browser, rp_client, set_attributes
 from tests.test_claims import KEYCLOAK_CLAIMS

@@ -11,10 +11,10 @@ from typing import Any
 import pyotp
 import pytest
 
-from loadtests.browser_flow import FlowError, LoginResult, decode_jwt_payload
 from realm import accounts
 from realm.accounts import AccountSpec, CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import FlowError, LoginResult, decode_jwt_payload
 from scripts import services
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings

@@ -29,8 +29,10 @@ from hypothesis import strategies as st
 from policies import matrix
 from realm import build, opa_data
 from realm.models import ACR_LOA, Definitions, UserProfileDefinition
+from realm.platform import REPO_ROOT
+from scripts import settings as bizid_settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 POLICIES = REPO / "policies" / "bizid"
 NOW = "2026-04-01T00:00:00Z"
 CORP_A = "7000012050002"
@@ -97,7 +99,7 @@ def data_dir(
 @pytest.fixture(scope="session")
 def opa() -> Iterator[Opa]:
     """The real OPA binary serving policies/bizid and the registry generated from the real definitions."""
-    with matrix.private_opa() as url:
+    with matrix.private_opa(binary=bizid_settings.load().paths.opa) as url:
         yield Opa(url)
 
 

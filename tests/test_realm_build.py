@@ -435,7 +435,6 @@ def _live_from(desired: build.DesiredRealm) -> reconcile.LiveRealm:
         client_default_scopes={c["clientId"]: list(c["defaultClientScopes"]) for c in desired.clients},
         client_optional_scopes={c["clientId"]: list(c["optionalClientScopes"]) for c in desired.clients},
         flows={f.alias: f.shape() for f in desired.flows},
-        flow_ids={f.alias: f.alias for f in desired.flows},
         client_profiles=copy.deepcopy(desired.client_profiles),
         client_policies=copy.deepcopy(desired.client_policies),
     )

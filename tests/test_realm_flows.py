@@ -1,6 +1,6 @@
 """The sign-in flow, release mapper and delegation wiring of the bizid realm, against the real platform.
 
-Each test signs in through a real authorization-code + PKCE flow (loadtests.browser_flow) and compares what
+Each test signs in through a real authorization-code + PKCE flow (realm.oidc.browser_flow) and compares what
 the RP receives with what OPA decides for the same input, so a change in the Java extension's input (a field
 missing, a scalar sent as a list) shows here as a difference, not as silently missing claims.
 """
@@ -19,9 +19,9 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page, pkce_pair
 from realm.accounts import CreatedAccount
 from realm.models import ACR_LOA, Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page, pkce_pair
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, release_input, rp_client
 

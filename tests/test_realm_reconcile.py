@@ -23,17 +23,17 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from realm import reconcile
 from realm.build import DesiredRealm
 from realm.loader import DEFINITIONS_DIR
+from realm.oidc.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from scripts import cli
 from scripts.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def api(platform: Settings) -> reconcile.AdminApi:
-    return reconcile.connect(platform)
+    return reconcile.connect(platform.target())
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def scratch(
     platform: Settings, api: reconcile.AdminApi, scratch_defs: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[DesiredRealm, Path, int]]:
     """The scratch realm, applied once from nothing: (desired, secrets dir, writes of that first apply)."""
-    _, desired = reconcile.prepare(platform, scratch_defs, api=api)
+    _, desired = reconcile.prepare(platform.target(), scratch_defs, api=api)
     assert desired.name.startswith("bizid-rt-")
     secrets_dir = tmp_path_factory.mktemp("secrets")
     _, writes = reconcile.apply(api, desired, secrets_dir)
@@ -68,7 +68,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 @pytest.mark.platform
 def test_applied_bizid_realm_plans_nothing(platform: Settings, api: reconcile.AdminApi) -> None:
-    _, desired = reconcile.prepare(platform, api=api)
+    _, desired = reconcile.prepare(platform.target(), api=api)
     plan = reconcile.plan(api, desired)
     assert plan.empty, plan.render()
 
@@ -129,9 +129,9 @@ def test_hand_edits_show_in_drift_and_apply_repairs_them(
 
 
 def reconcile_drift_exit() -> int:
-    from realm import realm_cli
+    from scripts import cli_realm
 
-    return realm_cli.DRIFT_EXIT
+    return cli_realm.DRIFT_EXIT
 
 
 @pytest.mark.platform

@@ -17,10 +17,10 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import Client, LoginResult
 from realm import reconcile
 from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import Client, LoginResult
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client
 
@@ -35,7 +35,7 @@ USER_FLOW_BINDINGS_EXEMPT = {
 
 @pytest.fixture(scope="module")
 def api(platform: Settings) -> reconcile.AdminApi:
-    return reconcile.connect(platform)
+    return reconcile.connect(platform.target())
 
 
 @pytest.fixture(scope="module")

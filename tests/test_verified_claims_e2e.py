@@ -21,9 +21,9 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, Client, LoginResult, decode_jwt_payload
 from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, Client, LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client
 

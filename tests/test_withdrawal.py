@@ -15,11 +15,11 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, Client, LoginResult
 from realm import delegation
 from realm.accounts import CreatedAccount
 from realm.delegation import GrantSpec
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, Client, LoginResult
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client
 

@@ -74,7 +74,12 @@ withheld := sort(_withheld) if {
 _refusal(reason, message) := {"claim": "*", "scope": "*", "reason": reason, "message": message}
 
 # Scopes whose claims describe the company; released only for tiers whose attributes are verified.
-_corporate_scopes := {"corporate"}
+# From the registry (scopes.yaml `describes_company`); a registry scope that does not say counts as one
+# (fail closed).
+_corporate_scopes := {name |
+	some name, scope in data.bizid.registry.scopes
+	object.get(scope, "describes_company", true) != false
+}
 
 # Claims Keycloak sets itself; never emitted here even if a scope were to list them.
 _protocol_claims := {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid"}
