@@ -5,16 +5,11 @@ token, exactly as the account console does; the RP (jgrants) then signs the same
 must receive the new self-asserted name as a plain claim only, with `verified_claims` unchanged.
 
 The holder's token comes from the account console client (`account-console`, authorization code + PKCE,
-signed in through the SSO session of the jgrants sign-in). While the platform clients are not yet declared
-in the realm definitions (issue 10, §1: the access policy refuses `account-console` as `unknown_rp`), the
-test falls back to the password grant of the built-in public client `admin-cli` with the holder's own
-password and TOTP code - the token the account console would have - so that the account REST API path is
-still what is tested. When neither path gives the holder a token the test fails, naming both reasons.
+signed in through the SSO session of the jgrants sign-in), the way a holder reaches its own profile.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pyotp
@@ -31,47 +26,17 @@ pytestmark = pytest.mark.platform
 
 SCOPE = "openid profile corporate account"
 ACCOUNT_CONSOLE = "account-console"
-TOTP_PERIOD = 30
 
 
 def account_api(platform: Settings) -> str:
     return f"{platform.issuer}/account/"
 
 
-def _next_totp(account: CreatedAccount, used_at: int) -> str:
-    """A code of a later time step than the one used at `used_at` (Keycloak refuses a reused code)."""
-    totp = pyotp.TOTP(account.totp_base32 or "")
-    while int(time.time()) // TOTP_PERIOD == used_at // TOTP_PERIOD:
-        time.sleep(1)
-    return totp.now()
-
-
-def holder_token(
-    platform: Settings, browser: BrowserFlow, account: CreatedAccount, otp_used_at: int
-) -> tuple[str, str]:
-    """The holder's own access token for the account REST API, and which path gave it (see module doc)."""
-    console = Client(ACCOUNT_CONSOLE, account_api(platform))
-    result = browser.login(console, account.username, account.password)
-    if result.tokens is not None:
-        return str(result.tokens["access_token"]), ACCOUNT_CONSOLE
-    response = requests.post(
-        f"{platform.issuer}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": account.username,
-            "password": account.password,
-            "totp": _next_totp(account, otp_used_at),
-        },
-        verify=str(platform.paths.ca_cert),
-        timeout=30,
-    )
-    if response.status_code != 200:
-        pytest.fail(
-            f"no holder token: {ACCOUNT_CONSOLE} refused ({result.error}: {result.error_description}); "
-            f"admin-cli password grant answered {response.status_code} {response.text[:200]}"
-        )
-    return str(response.json()["access_token"]), "admin-cli"
+def holder_token(platform: Settings, browser: BrowserFlow, account: CreatedAccount) -> str:
+    """The holder's own access token for the account REST API, from the account console (SSO)."""
+    result = browser.login(Client(ACCOUNT_CONSOLE, account_api(platform)), account.username, account.password)
+    assert result.tokens is not None, f"{ACCOUNT_CONSOLE} refused: {result.error}: {result.error_description}"
+    return str(result.tokens["access_token"])
 
 
 def own_profile(platform: Settings, token: str) -> dict[str, Any]:
@@ -108,7 +73,6 @@ def test_a_holders_rename_through_the_account_api_never_reaches_verified_claims(
     prime = make_account(Tier.PRIME)
     browser = new_browser(platform)
     jgrants = rp_client(platform, definitions, "jgrants")
-    otp_used_at = int(time.time())
     before = id_claims(
         browser.login(
             jgrants,
@@ -122,8 +86,7 @@ def test_a_holders_rename_through_the_account_api_never_reaches_verified_claims(
     assert verified_before["claims"]["corporate_name"] == "Test K.K."
     assert before["family_name"] == prime.username
 
-    token, path = holder_token(platform, browser, prime, otp_used_at)
-    print(f"holder token from {path}")
+    token = holder_token(platform, browser, prime)
     profile = own_profile(platform, token)
 
     # The holder may change its own name (holder-editable) ...
