@@ -7,6 +7,7 @@ effect, so a bad definition never reaches Keycloak or OPA.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -38,6 +39,38 @@ ACR_LOA: dict[str, int] = {"aal1": 1, "aal2": 2}
 CLIENT_ID = r"^[a-z][a-z0-9-]{1,62}$"
 SCOPE_NAME = r"^[a-z][a-z0-9_-]{1,62}$"
 CLAIM_NAME = r"^[a-z][a-z0-9_]{1,62}$"
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1 (a name such as 127.rp.example is not an address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_uri_error(uri: AnyUrl) -> str | None:
+    """None for an acceptable redirect URI, else why not (RFC 9700 §2.1, §4.1; RFC 8252 §7.3).
+
+    Exact https URIs only; plain http only to a loopback address (a native or local test RP); no other
+    scheme (`javascript:`, `data:`, custom schemes), no fragment (RFC 6749 §3.1.2), no wildcard.
+    """
+    text = str(uri)
+    if "*" in text:
+        return f"wildcard redirect URI {text} is not allowed: register exact URIs"
+    scheme = (uri.scheme or "").lower()
+    host = (uri.host or "").lower()
+    if scheme not in ("https", "http"):
+        return f"redirect URI {text} has scheme {scheme!r}: only https (or http to a loopback host) is allowed"
+    if scheme == "http" and not _is_loopback(host):
+        return f"redirect URI {text} uses http on host {host!r}: https is required except for loopback"
+    if uri.fragment is not None:
+        return f"redirect URI {text} has a fragment: redirect URIs must not contain '#'"
+    if uri.username or uri.password:
+        return f"redirect URI {text} carries credentials: not allowed"
+    return None
 
 
 class TierDefinition(Strict):
@@ -99,10 +132,11 @@ class RelyingParty(Strict):
 
     @field_validator("redirect_uris")
     @classmethod
-    def _no_wildcards(cls, uris: tuple[AnyUrl, ...]) -> tuple[AnyUrl, ...]:
+    def _safe_redirect_uris(cls, uris: tuple[AnyUrl, ...]) -> tuple[AnyUrl, ...]:
         for uri in uris:
-            if "*" in str(uri):
-                raise ValueError(f"wildcard redirect URI {uri} is not allowed: register exact URIs")
+            error = redirect_uri_error(uri)
+            if error:
+                raise ValueError(error)
         return uris
 
     @field_validator("accepted_tiers", "scopes")
