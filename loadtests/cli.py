@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from loadtests import seed
+from scripts import arguments
 from scripts.settings import REPO_ROOT
 
 SHAPES = ("step", "steady", "burst", "soak")
@@ -60,7 +61,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Extra options after -- go to Locust, e.g. -- --base-rate 10 --step-seconds 60",
     )
     run.add_argument("shape", choices=SHAPES)
-    run.add_argument("--population", type=int, default=10_000, help="accounts to draw from (seeded)")
+    run.add_argument(
+        "--population", type=arguments.positive_int, default=10_000, help="accounts to draw from (seeded)"
+    )
     run.set_defaults(func=lambda a: _run_cmd(a, list(a.locust_args)))
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="passed to locust")
 

@@ -37,7 +37,7 @@ from typing import Any
 import requests
 
 from realm import loader, opa_data
-from scripts import settings
+from scripts import arguments, settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = REPO_ROOT / "policies" / "bizid"
@@ -618,6 +618,8 @@ def _matrix_cmd(args: argparse.Namespace) -> int:
         written = generate(args.out, args.opa_url, args.definitions)
     except MatrixError as exc:
         raise ValueError(str(exc)) from None
+    except OSError as exc:
+        raise ValueError(f"--out {args.out}: cannot write the report: {exc.strerror or exc}") from None
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -628,13 +630,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p_sub = policy.add_subparsers(dest="policy_command", required=True)
     matrix_p = p_sub.add_parser("matrix", help="tier x RP access and released claims, asked of OPA")
     matrix_p.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default docs/reports)"
+        "--out", type=arguments.output_dir, default=DEFAULT_OUT, help="output folder (default docs/reports)"
     )
     source = matrix_p.add_mutually_exclusive_group()
-    source.add_argument("--opa-url", help="ask this OPA server (default: the platform's)")
+    source.add_argument(
+        "--opa-url", type=arguments.http_url, help="ask this OPA server (default: the platform's)"
+    )
     source.add_argument(
         "--definitions",
-        type=Path,
+        type=arguments.existing_dir,
         help="start a private OPA on policies/bizid and the registry generated from this definitions folder",
     )
     matrix_p.set_defaults(func=_matrix_cmd)

@@ -63,7 +63,9 @@ def redirect_uri_error(uri: AnyUrl) -> str | None:
     scheme = (uri.scheme or "").lower()
     host = (uri.host or "").lower()
     if scheme not in ("https", "http"):
-        return f"redirect URI {text} has scheme {scheme!r}: only https (or http to a loopback host) is allowed"
+        return (
+            f"redirect URI {text} has scheme {scheme!r}: only https (or http to a loopback host) is allowed"
+        )
     if scheme == "http" and not _is_loopback(host):
         return f"redirect URI {text} uses http on host {host!r}: https is required except for loopback"
     if uri.fragment is not None:

@@ -12,11 +12,11 @@ naming the file and field (scripts/cli.py turns ValueError into that).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from realm import build, opa_data, reconcile
 from realm.loader import DEFINITIONS_DIR
+from scripts import arguments
 
 DRIFT_EXIT = 1
 
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p = sub.add_parser(name, help=text)
         p.add_argument(
             "--definitions",
-            type=Path,
+            type=arguments.existing_dir,
             default=DEFINITIONS_DIR,
             help=f"definitions directory (default: {DEFINITIONS_DIR})",
         )

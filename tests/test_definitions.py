@@ -128,7 +128,8 @@ def test_unsafe_redirect_uri_is_refused(definitions_copy: Path, uri: str, fragme
 
 
 @pytest.mark.parametrize(
-    "uri", ["https://rp.example/cb?x=1", "http://127.0.0.1:18900/cb", "http://localhost/cb", "http://[::1]:8/cb"]
+    "uri",
+    ["https://rp.example/cb?x=1", "http://127.0.0.1:18900/cb", "http://localhost/cb", "http://[::1]:8/cb"],
 )
 def test_https_and_loopback_redirect_uris_are_accepted(definitions_copy: Path, uri: str) -> None:
     _edit(definitions_copy / "rps" / "jgrants.yaml", {"redirect_uris": [uri]})
