@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -37,7 +38,7 @@ from typing import Any
 import requests
 
 from realm import loader, opa_data
-from scripts import arguments, settings
+from scripts import arguments, opa_server, settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = REPO_ROOT / "policies" / "bizid"
@@ -60,10 +61,11 @@ class MatrixError(RuntimeError):
 class Opa:
     """A client of one OPA server's data API."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.http = requests.Session()
+        self.http.headers.update(opa_server.bearer(token or token_for(self.url)))
 
     def decide(self, package: str, policy_input: Json) -> dict[str, Any]:
         """The decision of `data.bizid.<package>.decision` for this input; it must be defined."""
@@ -111,6 +113,22 @@ class Opa:
         return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
+_PRIVATE_TOKENS: dict[str, str] = {}
+"""Read tokens of the private OPA servers running in this process, by URL."""
+
+
+def token_for(url: str) -> str | None:
+    """The read token for an OPA of ours: a private one started here, or the platform's (generated secret)."""
+    url = url.rstrip("/")
+    if url in _PRIVATE_TOKENS:
+        return _PRIVATE_TOKENS[url]
+    cfg = settings.load()
+    secret = cfg.paths.secrets / opa_server.READ_TOKEN_SECRET
+    if url == cfg.opa_url and secret.exists():
+        return secret.read_text().strip()
+    return None
+
+
 def opa_binary() -> Path:
     configured = settings.load().paths.opa
     if configured.exists():
@@ -137,7 +155,9 @@ def private_opa(
     """A private OPA server (the real binary) on a free loopback port; yields its URL.
 
     It serves `policies/bizid` (without `_test.rego`, as in production) and the registry generated from
-    `definitions` by `realm.opa_data` - or the given `registry` document as is.
+    `definitions` by `realm.opa_data` - or the given `registry` document as is - with the platform's
+    authentication and authorization (scripts/opa_server.py) and fresh tokens; `Opa(url)` finds the read
+    token through `token_for`.
     """
     with tempfile.TemporaryDirectory(prefix="bizid-opa-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -151,20 +171,14 @@ def private_opa(
         log_path = Path(tmp) / "opa.log"
         command = [
             str(opa_binary()),
-            "run",
-            "--server",
-            "--addr",
-            f"127.0.0.1:{port}",
-            "--ignore",
-            "*_test.rego",
-            "--skip-version-check",
-            *extra_args,
-            str(POLICY_DIR),
-            str(data_dir),
+            *opa_server.run_args(f"127.0.0.1:{port}", data_dir, decision_log=False, extra=extra_args),
         ]
+        read_token = opa_server.new_token()
+        env = {**os.environ, **opa_server.token_env(opa_server.new_token(), read_token)}
         with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         url = f"http://127.0.0.1:{port}"
+        _PRIVATE_TOKENS[url] = read_token
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -180,6 +194,7 @@ def private_opa(
                 time.sleep(0.05)
             yield url
         finally:
+            _PRIVATE_TOKENS.pop(url, None)
             process.terminate()
             try:
                 process.wait(timeout=10)

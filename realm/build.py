@@ -39,10 +39,12 @@ REGISTRATION_FLOW = "bizid-registration"
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
 EXTENSION_MAPPERS = frozenset({"bizid-release"})
+EXTENSION_FORM_ACTIONS = frozenset({"bizid-registration-password"})
 EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "validator": EXTENSION_VALIDATORS,
     "authenticator": EXTENSION_AUTHENTICATORS,
     "protocol-mapper": EXTENSION_MAPPERS,
+    "form-action": EXTENSION_FORM_ACTIONS,
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
@@ -228,6 +230,8 @@ def password_policy(defs: Definitions) -> str:
         parts.append("notUsername")
     if p.not_email:
         parts.append("notEmail")
+    if p.blocklist:
+        parts.append(f"passwordBlacklist({p.blocklist})")
     parts += [
         f"hashAlgorithm({p.hash_algorithm})",
         f"hashIterations({p.hash_iterations})",
@@ -265,6 +269,8 @@ def realm_representation(defs: Definitions) -> dict[str, Any]:
         "maxDeltaTimeSeconds": bf.max_delta_time_seconds,
         "quickLoginCheckMilliSeconds": bf.quick_login_check_millis,
         "minimumQuickLoginWaitSeconds": bf.minimum_quick_login_wait_seconds,
+        "maxTemporaryLockouts": bf.max_temporary_lockouts,
+        "bruteForceStrategy": bf.strategy,
         "accessTokenLifespan": life.access_token,
         "ssoSessionIdleTimeout": life.sso_session_idle,
         "ssoSessionMaxLifespan": life.sso_session_max,
@@ -537,6 +543,7 @@ def registration_flow(options: Options) -> Flow:
         (
             Step("registration-user-creation", "REQUIRED"),
             Step("registration-password-action", "REQUIRED"),
+            *((Step("bizid-registration-password", "REQUIRED"),) if options.extension else ()),
         ),
         flow_type="form-flow",
         form_provider="registration-page-form",

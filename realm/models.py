@@ -161,6 +161,12 @@ class PasswordPolicy(Strict):
     hash_algorithm: Literal["argon2", "pbkdf2-sha512"]
     hash_iterations: Annotated[int, Field(ge=1)]
     password_history: Annotated[int, Field(ge=0)]
+    blocklist: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}\.txt$")] | None = Field(
+        None,
+        description="file name of the common-password list (passwordBlacklist policy);"
+        " scripts/password_blocklist.py"
+        " makes it from the list a pinned package ships",
+    )
 
 
 class BruteForce(Strict):
@@ -171,6 +177,18 @@ class BruteForce(Strict):
     quick_login_check_millis: Annotated[int, Field(ge=0)]
     minimum_quick_login_wait_seconds: Seconds
     permanent_lockout: bool
+    max_temporary_lockouts: Annotated[int, Field(ge=0)] = 0
+    """0: temporary lockouts never turn permanent (Keycloak's permanent-after-temporary mode is off)."""
+    strategy: Literal["MULTIPLE", "LINEAR"] = "MULTIPLE"
+    """How the wait grows: MULTIPLE adds wait_increment_seconds every failure_factor failures."""
+
+    @model_validator(mode="after")
+    def _no_lockout_dos(self) -> BruteForce:
+        if self.permanent_lockout or self.max_temporary_lockouts:
+            raise ValueError("a permanent lockout lets anyone disable any account by guessing")
+        if self.max_failure_wait_seconds < self.wait_increment_seconds:
+            raise ValueError("max_failure_wait_seconds must be at least wait_increment_seconds")
+        return self
 
 
 class Lifetimes(Strict):

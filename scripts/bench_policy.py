@@ -40,7 +40,7 @@ from realm import accounts, delegation, loader
 from realm.accounts import AccountSpec
 from realm.delegation import DelegationRecord
 from realm.models import Tier
-from scripts import settings
+from scripts import opa_server, settings
 from scripts.keycloak_admin import admin_client
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +160,7 @@ def inputs(now: dt.datetime) -> dict[str, tuple[str, Json]]:
 def opa_internal(url: str, cases: dict[str, tuple[str, Json]], n: int) -> dict[str, dict[str, float]]:
     """p50/p99 (microseconds) of OPA's own handler and evaluation timers per case."""
     http = requests.Session()
+    http.headers.update(opa_server.bearer(matrix.token_for(url)))
     results = {}
     for name, (package, policy_input) in cases.items():
         handler: list[float] = []
@@ -192,6 +193,7 @@ def opa_internal(url: str, cases: dict[str, tuple[str, Json]], n: int) -> dict[s
 def round_trip(url: str, cases: dict[str, tuple[str, Json]], n: int) -> dict[str, dict[str, float]]:
     """p50/p99 (microseconds) of the HTTP round trip as a kept-alive client sees it."""
     http = requests.Session()
+    http.headers.update(opa_server.bearer(matrix.token_for(url)))
     results = {}
     for name, (package, policy_input) in cases.items():
         body = json.dumps({"input": policy_input})

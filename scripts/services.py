@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import install, tuning
+from scripts import install, opa_server, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
 
@@ -75,10 +75,24 @@ def read_pid(settings: Settings, name: str) -> int | None:
     return pid if _pid_alive(pid) else None
 
 
+def private_logs(settings: Settings) -> Path:
+    """.bizid/logs, readable by its owner only: the logs hold decision ids, account ids and errors."""
+    logs = settings.paths.logs
+    logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+    logs.chmod(0o700)
+    for log_file in logs.iterdir():
+        if log_file.is_file():
+            log_file.chmod(0o600)
+    return logs
+
+
 def _spawn(settings: Settings, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> int:
-    settings.paths.logs.mkdir(parents=True, exist_ok=True)
+    logs = private_logs(settings)
     settings.paths.pids.mkdir(parents=True, exist_ok=True)
-    with (settings.paths.logs / f"{name}.log").open("ab") as out:
+    log_path = logs / f"{name}.log"
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "ab") as out:
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
@@ -252,6 +266,8 @@ def keycloak_env(settings: Settings) -> dict[str, str]:
         "KC_BOOTSTRAP_ADMIN_PASSWORD": settings.secret("admin-password"),
         "KC_LOG_LEVEL": "info",
         "BIZID_OPA_URL": settings.opa_url,
+        # Keycloak's bearer token for OPA (decisions only); read by the extension's OpaClient.
+        opa_server.DECIDE_TOKEN_ENV: settings.secret(opa_server.DECIDE_TOKEN_SECRET),
         **tuning.KEYCLOAK_ENV,
     }
 
@@ -312,30 +328,31 @@ def write_opa_data(settings: Settings) -> None:
     opa_data.write(loader.load(), settings.paths.opa_data)
 
 
+def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
+    args = opa_server.run_args(
+        f"{LOOPBACK}:{settings.ports.opa}", settings.paths.opa_data, decision_log=True, extra=("--watch",)
+    )
+    tokens = opa_server.token_env(
+        settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
+    )
+    return [str(opa), *args], tokens
+
+
 def start_opa(settings: Settings) -> None:
+    """Start OPA (authenticated, authorised, masked decision log); restart it when its command or tokens
+    changed, so an OPA started by an older checkout without authorization does not stay up."""
     opa = install.ensure_opa(settings)
     write_opa_data(settings)
-    if read_pid(settings, "opa") is not None and _opa_ready(settings):
+    cmd, tokens = _opa_command(settings, opa)
+    marker = settings.paths.pids / "opa.fingerprint"
+    fingerprint = hashlib.sha256(json.dumps([cmd, tokens], sort_keys=True).encode()).hexdigest()
+    current = marker.exists() and marker.read_text() == fingerprint
+    if current and read_pid(settings, "opa") is not None and _opa_ready(settings):
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url}")
-    cmd = [
-        str(opa),
-        "run",
-        "--server",
-        "--addr",
-        f"{LOOPBACK}:{settings.ports.opa}",
-        "--watch",
-        "--log-format",
-        "json",
-        "--set",
-        "decision_logs.console=true",
-        "--ignore",
-        "*_test.rego",
-        str(POLICY_DIR),
-        str(settings.paths.opa_data),
-    ]
-    _spawn(settings, "opa", cmd, dict(os.environ), REPO_ROOT)
+    _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
+    marker.write_text(fingerprint)
     _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
 
 

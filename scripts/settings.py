@@ -113,6 +113,11 @@ class Settings:
     def admin_username(self) -> str:
         return "admin"
 
+    def opa_read_headers(self) -> dict[str, str]:
+        """Authorization for the local tools and tests at the platform's OPA (decisions, registry, policy
+        list; never writes): the generated read token (docs/architecture.md, policies/system/authz.rego)."""
+        return {"Authorization": f"Bearer {self.secret('opa-read-token')}"}
+
     def secret(self, name: str) -> str:
         """Read a generated local secret; `bizid up` creates them."""
         return (self.paths.secrets / name).read_text().strip()
