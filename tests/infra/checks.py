@@ -390,9 +390,38 @@ def check_service(graph: Graph) -> list[str]:
             problems.append(f"{task.name}: passwords not taken from Secrets Manager")
         if any(
             str(s["valueFrom"]).split(":")[3] != task.region
-            for s in containers["keycloak"].get("secrets", [])
+            for c in containers.values()
+            for s in c.get("secrets", [])
         ):
             problems.append(f"{task.name}: reads secrets from another region")
+        problems += _opa_sidecar_problems(task.name, containers["keycloak"], containers["opa"])
+    return problems
+
+
+OPA_TOKEN = "BIZID_OPA_TOKEN"
+
+
+def _opa_sidecar_problems(task: str, keycloak: dict[str, Any], opa: dict[str, Any]) -> list[str]:
+    """OPA's REST API is shared by every container of the task: it must demand a token and apply system.authz,
+    and Keycloak and OPA must both get that token from the same Secrets Manager secret, never as plain env."""
+    problems = []
+    command = opa.get("command") or []
+    for flag in ("--authentication=token", "--authorization=basic"):
+        if flag not in command:
+            problems.append(
+                f"{task}: the OPA sidecar runs without {flag} (any process in the task could write)"
+            )
+    sources = {}
+    for name, container in (("keycloak", keycloak), ("opa", opa)):
+        found = [s["valueFrom"] for s in container.get("secrets", []) if s["name"] == OPA_TOKEN]
+        if not found:
+            problems.append(f"{task}: {name} gets no {OPA_TOKEN} from Secrets Manager")
+        else:
+            sources[name] = found[0]
+        if any(v["name"] == OPA_TOKEN for v in container.get("environment", [])):
+            problems.append(f"{task}: {name} gets {OPA_TOKEN} as plain environment")
+    if len(sources) == 2 and sources["keycloak"] != sources["opa"]:
+        problems.append(f"{task}: Keycloak and OPA read {OPA_TOKEN} from different secrets")
     return problems
 
 

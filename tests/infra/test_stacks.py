@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
 
 from infra.config import STACKS, load_stack_config
 from infra.graph import PROVIDER_TYPE, Graph
+from tests.infra import checks
 from tests.infra.checks import ALL_CHECKS, OSAKA, TOKYO
 from tests.infra.conftest import graph_of
 
@@ -116,3 +118,46 @@ def test_dev_is_single_region_and_destroyable() -> None:
         r for r in graph.of_type("aws:route53/record:Record") if r.inputs.get("failoverRoutingPolicies")
     ] == []
     assert all(not c.inputs["deletionProtection"] for c in graph.of_type("aws:rds/cluster:Cluster"))
+
+
+def test_opa_sidecar_demands_keycloaks_token_from_secrets_manager() -> None:
+    from infra.components import keycloak_service
+    from scripts import opa_server
+
+    # One name and one set of flags for the local OPA and the sidecar.
+    assert keycloak_service.OPA_TOKEN_ENV == opa_server.DECIDE_TOKEN_ENV == checks.OPA_TOKEN
+    assert keycloak_service.OPA_SECURITY_FLAGS == opa_server.SECURITY_FLAGS
+    graph = graph_of("prod")
+    tasks = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    assert tasks
+    for task in tasks:
+        keycloak, opa = json.loads(task.inputs["containerDefinitions"])
+        assert {"--authentication=token", "--authorization=basic"} <= set(opa["command"])
+        token = {
+            c["name"]: [s["valueFrom"] for s in c["secrets"] if s["name"] == "BIZID_OPA_TOKEN"]
+            for c in (keycloak, opa)
+        }
+        assert token["keycloak"] == token["opa"] and len(token["opa"]) == 1
+        assert f":{task.region}:" in token["opa"][0] and "opa-token" in token["opa"][0]
+    assert checks.check_service(graph) == []
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    ["no-authentication", "no-authorization", "opa-without-token", "keycloak-token-as-plain-env"],
+)
+def test_opa_sidecar_mutations_are_caught(mutation: str) -> None:
+    graph = copy.deepcopy(graph_of("prod"))
+    task = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")[0]
+    keycloak, opa = json.loads(task.inputs["containerDefinitions"])
+    if mutation == "no-authentication":
+        opa["command"].remove("--authentication=token")
+    elif mutation == "no-authorization":
+        opa["command"].remove("--authorization=basic")
+    elif mutation == "opa-without-token":
+        opa["secrets"] = []
+    else:
+        keycloak["secrets"] = [s for s in keycloak["secrets"] if s["name"] != "BIZID_OPA_TOKEN"]
+        keycloak["environment"].append({"name": "BIZID_OPA_TOKEN", "value": "plain"})
+    task.inputs["containerDefinitions"] = json.dumps([keycloak, opa])
+    assert any("OPA" in p for p in checks.check_service(graph)), mutation
