@@ -15,9 +15,11 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from realm import loader
+from keycloak.exceptions import KeycloakError
+
+from realm import account_input, loader
 from realm.models import Definitions, Tier, corporate_number_error
-from scripts import settings
+from scripts import arguments, password_blocklist, settings
 from scripts.keycloak_admin import admin_client
 
 TOTP_DIGITS = 6
@@ -94,13 +96,37 @@ def _attr(user: dict[str, Any], name: str) -> str | None:
     return str(values[0]) if values else None
 
 
+def _check_input(spec: AccountSpec, defs: Definitions) -> None:
+    """What Keycloak would refuse about the fields themselves, named by option (no request needed)."""
+    if len(spec.username) > account_input.MAX_FIELD:
+        raise AccountError(f"--username: longer than {account_input.MAX_FIELD} characters")
+    error = account_input.email_error(spec.email)
+    if error:
+        raise AccountError(f"--email {error}")
+    for option, value in (("--first-name", spec.first_name), ("--last-name", spec.last_name)):
+        error = account_input.name_error(value)
+        if error:
+            raise AccountError(f"{option}: {error}")
+    if spec.password is not None:
+        policy = defs.realm.password
+        name = policy.blocklist
+
+        def blocked(password: str) -> bool:
+            if name is None or not (password_blocklist.BUILD_DIR / name).exists():
+                return False  # Keycloak still applies its own copy of the list
+            return password_blocklist.is_blocked(password, name)
+
+        error = account_input.password_error(spec.password, spec.username, spec.email, policy, blocked)
+        if error:
+            raise AccountError(f"--password: {error}")
+
+
 def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]:
     """Check the spec against the definitions and the live realm; return the attributes to store."""
     tier = defs.tier(spec.tier)
     if not spec.username or not spec.username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise AccountError(f"--username {spec.username!r}: use letters, digits, '-', '_' or '.'")
-    if "@" not in spec.email:
-        raise AccountError(f"--email {spec.email!r}: not an e-mail address")
+    _check_input(spec, defs)
     if spec.status not in ("active", "suspended"):
         raise AccountError(f"--status {spec.status!r}: must be active or suspended")
     if spec.corporate_type not in ("corporation", "sole_proprietor"):
@@ -109,6 +135,8 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
         )
     if _user_by_username(admin, spec.username):
         raise AccountError(f"--username {spec.username!r}: an account with that username already exists")
+    if admin.get_users({"email": spec.email, "exact": True}):
+        raise AccountError(f"--email {spec.email!r}: another account already has this e-mail address")
 
     attrs: dict[str, Any] = {
         "tier": spec.tier.value,
@@ -237,8 +265,28 @@ def create(spec: AccountSpec, defs: Definitions, admin: Any) -> CreatedAccount:
         "attributes": {k: v if isinstance(v, list) else [v] for k, v in attrs.items()},
         "credentials": _credentials(password, totp_secret),
     }
-    user_id: str = admin.create_user(payload, exist_ok=False)
+    try:
+        user_id: str = admin.create_user(payload, exist_ok=False)
+    except KeycloakError as exc:
+        # Checked above; this is the backstop (a policy changed on the server): nothing was kept.
+        raise AccountError(
+            f"Keycloak refused the account {spec.username!r}: {_keycloak_message(exc)}"
+        ) from None
     return CreatedAccount(spec.username, spec.tier, password, totp_secret, user_id)
+
+
+def _keycloak_message(exc: KeycloakError) -> str:
+    body = exc.response_body
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or exc)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(parsed, dict):
+        return str(
+            parsed.get("errorMessage") or parsed.get("error_description") or parsed.get("error") or parsed
+        )
+    return text[:300]
 
 
 # --- demo accounts printed by `bizid up` ------------------------------------------------------------
@@ -366,7 +414,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create_p.add_argument("--branch", help="Member only: branch office")
     create_p.add_argument("--prime", help="Member only: username of the issuing Prime")
     create_p.add_argument("--rp", action="append", help="provisional Prime only: an RP it may use (repeat)")
-    create_p.add_argument("--valid-until", type=_date, help="YYYY-MM-DD (default: per tier)")
+    create_p.add_argument(
+        "--valid-until", type=arguments.future_date, help="YYYY-MM-DD, after today (default: per tier)"
+    )
     create_p.add_argument("--status", default="active", choices=["active", "suspended"])
     create_p.add_argument(
         "--totp",
