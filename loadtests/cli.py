@@ -18,8 +18,25 @@ from scripts.settings import REPO_ROOT
 SHAPES = ("step", "steady", "burst", "soak")
 
 
+def _own_options(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """`--population` given after the shape lands in the pass-through list (argparse.REMAINDER): take it out
+    and check it like the option it is, so `load run steady --population -5` is refused, not run."""
+    rest = extra[1:] if extra[:1] == ["--"] else list(extra)
+    for i, item in enumerate(rest):
+        if item == "--population" or item.startswith("--population="):
+            value = item.split("=", 1)[1] if "=" in item else (rest[i + 1] if i + 1 < len(rest) else "")
+            try:
+                args.population = arguments.positive_int(value)
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"argument --population: {exc}") from None
+            del rest[i : i + (1 if "=" in item else 2)]
+            return _own_options(args, rest)
+    return rest
+
+
 def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
     """Run one shape headless with CSV and HTML output (a thin wrapper over the locust command)."""
+    extra = _own_options(args, extra)
     out = REPO_ROOT / ".bizid" / "load" / args.shape
     out.mkdir(parents=True, exist_ok=True)
     cmd = [

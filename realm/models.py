@@ -347,6 +347,46 @@ class AttributePermissions(Strict):
         return self
 
 
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def validator_config_error(validator: str, config: dict[str, str | int | bool | list[str]]) -> str | None:
+    """What Keycloak's built-in validators refuse in their configuration (it answers HTTP 400 on the whole
+    user profile otherwise); unknown validators are checked against the server in realm.preflight."""
+    if validator in ("length", "integer", "double"):
+        bounds = {}
+        for key in ("min", "max"):
+            if key in config:
+                number = _number(config[key])
+                if number is None or (validator != "double" and not number.is_integer()):
+                    kind = "number" if validator == "double" else "whole number"
+                    return f"{key}: {config[key]!r} is not a {kind}"
+                if validator == "length" and number < 0:
+                    return f"{key}: must not be negative"
+                bounds[key] = number
+        if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+            return f"min {config['min']!r} is greater than max {config['max']!r}"
+    if validator == "pattern":
+        pattern = config.get("pattern")
+        if not isinstance(pattern, str) or not pattern:
+            return "pattern: a regular expression is required"
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"pattern: {pattern!r} is not a regular expression ({exc})"
+    if validator == "options":
+        options = config.get("options")
+        if not isinstance(options, list) or not options or not all(isinstance(o, str) and o for o in options):
+            return "options: a non-empty list of values is required"
+    return None
+
+
 class ProfileAttribute(Strict):
     """One user attribute of the declarative user profile and who may see and change it."""
 
@@ -364,6 +404,17 @@ class ProfileAttribute(Strict):
     )
     annotations: dict[str, str] = Field(default_factory=dict)
     reason: str = Field(min_length=10, description="why these permissions (shown to reviewers only)")
+
+    @field_validator("validations")
+    @classmethod
+    def _validator_configs(
+        cls, validations: dict[str, dict[str, str | int | bool | list[str]]]
+    ) -> dict[str, dict[str, str | int | bool | list[str]]]:
+        for validator, config in validations.items():
+            error = validator_config_error(validator, config)
+            if error:
+                raise ValueError(f"validations.{validator}: {error}")
+        return validations
 
     @model_validator(mode="after")
     def _default_is_an_option(self) -> ProfileAttribute:

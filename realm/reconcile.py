@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from realm import build
+from realm import build, preflight
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm, Flow, Options, Step, SubFlow
 from realm.loader import DEFINITIONS_DIR
 
@@ -810,8 +810,16 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
         todo = current.changes[1:]
     else:
         todo = current.changes
+    # The user profile first: it is what Keycloak validates most (validator configs), so a refusal there
+    # leaves nothing else half-written.
+    todo = tuple(sorted(todo, key=lambda c: c.object_type != "user-profile"))
+    written: list[Change] = []
     for change in todo:
-        applier.apply(change)
+        try:
+            applier.apply(change)
+        except ReconcileError as exc:
+            raise preflight.apply_failure(change, exc, written) from None
+        written.append(change)
     if any(c.object_type in ("flow", "flow-binding") for c in todo):
         applier.remove_hold_flow()
     applier.ensure_local_secrets()
@@ -864,7 +872,9 @@ def prepare(
     defs, profile = build.load(directory)
     api = api or connect(settings)
     options = resolve_options(api, settings.opa_url, without_extension)
-    return api, build.desired(defs, profile, options)
+    desired = build.desired(defs, profile, options)
+    preflight.check(desired, api.get("/admin/serverinfo"), directory)
+    return api, desired
 
 
 def plan_definitions(
