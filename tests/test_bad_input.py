@@ -48,12 +48,13 @@ def _edit(path: Path, change: dict[str, Any]) -> None:
 
 def _nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
     """A guard, not a stand-in: should a refusal regress, Locust or a benchmark must not start (and hang)."""
-    from loadtests import cli as load_cli
+    import subprocess
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"a process was started for bad input: {args}")
 
-    monkeypatch.setattr(load_cli.subprocess, "run", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +99,10 @@ def test_matrix_out_to_an_unwritable_place_writes_nothing(
     assert blocker.read_text() == "not a folder\n"
 
 
-def test_bench_out_and_data_paths_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_bench_out_and_data_paths_are_checked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _nothing_may_start(monkeypatch)
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     code, err = run(capsys, "load", "bench", "--out", str(tmp_path))
@@ -279,3 +283,16 @@ def test_accounts_create_bad_input_is_named_and_nothing_is_created(
     code, err = run(capsys, "accounts", "create", *argv)
     assert code == 2 and err.startswith("bizid: error: ") and option in err, err
     assert admin.get_users({"username": username, "exact": True}) == []
+
+
+def test_a_platform_that_is_down_is_named_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No platform on these ports, nothing installed in this state folder: a clear error, exit 2."""
+    monkeypatch.setenv("BIZID_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BIZID_PORT_OFFSET", "3900")
+    code, err = run(
+        capsys, "accounts", "create", "--tier", "entry", "--username", "x-down", "--email", "x@example.test",
+        "--first-name", "A", "--last-name", "B",
+    )  # fmt: skip
+    assert code == 2 and "is missing: the local platform is not installed here yet" in err, err
