@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from policies import matrix
 from realm import loader, opa_data
 from realm.models import ACR_LOA, Definitions
+from scripts import opa_server
 
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies" / "bizid"
@@ -53,6 +54,7 @@ class Opa:
     def __init__(self, url: str) -> None:
         self.url = url
         self.http = requests.Session()
+        self.http.headers.update(opa_server.bearer(matrix.token_for(url)))  # OPA demands a token
 
     def decide(self, package: str, policy_input: Json) -> dict[str, Any]:
         """POST /v1/data/bizid/<package>/decision; the decision must always be defined."""
