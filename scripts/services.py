@@ -289,7 +289,12 @@ def start_keycloak(settings: Settings) -> None:
     marker = home / ".bizid-build"
     fingerprint = _build_fingerprint(jar)
     up_to_date = marker.exists() and marker.read_text() == fingerprint
-    if up_to_date and read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
+    # A Keycloak started with another OPA token (secrets regenerated) would be refused by OPA: restart it.
+    runtime_marker = settings.paths.pids / "keycloak.runtime"
+    runtime = hashlib.sha256(settings.secret(opa_server.DECIDE_TOKEN_SECRET).encode()).hexdigest()
+    same_runtime = runtime_marker.exists() and runtime_marker.read_text() == runtime
+    running = read_pid(settings, "keycloak") is not None and _keycloak_ready(settings)
+    if up_to_date and same_runtime and running:
         return
     _stop_pid(settings, "keycloak")
     if not up_to_date:
@@ -307,6 +312,7 @@ def start_keycloak(settings: Settings) -> None:
         keycloak_env(settings),
         home,
     )
+    runtime_marker.write_text(runtime)
     _wait("Keycloak", lambda: _keycloak_ready(settings), 300, settings.paths.logs / "keycloak.log")
 
 
