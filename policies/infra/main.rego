@@ -12,5 +12,6 @@ import data.infra.edge
 import data.infra.encryption
 import data.infra.exposure
 import data.infra.resilience
+import data.infra.sidecar
 
-deny := (((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | resilience.deny
+deny := ((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | resilience.deny) | sidecar.deny
