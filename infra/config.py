@@ -218,6 +218,8 @@ class StackSecrets:
 
     db_master_password: pulumi.Output[str]
     keycloak_admin_password: pulumi.Output[str]
+    opa_token: pulumi.Output[str]
+    """Bearer token Keycloak presents to its OPA sidecar (OPA runs with token authentication)."""
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -288,4 +290,5 @@ def read_pulumi_secrets(cfg: pulumi.Config) -> StackSecrets:
     return StackSecrets(
         db_master_password=cfg.require_secret("dbMasterPassword"),
         keycloak_admin_password=cfg.require_secret("keycloakAdminPassword"),
+        opa_token=cfg.require_secret("opaToken"),
     )

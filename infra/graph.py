@@ -297,6 +297,7 @@ def mock_secrets() -> StackSecrets:
     return StackSecrets(
         db_master_password=pulumi.Output.secret("mock-db-password"),
         keycloak_admin_password=pulumi.Output.secret("mock-admin-password"),
+        opa_token=pulumi.Output.secret("mock-opa-token-0123456789"),
     )
 
 

@@ -97,6 +97,12 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     admin_secret = secret(
         "kc-admin", "Keycloak bootstrap administrator", "bootstrap-admin", secrets.keycloak_admin_password
     )
+    opa_secret = secret(
+        "opa-token",
+        "Bearer token of Keycloak at its OPA sidecar (decisions only)",
+        "keycloak",
+        secrets.opa_token,
+    )
 
     # Images: pinned from config, or built once and pushed to every region's registry.
     image_sources = {"keycloak": config.keycloak.image, "opa": config.keycloak.opa_image}
@@ -199,6 +205,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 db_name=config.database.database_name,
                 db_secret_arn=db_secret.arn_in(region.region),
                 admin_secret_arn=admin_secret.arn_in(region.region),
+                opa_secret_arn=opa_secret.arn_in(region.region),
                 kms_key_arn=key.arn,
                 keycloak_log_group=audit.keycloak_log_group,
                 opa_log_group=audit.opa_log_group,

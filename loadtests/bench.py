@@ -41,7 +41,7 @@ from loadtests.bench_svg import svg_chart
 from loadtests.cpu import CpuSampler, process_groups
 from loadtests.journey import assert_loopback, rp_clients
 from loadtests.phases import PER_USER_RATE, Phase, burst_phases, step_phases
-from scripts import services
+from scripts import arguments, services
 from scripts import settings as settings_mod
 from scripts.settings import KEYCLOAK_VERSION, REPO_ROOT, Settings
 
@@ -330,20 +330,37 @@ def sustained(run: Run) -> Window | None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--small", type=int, default=10_000, help="small population (default 10,000)")
-    p.add_argument("--large", type=int, default=1_000_000, help="large population (default 1,000,000)")
-    p.add_argument("--ramp-from", type=float, default=0.05, help="first step, fraction of the ceiling")
-    p.add_argument("--ramp-step", type=float, default=0.05, help="step size, fraction of the ceiling")
-    p.add_argument("--step-seconds", type=float, default=40.0, help="seconds per step of the ramp")
-    p.add_argument("--steps", type=int, default=8, help="steps of the ramp")
-    p.add_argument("--burst-seconds", type=float, default=45.0, help="seconds per burst phase")
-    p.add_argument("--ceiling-seconds", type=float, default=10.0)
-    p.add_argument("--warmup-chunks", type=int, default=12, help="at most this many warm-up chunks of 600")
+    p.add_argument(
+        "--small", type=arguments.positive_int, default=10_000, help="small population (default 10,000)"
+    )
+    p.add_argument(
+        "--large", type=arguments.positive_int, default=1_000_000, help="large population (default 1,000,000)"
+    )
+    p.add_argument(
+        "--ramp-from", type=arguments.fraction, default=0.05, help="first step, fraction of the ceiling"
+    )
+    p.add_argument(
+        "--ramp-step", type=arguments.fraction, default=0.05, help="step size, fraction of the ceiling"
+    )
+    p.add_argument(
+        "--step-seconds", type=arguments.positive_float, default=40.0, help="seconds per step of the ramp"
+    )
+    p.add_argument("--steps", type=arguments.positive_int, default=8, help="steps of the ramp")
+    p.add_argument(
+        "--burst-seconds", type=arguments.positive_float, default=45.0, help="seconds per burst phase"
+    )
+    p.add_argument("--ceiling-seconds", type=arguments.positive_float, default=10.0)
+    p.add_argument(
+        "--warmup-chunks",
+        type=arguments.non_negative_int,
+        default=12,
+        help="at most this many warm-up chunks of 600",
+    )
     p.add_argument("--signin-only", action="store_true", help="visits stop after the sign-in")
     p.add_argument("--skip-seed", action="store_true", help="do not seed (the large population must exist)")
     p.add_argument("--skip-ramp-small", action="store_true", help="measure the large population only")
-    p.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench" / "load.md")
-    p.add_argument("--data", type=Path, default=settings_mod.load().paths.load / "bench")
+    p.add_argument("--out", type=arguments.output_file, default=REPO_ROOT / "docs" / "bench" / "load.md")
+    p.add_argument("--data", type=arguments.output_dir, default=settings_mod.load().paths.load / "bench")
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,31 @@ import sys
 from collections.abc import Sequence
 
 from loadtests import seed
-from scripts import settings
+from scripts import arguments, settings
 from scripts.settings import REPO_ROOT
 
 SHAPES = ("step", "steady", "burst", "soak")
 
 
+def _own_options(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """`--population` given after the shape lands in the pass-through list (argparse.REMAINDER): take it out
+    and check it like the option it is, so `load run steady --population -5` is refused, not run."""
+    rest = extra[1:] if extra[:1] == ["--"] else list(extra)
+    for i, item in enumerate(rest):
+        if item == "--population" or item.startswith("--population="):
+            value = item.split("=", 1)[1] if "=" in item else (rest[i + 1] if i + 1 < len(rest) else "")
+            try:
+                args.population = arguments.positive_int(value)
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"argument --population: {exc}") from None
+            del rest[i : i + (1 if "=" in item else 2)]
+            return _own_options(args, rest)
+    return rest
+
+
 def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
     """Run one shape headless with CSV and HTML output (a thin wrapper over the locust command)."""
+    extra = _own_options(args, extra)
     out = settings.load().paths.load / args.shape
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -61,7 +78,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Extra options after -- go to Locust, e.g. -- --base-rate 10 --step-seconds 60",
     )
     run.add_argument("shape", choices=SHAPES)
-    run.add_argument("--population", type=int, default=10_000, help="accounts to draw from (seeded)")
+    run.add_argument(
+        "--population", type=arguments.positive_int, default=10_000, help="accounts to draw from (seeded)"
+    )
     run.set_defaults(func=lambda a: _run_cmd(a, list(a.locust_args)))
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="passed to locust")
 

@@ -39,6 +39,7 @@ import psycopg
 from loadtests import population as pop
 from realm import admin_paths
 from realm.platform import DB_NAME, DB_USER
+from scripts import arguments
 from scripts import settings as settings_mod
 from scripts.settings import LOOPBACK, REALM, Settings
 
@@ -635,9 +636,13 @@ def add_seed_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             " (loadtests/population.py). Resumable: run it again to add more or fill gaps."
         ),
     )
-    p.add_argument("--accounts", type=int, required=True, help="population size N")
-    p.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="accounts per transaction")
-    p.add_argument("--jobs", type=int, default=2, help="parallel connections (default: 2)")
+    p.add_argument("--accounts", type=arguments.positive_int, required=True, help="population size N")
+    p.add_argument(
+        "--batch", type=arguments.positive_int, default=DEFAULT_BATCH, help="accounts per transaction"
+    )
+    p.add_argument(
+        "--jobs", type=arguments.int_range(1, 64), default=2, help="parallel connections, 1-64 (default: 2)"
+    )
     p.add_argument(
         "--superuser",
         action=argparse.BooleanOptionalAction,

@@ -22,6 +22,30 @@ class OpaError(RuntimeError):
     """OPA could not be asked, or answered something that is not a decision."""
 
 
+_TOKENS: dict[str, str] = {}
+"""Read tokens of OPA servers this process knows (its private ones, a platform's), by URL."""
+
+
+def remember_token(url: str, token: str) -> None:
+    """Use `token` for every later client of the OPA at `url` that is given none."""
+    _TOKENS[url.rstrip("/")] = token
+
+
+def forget_token(url: str) -> None:
+    _TOKENS.pop(url.rstrip("/"), None)
+
+
+def token_for(url: str) -> str | None:
+    """The remembered read token of the OPA at `url`, if any."""
+    return _TOKENS.get(url.rstrip("/"))
+
+
+def headers_for(url: str) -> dict[str, str]:
+    """The Authorization header for a plain HTTP call to the OPA at `url` (none without a token)."""
+    token = token_for(url)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class Opa:
     """A client of one OPA server's data API."""
 
@@ -36,7 +60,7 @@ class Opa:
             host=parts.hostname,
             port=port,
             ssl=parts.scheme == "https",
-            token=token,
+            token=token or token_for(self.url),
             retries=0,
             timeout=timeout,
         )

@@ -1,13 +1,23 @@
-"""Starting an OPA server: the real binary, on loopback, serving `policies/bizid` and a registry document.
+"""Starting an OPA server: the real binary, on loopback, serving the bizid and system policies and a
+registry document, always with authentication and authorization.
 
 `server_command` is the one `opa run` command line: the local platform's long-running OPA
-(scripts/services.py) and `private_opa` - what the policy matrix's what-if mode, the policy tests and the
-policy benchmark use - both start OPA with it.
+(scripts/services.py), `private_opa` (the policy matrix's what-if mode, the policy tests and the policy
+benchmark) and, in the same terms, the ECS sidecar (infra/components/keycloak_service.py, tested).
+
+- `--authentication=token --authorization=basic` with `policies/system/authz.rego`: only `GET /health` is
+  open; the decision token (Keycloak) may ask `POST /v1/data/bizid/<package>/decision`, the read token
+  (local tools and tests) also the registry and the policy list; nobody may write.
+- `policies/system/log.rego` masks personal data in the decision log (`system.log.mask`).
+- The tokens reach OPA as environment variables (`DECIDE_TOKEN_ENV`, `READ_TOKEN_ENV`), which the
+  authorization policy reads with `opa.runtime()`; they are never in a policy or data file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,10 +30,21 @@ from typing import Any
 
 import requests
 
+from policies import opa_client
 from policies.opa_client import OpaError
 from realm import build as realm_build
 from realm import opa_data
-from realm.platform import DEFINITIONS_DIR, POLICY_DIR
+from realm.platform import DEFINITIONS_DIR, POLICY_DIR, SYSTEM_POLICY_DIR
+
+DECIDE_TOKEN_ENV = "BIZID_OPA_TOKEN"
+"""Keycloak's token (decisions only); read by the extension's OpaClient and by system.authz."""
+READ_TOKEN_ENV = "BIZID_OPA_READ_TOKEN"
+"""The tools' and tests' token (decisions, the registry and the policy list)."""
+DECIDE_TOKEN_SECRET = "opa-token"
+READ_TOKEN_SECRET = "opa-read-token"
+"""File names of the two tokens among a platform's generated secrets."""
+
+SECURITY_FLAGS = ("--authentication=token", "--authorization=basic")
 
 
 def opa_binary(configured: Path | None = None) -> Path:
@@ -44,21 +65,45 @@ def _free_port() -> int:
         return port
 
 
-def server_command(binary: Path, address: str, data_dir: Path, extra_args: Sequence[str] = ()) -> list[str]:
-    """`opa run --server` on `address`, serving `policies/bizid` (without `_test.rego`, as in production)
-    and the data documents under `data_dir`: the one command every bizid OPA server is started with."""
-    return [
+def server_command(
+    binary: Path,
+    address: str,
+    data_dir: Path,
+    extra_args: Sequence[str] = (),
+    *,
+    decision_log: bool = False,
+) -> list[str]:
+    """`opa run --server` on `address` with token authentication and the authorization policy, serving
+    `policies/bizid` and `policies/system` (without `_test.rego`, as in production) and the data documents
+    under `data_dir`: the one command every bizid OPA server is started with."""
+    command = [
         str(binary),
         "run",
         "--server",
         "--addr",
         address,
+        *SECURITY_FLAGS,
         "--ignore",
         "*_test.rego",
-        *extra_args,
-        str(POLICY_DIR),
-        str(data_dir),
     ]
+    if decision_log:
+        command += ["--log-format", "json", "--set", "decision_logs.console=true"]
+    return [*command, *extra_args, str(POLICY_DIR), str(SYSTEM_POLICY_DIR), str(data_dir)]
+
+
+def token_env(decide_token: str, read_token: str) -> dict[str, str]:
+    """The environment that gives an OPA server its two tokens."""
+    return {DECIDE_TOKEN_ENV: decide_token, READ_TOKEN_ENV: read_token}
+
+
+def new_token() -> str:
+    """A fresh token (the authorization policy ignores tokens shorter than 16 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    """The Authorization header for `token` (none without one)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 @contextmanager
@@ -68,11 +113,12 @@ def private_opa(
     extra_args: tuple[str, ...] = (),
     binary: Path | None = None,
 ) -> Iterator[str]:
-    """A private OPA server (the real binary: `binary`, else `opa` on PATH) on a free loopback port;
-    yields its URL.
+    """A private OPA server (the real binary: `binary`, else `opa` on PATH) on a free loopback port, with
+    the platform's authentication and authorization and fresh tokens; yields its URL.
 
-    It serves `policies/bizid` (without `_test.rego`, as in production) and the registry generated from
-    `definitions` by `realm.opa_data` - or the given `registry` document as is.
+    It serves the policies and the registry generated from `definitions` by `realm.opa_data` - or the
+    given `registry` document as is. Its read token is known to `policies.opa_client` while it runs, so
+    `Opa(url)` and `opa_client.headers_for(url)` authenticate without the caller handling tokens.
     """
     with tempfile.TemporaryDirectory(prefix="bizid-opa-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -88,9 +134,12 @@ def private_opa(
         command = server_command(
             opa_binary(binary), f"127.0.0.1:{port}", data_dir, ("--skip-version-check", *extra_args)
         )
+        read_token = new_token()
+        env = {**os.environ, **token_env(new_token(), read_token)}
         with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         url = f"http://127.0.0.1:{port}"
+        opa_client.remember_token(url, read_token)
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -106,6 +155,7 @@ def private_opa(
                 time.sleep(0.05)
             yield url
         finally:
+            opa_client.forget_token(url)
             process.terminate()
             try:
                 process.wait(timeout=10)

@@ -11,11 +11,14 @@ import datetime as dt
 import json
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from realm import loader
+from keycloak.exceptions import KeycloakError
+
+from realm import account_input, loader
 from realm.admin import user_attribute as _attr
 from realm.models import Definitions, OtpPolicy, Tier, corporate_number_error
 
@@ -113,13 +116,37 @@ def _check_issuing_prime(username: str, prime: dict[str, Any]) -> None:
         )
 
 
-def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]:
+PasswordCheck = Callable[[str], bool]
+"""True when a password is on the realm's blocklist (the CLI reads the list file; None: not checked here,
+Keycloak still applies its own copy)."""
+
+
+def _check_input(spec: AccountSpec, defs: Definitions, blocked: PasswordCheck | None) -> None:
+    """What Keycloak would refuse about the fields themselves, named by option (no request needed)."""
+    if len(spec.username) > account_input.MAX_FIELD:
+        raise AccountError(f"--username: longer than {account_input.MAX_FIELD} characters")
+    error = account_input.email_error(spec.email)
+    if error:
+        raise AccountError(f"--email {error}")
+    for option, value in (("--first-name", spec.first_name), ("--last-name", spec.last_name)):
+        error = account_input.name_error(value)
+        if error:
+            raise AccountError(f"{option}: {error}")
+    if spec.password is not None:
+        policy = defs.realm.password
+        error = account_input.password_error(spec.password, spec.username, spec.email, policy, blocked)
+        if error:
+            raise AccountError(f"--password: {error}")
+
+
+def validate(
+    spec: AccountSpec, defs: Definitions, admin: Any, blocked: PasswordCheck | None = None
+) -> dict[str, Any]:
     """Check the spec against the definitions and the live realm; return the attributes to store."""
     tier = defs.tier(spec.tier)
     if not spec.username or not spec.username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise AccountError(f"--username {spec.username!r}: use letters, digits, '-', '_' or '.'")
-    if "@" not in spec.email:
-        raise AccountError(f"--email {spec.email!r}: not an e-mail address")
+    _check_input(spec, defs, blocked)
     if spec.status not in ("active", "suspended"):
         raise AccountError(f"--status {spec.status!r}: must be active or suspended")
     if spec.corporate_type not in ("corporation", "sole_proprietor"):
@@ -128,6 +155,8 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
         )
     if _user_by_username(admin, spec.username):
         raise AccountError(f"--username {spec.username!r}: an account with that username already exists")
+    if admin.get_users({"email": spec.email, "exact": True}):
+        raise AccountError(f"--email {spec.email!r}: another account already has this e-mail address")
 
     attrs: dict[str, Any] = {
         "tier": spec.tier.value,
@@ -240,9 +269,11 @@ def _credentials(password: str, totp_secret: str | None, otp: OtpPolicy) -> list
     return creds
 
 
-def create(spec: AccountSpec, defs: Definitions, admin: Any) -> CreatedAccount:
+def create(
+    spec: AccountSpec, defs: Definitions, admin: Any, blocked: PasswordCheck | None = None
+) -> CreatedAccount:
     """Validate, then create the account in one Admin API call."""
-    attrs = validate(spec, defs, admin)
+    attrs = validate(spec, defs, admin, blocked)
     password = spec.password or _random_password()
     needs_totp = defs.tier(spec.tier).min_acr == "aal2"
     if spec.totp is False and needs_totp:
@@ -259,8 +290,28 @@ def create(spec: AccountSpec, defs: Definitions, admin: Any) -> CreatedAccount:
         "attributes": {k: v if isinstance(v, list) else [v] for k, v in attrs.items()},
         "credentials": _credentials(password, totp_secret, defs.realm.otp),
     }
-    user_id: str = admin.create_user(payload, exist_ok=False)
+    try:
+        user_id: str = admin.create_user(payload, exist_ok=False)
+    except KeycloakError as exc:
+        # Checked above; this is the backstop (a policy changed on the server): nothing was kept.
+        raise AccountError(
+            f"Keycloak refused the account {spec.username!r}: {_keycloak_message(exc)}"
+        ) from None
     return CreatedAccount(spec.username, spec.tier, password, totp_secret, user_id)
+
+
+def _keycloak_message(exc: KeycloakError) -> str:
+    body = exc.response_body
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or exc)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(parsed, dict):
+        return str(
+            parsed.get("errorMessage") or parsed.get("error_description") or parsed.get("error") or parsed
+        )
+    return text[:300]
 
 
 # --- demo accounts printed by `bizid up` ------------------------------------------------------------

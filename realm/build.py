@@ -51,11 +51,13 @@ the realm is declared to need them, and none of them is guaranteed to end in the
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
 EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
+EXTENSION_FORM_ACTIONS = frozenset({"bizid-registration-password"})
 EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "validator": EXTENSION_VALIDATORS,
     "authenticator": EXTENSION_AUTHENTICATORS,
     "protocol-mapper": EXTENSION_MAPPERS,
     "client-policy-executor": frozenset({"bizid-access-recheck"}),
+    "form-action": EXTENSION_FORM_ACTIONS,
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
@@ -295,6 +297,8 @@ def password_policy(defs: Definitions) -> str:
         parts.append("notUsername")
     if p.not_email:
         parts.append("notEmail")
+    if p.blocklist:
+        parts.append(f"passwordBlacklist({p.blocklist})")
     parts += [
         f"hashAlgorithm({p.hash_algorithm})",
         f"hashIterations({p.hash_iterations})",
@@ -332,6 +336,8 @@ def realm_representation(defs: Definitions) -> dict[str, Any]:
         "maxDeltaTimeSeconds": bf.max_delta_time_seconds,
         "quickLoginCheckMilliSeconds": bf.quick_login_check_millis,
         "minimumQuickLoginWaitSeconds": bf.minimum_quick_login_wait_seconds,
+        "maxTemporaryLockouts": bf.max_temporary_lockouts,
+        "bruteForceStrategy": bf.strategy,
         "accessTokenLifespan": life.access_token,
         "ssoSessionIdleTimeout": life.sso_session_idle,
         "ssoSessionMaxLifespan": life.sso_session_max,
@@ -627,6 +633,7 @@ def registration_flow(options: Options) -> Flow:
         (
             Step("registration-user-creation", "REQUIRED"),
             Step("registration-password-action", "REQUIRED"),
+            *((Step("bizid-registration-password", "REQUIRED"),) if options.extension else ()),
         ),
         flow_type="form-flow",
         form_provider="registration-page-form",

@@ -37,6 +37,10 @@ def _read_yaml(path: Path) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DefinitionError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except IsADirectoryError as exc:
+        raise DefinitionError(f"{path}: is a directory, expected a YAML file") from exc
     except yaml.YAMLError as exc:
         raise DefinitionError(f"{path}: not valid YAML: {exc}") from exc
 
@@ -70,6 +74,24 @@ def _validate_list(path: Path, item: type[T], data: Any) -> tuple[T, ...]:
         raise _describe(path, exc) from None
 
 
+def rp_files(rps_dir: Path) -> list[Path]:
+    """The RP definition files; anything else in the folder is an error, not silently skipped (a
+    `jgrants.yml` would otherwise mean an RP that silently keeps its old settings or disappears)."""
+    if not rps_dir.is_dir():
+        raise DefinitionError(f"{rps_dir}: folder not found (one <client_id>.yaml per relying party)")
+    files: list[Path] = []
+    for entry in sorted(rps_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue  # editor and VCS files (.gitkeep, .jgrants.yaml.swp)
+        if entry.suffix != ".yaml" or not entry.is_file():
+            raise DefinitionError(
+                f"{entry}: not an RP definition: every entry in {rps_dir} must be a <client_id>.yaml file "
+                "(rename it to .yaml or move it away)"
+            )
+        files.append(entry)
+    return files
+
+
 def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
     """Load every definition file; raise DefinitionError naming the first bad file(s)."""
     realm = _validate(directory / "realm.yaml", RealmSettings, _read_yaml(directory / "realm.yaml"))
@@ -81,7 +103,7 @@ def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
         directory / "licences.yaml", LicenceKind, _read_yaml(directory / "licences.yaml")
     )
     rps = []
-    for rp_file in sorted((directory / "rps").glob("*.yaml")):
+    for rp_file in rp_files(directory / "rps"):
         rp = _validate(rp_file, RelyingParty, _read_yaml(rp_file))
         if rp.client_id != rp_file.stem:
             raise DefinitionError(f"{rp_file}: client_id: must match the file name (value: {rp.client_id!r})")

@@ -7,6 +7,7 @@ effect, so a bad definition never reaches Keycloak or OPA.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -38,6 +39,40 @@ ACR_LOA: dict[str, int] = {"aal1": 1, "aal2": 2}
 CLIENT_ID = r"^[a-z][a-z0-9-]{1,62}$"
 SCOPE_NAME = r"^[a-z][a-z0-9_-]{1,62}$"
 CLAIM_NAME = r"^[a-z][a-z0-9_]{1,62}$"
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1 (a name such as 127.rp.example is not an address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_uri_error(uri: AnyUrl) -> str | None:
+    """None for an acceptable redirect URI, else why not (RFC 9700 §2.1, §4.1; RFC 8252 §7.3).
+
+    Exact https URIs only; plain http only to a loopback address (a native or local test RP); no other
+    scheme (`javascript:`, `data:`, custom schemes), no fragment (RFC 6749 §3.1.2), no wildcard.
+    """
+    text = str(uri)
+    if "*" in text:
+        return f"wildcard redirect URI {text} is not allowed: register exact URIs"
+    scheme = (uri.scheme or "").lower()
+    host = (uri.host or "").lower()
+    if scheme not in ("https", "http"):
+        return (
+            f"redirect URI {text} has scheme {scheme!r}: only https (or http to a loopback host) is allowed"
+        )
+    if scheme == "http" and not _is_loopback(host):
+        return f"redirect URI {text} uses http on host {host!r}: https is required except for loopback"
+    if uri.fragment is not None:
+        return f"redirect URI {text} has a fragment: redirect URIs must not contain '#'"
+    if uri.username or uri.password:
+        return f"redirect URI {text} carries credentials: not allowed"
+    return None
 
 
 class TierDefinition(Strict):
@@ -115,10 +150,11 @@ class RelyingParty(Strict):
 
     @field_validator("redirect_uris")
     @classmethod
-    def _no_wildcards(cls, uris: tuple[AnyUrl, ...]) -> tuple[AnyUrl, ...]:
+    def _safe_redirect_uris(cls, uris: tuple[AnyUrl, ...]) -> tuple[AnyUrl, ...]:
         for uri in uris:
-            if "*" in str(uri):
-                raise ValueError(f"wildcard redirect URI {uri} is not allowed: register exact URIs")
+            error = redirect_uri_error(uri)
+            if error:
+                raise ValueError(error)
         return uris
 
     @model_validator(mode="after")
@@ -192,6 +228,12 @@ class PasswordPolicy(Strict):
     hash_algorithm: Literal["argon2", "pbkdf2-sha512"]
     hash_iterations: Annotated[int, Field(ge=1)]
     password_history: Annotated[int, Field(ge=0)]
+    blocklist: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}\.txt$")] | None = Field(
+        None,
+        description="file name of the common-password list (passwordBlacklist policy);"
+        " scripts/password_blocklist.py"
+        " makes it from the list a pinned package ships",
+    )
 
 
 class BruteForce(Strict):
@@ -202,6 +244,18 @@ class BruteForce(Strict):
     quick_login_check_millis: Annotated[int, Field(ge=0)]
     minimum_quick_login_wait_seconds: Seconds
     permanent_lockout: bool
+    max_temporary_lockouts: Annotated[int, Field(ge=0)] = 0
+    """0: temporary lockouts never turn permanent (Keycloak's permanent-after-temporary mode is off)."""
+    strategy: Literal["MULTIPLE", "LINEAR"] = "MULTIPLE"
+    """How the wait grows: MULTIPLE adds wait_increment_seconds every failure_factor failures."""
+
+    @model_validator(mode="after")
+    def _no_lockout_dos(self) -> BruteForce:
+        if self.permanent_lockout or self.max_temporary_lockouts:
+            raise ValueError("a permanent lockout lets anyone disable any account by guessing")
+        if self.max_failure_wait_seconds < self.wait_increment_seconds:
+            raise ValueError("max_failure_wait_seconds must be at least wait_increment_seconds")
+        return self
 
 
 class Lifetimes(Strict):
@@ -385,6 +439,46 @@ class AttributePermissions(Strict):
         return self
 
 
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def validator_config_error(validator: str, config: dict[str, str | int | bool | list[str]]) -> str | None:
+    """What Keycloak's built-in validators refuse in their configuration (it answers HTTP 400 on the whole
+    user profile otherwise); unknown validators are checked against the server in realm.preflight."""
+    if validator in ("length", "integer", "double"):
+        bounds = {}
+        for key in ("min", "max"):
+            if key in config:
+                number = _number(config[key])
+                if number is None or (validator != "double" and not number.is_integer()):
+                    kind = "number" if validator == "double" else "whole number"
+                    return f"{key}: {config[key]!r} is not a {kind}"
+                if validator == "length" and number < 0:
+                    return f"{key}: must not be negative"
+                bounds[key] = number
+        if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+            return f"min {config['min']!r} is greater than max {config['max']!r}"
+    if validator == "pattern":
+        pattern = config.get("pattern")
+        if not isinstance(pattern, str) or not pattern:
+            return "pattern: a regular expression is required"
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"pattern: {pattern!r} is not a regular expression ({exc})"
+    if validator == "options":
+        options = config.get("options")
+        if not isinstance(options, list) or not options or not all(isinstance(o, str) and o for o in options):
+            return "options: a non-empty list of values is required"
+    return None
+
+
 class ProfileAttribute(Strict):
     """One user attribute of the declarative user profile and who may see and change it."""
 
@@ -407,6 +501,17 @@ class ProfileAttribute(Strict):
     def operator_set(self) -> bool:
         """Only operators can change it: the holder may never edit it (what a verified claim may read)."""
         return "user" not in self.permissions.edit
+
+    @field_validator("validations")
+    @classmethod
+    def _validator_configs(
+        cls, validations: dict[str, dict[str, str | int | bool | list[str]]]
+    ) -> dict[str, dict[str, str | int | bool | list[str]]]:
+        for validator, config in validations.items():
+            error = validator_config_error(validator, config)
+            if error:
+                raise ValueError(f"validations.{validator}: {error}")
+        return validations
 
     @model_validator(mode="after")
     def _default_is_an_option(self) -> ProfileAttribute:

@@ -13,6 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS_DIR = REPO_ROOT / "realm" / "definitions"
 POLICY_DIR = REPO_ROOT / "policies" / "bizid"
 """The access, release and delegation policies OPA serves (without `_test.rego`)."""
+SYSTEM_POLICY_DIR = REPO_ROOT / "policies" / "system"
+"""The OPA server's own policies: authorization (system.authz) and decision-log masking (system.log)."""
 INFRA_POLICY_DIR = REPO_ROOT / "policies" / "infra"
 EXTENSION_DIR = REPO_ROOT / "realm" / "extensions"
 

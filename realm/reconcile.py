@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from realm import admin_paths as paths
-from realm import build
+from realm import build, preflight
 from realm.admin import admin_client
 from realm.admin_api import AdminApi, ReconcileError
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm, Flow, Options, Step, SubFlow
@@ -637,8 +637,16 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
         todo = current.changes[1:]
     else:
         todo = current.changes
+    # The user profile first: it is what Keycloak validates most (validator configs), so a refusal there
+    # leaves nothing else half-written.
+    todo = tuple(sorted(todo, key=lambda c: c.object_type != "user-profile"))
+    written: list[Change] = []
     for change in todo:
-        applier.apply(change)
+        try:
+            applier.apply(change)
+        except ReconcileError as exc:
+            raise preflight.apply_failure(change, exc, written) from None
+        written.append(change)
     if any(c.object_type in ("flow", "flow-binding") for c in todo):
         applier.remove_hold_flow()
     applier.ensure_local_secrets()
@@ -689,7 +697,9 @@ def prepare(
     defs, profile = build.load(directory)
     api = api or connect(target)
     options = resolve_options(api, target.opa_url, without_extension)
-    return api, build.desired(defs, profile, options)
+    desired = build.desired(defs, profile, options)
+    preflight.check(desired, api.get(paths.path(paths.SERVER_INFO)), directory)
+    return api, desired
 
 
 def plan_definitions(

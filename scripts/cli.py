@@ -45,7 +45,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InstallError, ValueError) as exc:
         print(f"bizid: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        message = platform_problem(exc)
+        if message is None:
+            raise
+        print(f"bizid: error: {message}", file=sys.stderr)
+        return 2
     return result
+
+
+def platform_problem(exc: Exception) -> str | None:
+    """A clear message for the platform being down or not installed yet (else None: a real bug, shown)."""
+    import requests
+    from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+
+    from scripts import settings
+
+    cfg = settings.load()
+    if isinstance(exc, KeycloakConnectionError | requests.ConnectionError):
+        return f"cannot reach the local platform ({cfg.keycloak_url}, {cfg.opa_url}): is it up? (`bizid up`)"
+    if isinstance(exc, FileNotFoundError) and exc.filename and str(cfg.paths.state) in str(exc.filename):
+        return f"{exc.filename} is missing: the local platform is not installed here yet (`bizid up`)"
+    if isinstance(exc, KeycloakError):
+        return f"Keycloak refused the request: HTTP {exc.response_code}: {exc.error_message!s:.300}"
+    return None
 
 
 if __name__ == "__main__":

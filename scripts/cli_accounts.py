@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
 from realm import loader
-from realm.accounts import AccountSpec, create
-from realm.models import Tier
-from scripts import settings
+from realm.accounts import AccountSpec, PasswordCheck, create
+from realm.models import Definitions, Tier
+from scripts import arguments, password_blocklist, settings
 from scripts.keycloak_admin import admin_client
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+def _blocklist(defs: Definitions) -> PasswordCheck | None:
+    """The realm's common-password list as built for Keycloak (None: not built here; Keycloak still
+    applies its own copy and refuses the write)."""
+    name = defs.realm.password.blocklist
+    if name is None or not (password_blocklist.BUILD_DIR / name).exists():
+        return None
+    return lambda password: password_blocklist.is_blocked(password, name)
 
 
 def _create_cmd(args: argparse.Namespace) -> int:
@@ -41,7 +42,7 @@ def _create_cmd(args: argparse.Namespace) -> int:
         totp=args.totp,
     )
     defs = loader.load()
-    account = create(spec, defs, admin_client(settings.load()))
+    account = create(spec, defs, admin_client(settings.load()), _blocklist(defs))
     print(f"created {account.tier.value} account {account.username} (id {account.user_id})")
     print(f"  password: {account.password}")
     if account.totp_base32:
@@ -74,7 +75,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create_p.add_argument("--branch", help="Member only: branch office")
     create_p.add_argument("--prime", help="Member only: username of the issuing Prime")
     create_p.add_argument("--rp", action="append", help="provisional Prime only: an RP it may use (repeat)")
-    create_p.add_argument("--valid-until", type=_date, help="YYYY-MM-DD (default: per tier)")
+    create_p.add_argument(
+        "--valid-until", type=arguments.future_date, help="YYYY-MM-DD, after today (default: per tier)"
+    )
     create_p.add_argument("--status", default="active", choices=["active", "suspended"])
     create_p.add_argument(
         "--totp",

@@ -13,11 +13,10 @@ this module builds its `Target` from the local platform's settings.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from realm import build, opa_data, reconcile
 from realm.loader import DEFINITIONS_DIR
-from scripts import settings
+from scripts import arguments, settings
 from scripts.settings import Settings
 
 DRIFT_EXIT = 1
@@ -75,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p = sub.add_parser(name, help=text)
         p.add_argument(
             "--definitions",
-            type=Path,
+            type=arguments.existing_dir,
             default=DEFINITIONS_DIR,
             help=f"definitions directory (default: {DEFINITIONS_DIR})",
         )

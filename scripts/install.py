@@ -16,7 +16,8 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
-from scripts import tls
+from policies import opa_server
+from scripts import password_blocklist, tls
 from scripts.settings import KEYCLOAK_VERSION, OPA_VERSION, REPO_ROOT, Settings
 
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
@@ -204,3 +205,20 @@ def ensure_all(settings: Settings) -> None:
     tls.ensure(settings.paths.tls)
     ensure_secret(settings, "admin-password")
     ensure_secret(settings, "db-password")
+    ensure_secret(settings, opa_server.DECIDE_TOKEN_SECRET)
+    ensure_secret(settings, opa_server.READ_TOKEN_SECRET)
+    ensure_password_blocklist(settings)
+
+
+def ensure_password_blocklist(settings: Settings) -> Path | None:
+    """The common-password list named by realm.yaml, in build/ and in Keycloak's blacklist folder."""
+    from realm import loader
+
+    name = loader.load().realm.password.blocklist
+    if name is None:
+        return None
+    try:
+        source = password_blocklist.ensure(settings.paths.cache, name)
+    except password_blocklist.BlocklistError as exc:
+        raise InstallError(str(exc)) from None
+    return password_blocklist.install(source, settings.paths.keycloak_home)

@@ -7,6 +7,7 @@ nothing. Processes are detached into their own session and tracked by pid files 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import ssl
@@ -73,10 +74,24 @@ def read_pid(settings: Settings, name: str) -> int | None:
     return pid if _pid_alive(pid) else None
 
 
+def private_logs(settings: Settings) -> Path:
+    """.bizid/logs, readable by its owner only: the logs hold decision ids, account ids and errors."""
+    logs = settings.paths.logs
+    logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+    logs.chmod(0o700)
+    for log_file in logs.iterdir():
+        if log_file.is_file():
+            log_file.chmod(0o600)
+    return logs
+
+
 def _spawn(settings: Settings, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> int:
-    settings.paths.logs.mkdir(parents=True, exist_ok=True)
+    logs = private_logs(settings)
     settings.paths.pids.mkdir(parents=True, exist_ok=True)
-    with (settings.paths.logs / f"{name}.log").open("ab") as out:
+    log_path = logs / f"{name}.log"
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "ab") as out:
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
@@ -250,6 +265,8 @@ def keycloak_env(settings: Settings) -> dict[str, str]:
         "KC_BOOTSTRAP_ADMIN_PASSWORD": settings.secret("admin-password"),
         "KC_LOG_LEVEL": "info",
         "BIZID_OPA_URL": settings.opa_url,
+        # Keycloak's bearer token for OPA (decisions only); read by the extension's OpaClient.
+        opa_server.DECIDE_TOKEN_ENV: settings.secret(opa_server.DECIDE_TOKEN_SECRET),
         **tuning.KEYCLOAK_ENV,
     }
 
@@ -271,7 +288,12 @@ def start_keycloak(settings: Settings) -> None:
     marker = home / ".bizid-build"
     fingerprint = _build_fingerprint(jar)
     up_to_date = marker.exists() and marker.read_text() == fingerprint
-    if up_to_date and read_pid(settings, "keycloak") is not None and _keycloak_ready(settings):
+    # A Keycloak started with another OPA token (secrets regenerated) would be refused by OPA: restart it.
+    runtime_marker = settings.paths.pids / "keycloak.runtime"
+    runtime = hashlib.sha256(settings.secret(opa_server.DECIDE_TOKEN_SECRET).encode()).hexdigest()
+    same_runtime = runtime_marker.exists() and runtime_marker.read_text() == runtime
+    running = read_pid(settings, "keycloak") is not None and _keycloak_ready(settings)
+    if up_to_date and same_runtime and running:
         return
     _stop_pid(settings, "keycloak")
     if not up_to_date:
@@ -289,6 +311,7 @@ def start_keycloak(settings: Settings) -> None:
         keycloak_env(settings),
         home,
     )
+    runtime_marker.write_text(runtime)
     _wait("Keycloak", lambda: _keycloak_ready(settings), 300, settings.paths.logs / "keycloak.log")
 
 
@@ -311,20 +334,31 @@ def write_opa_data(settings: Settings) -> None:
     opa_data.write(defs, settings.paths.opa_data, profile=profile)
 
 
+def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
+    cmd = opa_server.server_command(
+        opa, f"{LOOPBACK}:{settings.ports.opa}", settings.paths.opa_data, ("--watch",), decision_log=True
+    )
+    tokens = opa_server.token_env(
+        settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
+    )
+    return cmd, tokens
+
+
 def start_opa(settings: Settings) -> None:
+    """Start OPA (authenticated, authorised, masked decision log); restart it when its command or tokens
+    changed, so an OPA started by an older checkout without authorization does not stay up."""
     opa = install.ensure_opa(settings)
     write_opa_data(settings)
-    if read_pid(settings, "opa") is not None and _opa_ready(settings):
+    cmd, tokens = _opa_command(settings, opa)
+    marker = settings.paths.pids / "opa.fingerprint"
+    fingerprint = hashlib.sha256(json.dumps([cmd, tokens], sort_keys=True).encode()).hexdigest()
+    current = marker.exists() and marker.read_text() == fingerprint
+    if current and read_pid(settings, "opa") is not None and _opa_ready(settings):
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url}")
-    cmd = opa_server.server_command(
-        opa,
-        f"{LOOPBACK}:{settings.ports.opa}",
-        settings.paths.opa_data,
-        ("--watch", "--log-format", "json", "--set", "decision_logs.console=true"),
-    )
-    _spawn(settings, "opa", cmd, dict(os.environ), REPO_ROOT)
+    _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
+    marker.write_text(fingerprint)
     _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
 
 

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies import opa_client, opa_server
 from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
     KEYCLOAK_VERSION,
     LOOPBACK,
@@ -131,6 +132,19 @@ class Settings:
     @property
     def admin_username(self) -> str:
         return "admin"
+
+    def opa_read_token(self) -> str:
+        """The local tools' and tests' token at the platform's OPA (decisions, registry, policy list; never
+        writes): a generated secret (docs/architecture.md, policies/system/authz.rego)."""
+        return self.secret(opa_server.READ_TOKEN_SECRET)
+
+    def opa_read_headers(self) -> dict[str, str]:
+        """Authorization header with the read token, for plain HTTP calls to the platform's OPA."""
+        return opa_server.bearer(self.opa_read_token())
+
+    def remember_opa_read_token(self) -> None:
+        """Let every `policies.opa_client.Opa` of this process authenticate at the platform's OPA."""
+        opa_client.remember_token(self.opa_url, self.opa_read_token())
 
     def secret(self, name: str) -> str:
         """Read a generated local secret; `bizid up` creates them."""

@@ -73,7 +73,10 @@ def opa_release(
 ) -> dict[str, Any]:
     policy_input = release_input(admin, user, rp, loa, scopes)
     response = requests.post(
-        f"{platform.opa_url}/v1/data/bizid/release/decision", json={"input": policy_input}, timeout=10
+        f"{platform.opa_url}/v1/data/bizid/release/decision",
+        json={"input": policy_input},
+        headers=platform.opa_read_headers(),
+        timeout=10,
     )
     response.raise_for_status()
     result: dict[str, Any] = response.json()["result"]

@@ -118,3 +118,55 @@ def test_members_need_a_tier_that_can_issue_them(definitions_copy: Path) -> None
         DefinitionError, match=r"tiers \['member'\] are issued by a Prime, but no tier can_create"
     ):
         loader.load(definitions_copy)
+
+
+@pytest.mark.parametrize(
+    ("uri", "fragment"),
+    [
+        ("http://rp.example/callback", "https is required except for loopback"),
+        ("http://127.rp.example/callback", "https is required except for loopback"),
+        ("javascript:alert(1)", "scheme 'javascript'"),
+        ("data:text/html,hi", "scheme 'data'"),
+        ("com.example.app:/callback", "scheme 'com.example.app'"),
+        ("https://rp.example/callback#frag", "fragment"),
+        ("https://rp.example/callback#", "fragment"),
+        ("https://user:pw@rp.example/callback", "credentials"),
+    ],
+)
+def test_unsafe_redirect_uri_is_refused(definitions_copy: Path, uri: str, fragment: str) -> None:
+    rp_file = definitions_copy / "rps" / "jgrants.yaml"
+    _edit(rp_file, {"redirect_uris": ["https://rp.example/ok", uri]})
+    with pytest.raises(DefinitionError) as err:
+        loader.load(definitions_copy)
+    message = str(err.value)
+    assert str(rp_file) in message and "redirect_uris" in message and fragment in message
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["https://rp.example/cb?x=1", "http://127.0.0.1:18900/cb", "http://localhost/cb", "http://[::1]:8/cb"],
+)
+def test_https_and_loopback_redirect_uris_are_accepted(definitions_copy: Path, uri: str) -> None:
+    _edit(definitions_copy / "rps" / "jgrants.yaml", {"redirect_uris": [uri]})
+    assert str(loader.load(definitions_copy).rp("jgrants").redirect_uris[0]).startswith(uri.split("?")[0])
+
+
+def test_rp_file_with_another_extension_is_an_error(definitions_copy: Path) -> None:
+    (definitions_copy / "rps" / "jgrants.yaml").rename(definitions_copy / "rps" / "jgrants.yml")
+    with pytest.raises(DefinitionError, match=r"rps/jgrants\.yml: not an RP definition"):
+        loader.load(definitions_copy)
+
+
+def test_hidden_files_in_rps_are_ignored(definitions_copy: Path) -> None:
+    (definitions_copy / "rps" / ".gitkeep").write_text("")
+    assert loader.load(definitions_copy).rp("jgrants")
+
+
+@pytest.mark.parametrize("name", ["rps/seminar.yaml", "realm.yaml", "user-profile.yaml"])
+def test_non_utf8_file_names_the_file(definitions_copy: Path, name: str) -> None:
+    from realm import build
+
+    path = definitions_copy / name
+    path.write_bytes(path.read_bytes().replace(b"name:", "name: \u00e9".encode("latin-1") + b"\n_x:", 1))
+    with pytest.raises(DefinitionError, match=rf"{path}: not UTF-8"):
+        build.load(definitions_copy)

@@ -26,7 +26,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policies import matrix
+from policies import matrix, opa_client, opa_server
 from realm import build, opa_data
 from realm.models import ACR_LOA, Definitions, UserProfileDefinition
 from realm.platform import REPO_ROOT
@@ -55,6 +55,7 @@ class Opa:
     def __init__(self, url: str) -> None:
         self.url = url
         self.http = requests.Session()
+        self.http.headers.update(opa_server.bearer(opa_client.token_for(url)))  # OPA demands a token
 
     def decide(self, package: str, policy_input: Json) -> dict[str, Any]:
         """POST /v1/data/bizid/<package>/decision; the decision must always be defined."""

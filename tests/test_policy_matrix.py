@@ -38,7 +38,7 @@ def _claims(m: matrix.Matrix, rp: str, tier: str, scope_set: str = "registered")
 
 @pytest.mark.platform
 def test_the_platform_opa_refuses_entry_at_jgrants_and_admits_it_at_the_seminar(platform: Settings) -> None:
-    m = matrix.build(matrix.Opa(platform.opa_url))
+    m = matrix.build(matrix.Opa(platform.opa_url, token=platform.opa_read_token()))
     assert m.access["jgrants"]["entry"] == matrix.AccessCell(None, ("tier_not_accepted",))
     assert m.access["seminar"]["entry"] == matrix.AccessCell("aal1", ())
     assert m.access["seminar"]["prime"].allowed_acr == "aal2"  # the tier's minimum, not the RP's aal1

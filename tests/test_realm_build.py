@@ -40,25 +40,26 @@ def bare(loaded: tuple[Definitions, UserProfileDefinition]) -> build.DesiredReal
 
 def test_password_policy_string(desired: build.DesiredRealm) -> None:
     assert desired.realm["passwordPolicy"] == (
-        "length(12) and maxLength(128) and notUsername and notEmail and hashAlgorithm(argon2) "
-        "and hashIterations(5) and passwordHistory(3)"
+        "length(12) and maxLength(128) and notUsername and notEmail"
+        " and passwordBlacklist(bizid-common-passwords.txt) and hashAlgorithm(argon2)"
+        " and hashIterations(5) and passwordHistory(3)"
     )
 
 
 def test_brute_force_lifetimes_and_login_settings(desired: build.DesiredRealm) -> None:
     r = desired.realm
     assert r["bruteForceProtected"] is True
-    assert (r["failureFactor"], r["waitIncrementSeconds"], r["maxFailureWaitSeconds"]) == (5, 60, 900)
+    assert (r["failureFactor"], r["waitIncrementSeconds"], r["maxFailureWaitSeconds"]) == (10, 60, 300)
     assert (
         r["maxDeltaTimeSeconds"],
         r["quickLoginCheckMilliSeconds"],
         r["minimumQuickLoginWaitSeconds"],
     ) == (
         43200,
-        1000,
-        60,
+        0,
+        1,
     )
-    assert r["permanentLockout"] is False
+    assert r["permanentLockout"] is False and r["maxTemporaryLockouts"] == 0
     assert (r["ssoSessionIdleTimeout"], r["ssoSessionMaxLifespan"], r["accessTokenLifespan"]) == (
         1800,
         43200,
@@ -302,11 +303,12 @@ def test_registration_flow_stores_defaults_then_asks_for_the_access_decision(
     assert (flow.alias, flow.binding) == ("bizid-registration", "registrationFlow")
     shape = flow.shape()
     assert shape[0]["type"] == "form-flow" and shape[0]["provider"] == "registration-page-form"
-    assert [r.get("step") for r in shape[1:3]] == [
+    assert [r.get("step") for r in shape[1:4]] == [
         "registration-user-creation",
         "registration-password-action",
+        "bizid-registration-password",
     ]
-    assert shape[3:] == [
+    assert shape[4:] == [
         {"level": 0, "step": "bizid-profile-defaults", "requirement": "REQUIRED", "config": None},
         {
             "level": 0,
@@ -319,7 +321,7 @@ def test_registration_flow_stores_defaults_then_asks_for_the_access_decision(
 
 def test_without_extension_no_java_provider_is_referenced(bare: build.DesiredRealm) -> None:
     steps = {r.get("step") for f in bare.flows for r in f.shape()}
-    assert not steps & build.EXTENSION_AUTHENTICATORS
+    assert not steps & (build.EXTENSION_AUTHENTICATORS | build.EXTENSION_FORM_ACTIONS)
 
 
 # --- validation of the definitions ------------------------------------------------------------------
@@ -498,7 +500,7 @@ def test_brute_force_edit_and_profile_edit(desired: build.DesiredRealm) -> None:
     plan = reconcile.make_plan(desired, live)
     fields = {c.object_type: [d.field for d in c.diffs] for c in plan.changes}
     assert fields == {"realm": ["failureFactor"], "user-profile": ["attributes.tier.permissions"]}
-    assert "failureFactor: 30 -> 5" in plan.render()
+    assert "failureFactor: 30 -> 10" in plan.render()
 
 
 def test_absent_realm_plans_creation_of_everything(desired: build.DesiredRealm) -> None:

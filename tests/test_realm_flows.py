@@ -82,7 +82,10 @@ def _user(admin: Any, username: str) -> dict[str, Any]:
 
 def _opa(platform: Settings, package: str, payload: dict[str, Any]) -> dict[str, Any]:
     response = requests.post(
-        f"{platform.opa_url}/v1/data/bizid/{package}/decision", json={"input": payload}, timeout=5
+        f"{platform.opa_url}/v1/data/bizid/{package}/decision",
+        json={"input": payload},
+        headers=platform.opa_read_headers(),
+        timeout=5,
     )
     response.raise_for_status()
     result: dict[str, Any] = response.json()["result"]

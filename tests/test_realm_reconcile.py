@@ -112,7 +112,7 @@ def test_hand_edits_show_in_drift_and_apply_repairs_them(
     code, out = _cli(capsys, "realm", "drift", "--definitions", str(scratch_defs))
     assert code == reconcile_drift_exit()
     assert "client seminar" in out and "redirectUris" in out and "evil.example" in out
-    assert "failureFactor: 30 -> 5" in out
+    assert "failureFactor: 30 -> 10" in out
     assert "flow bizid-browser" in out
 
     plan, writes = reconcile.apply(api, desired, secrets_dir)
@@ -167,7 +167,12 @@ def _no_network(*args: Any, **kwargs: Any) -> Any:
     ("file", "old", "new", "expected"),
     [
         ("rps/jgrants.yaml", "min_acr: aal2", "min_acr: aal3", r"rps/jgrants\.yaml: min_acr: .*'aal3'"),
-        ("realm.yaml", "failure_factor: 5", "failure_factor: 0", r"realm\.yaml: brute_force\.failure_factor"),
+        (
+            "realm.yaml",
+            "failure_factor: 10",
+            "failure_factor: 0",
+            r"realm\.yaml: brute_force\.failure_factor",
+        ),
         (
             "user-profile.yaml",
             "default: active",

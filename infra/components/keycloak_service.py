@@ -31,6 +31,9 @@ from infra.config import KeycloakConfig, ServiceSize
 
 CONTAINER = "keycloak"
 SIDECAR = "opa"
+OPA_TOKEN_ENV = "BIZID_OPA_TOKEN"
+"""Read by Keycloak's OpaClient and OPA's system.authz; as in policies/opa_server.py (tested)."""
+OPA_SECURITY_FLAGS = ("--authentication=token", "--authorization=basic")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class KeycloakServiceArgs:
     db_name: str
     db_secret_arn: pulumi.Input[str]
     admin_secret_arn: pulumi.Input[str]
+    opa_secret_arn: pulumi.Input[str]
+    """Secret whose `password` is the OPA bearer token, given to both containers (never plain env)."""
     kms_key_arn: pulumi.Input[str]
     keycloak_log_group: pulumi.Input[str]
     opa_log_group: pulumi.Input[str]
@@ -160,7 +165,7 @@ class KeycloakService(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": "secretsmanager:GetSecretValue",
-                        "Resource": [args.db_secret_arn, args.admin_secret_arn],
+                        "Resource": [args.db_secret_arn, args.admin_secret_arn, args.opa_secret_arn],
                     },
                     {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": args.kms_key_arn},
                 ]
@@ -256,6 +261,10 @@ class KeycloakService(pulumi.ComponentResource):
                 },
             }
 
+        opa_token = {
+            "name": OPA_TOKEN_ENV,
+            "valueFrom": pulumi.Output.concat(args.opa_secret_arn, ":password::"),
+        }
         env = {
             "KC_DB": "postgres",
             "KC_DB_URL": pulumi.Output.concat(
@@ -312,6 +321,7 @@ class KeycloakService(pulumi.ComponentResource):
                     "name": "KC_BOOTSTRAP_ADMIN_PASSWORD",
                     "valueFrom": pulumi.Output.concat(args.admin_secret_arn, ":password::"),
                 },
+                opa_token,
             ],
             # The static OPA image has no HTTP client for a container health check; the extension fails closed
             # until OPA answers, and Keycloak takes far longer to start than OPA does.
@@ -320,6 +330,8 @@ class KeycloakService(pulumi.ComponentResource):
         }
         opa = {
             "name": SIDECAR,
+            # The same token: OPA's system.authz (policies/system/authz.rego) reads it from its environment.
+            "secrets": [opa_token],
             "image": args.opa_image,
             "essential": True,
             "user": "1000",
@@ -327,6 +339,8 @@ class KeycloakService(pulumi.ComponentResource):
                 "run",
                 "--server",
                 f"--addr=127.0.0.1:{OPA_PORT}",
+                # Loopback is shared in the task: only Keycloak's token may ask, nobody may write.
+                *OPA_SECURITY_FLAGS,
                 "--log-format=json",
                 "--set=decision_logs.console=true",
                 "/bundle",

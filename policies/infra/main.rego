@@ -13,5 +13,6 @@ import data.infra.encryption
 import data.infra.exposure
 import data.infra.operations
 import data.infra.resilience
+import data.infra.sidecar
 
-deny := ((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | operations.deny) | resilience.deny
+deny := (((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | operations.deny) | resilience.deny) | sidecar.deny

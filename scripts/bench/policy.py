@@ -34,7 +34,7 @@ import pyotp
 import requests
 import yaml
 
-from policies import matrix
+from policies import matrix, opa_client, opa_server
 from realm import accounts, delegation, loader
 from realm.accounts import AccountSpec
 from realm.delegation import DelegationRecord
@@ -159,6 +159,7 @@ def inputs(now: dt.datetime) -> dict[str, tuple[str, Json]]:
 def opa_internal(url: str, cases: dict[str, tuple[str, Json]], n: int) -> dict[str, dict[str, float]]:
     """p50/p99 (microseconds) of OPA's own handler and evaluation timers per case."""
     http = requests.Session()
+    http.headers.update(opa_server.bearer(opa_client.token_for(url)))
     results = {}
     for name, (package, policy_input) in cases.items():
         handler: list[float] = []
@@ -191,6 +192,7 @@ def opa_internal(url: str, cases: dict[str, tuple[str, Json]], n: int) -> dict[s
 def round_trip(url: str, cases: dict[str, tuple[str, Json]], n: int) -> dict[str, dict[str, float]]:
     """p50/p99 (microseconds) of the HTTP round trip as a kept-alive client sees it."""
     http = requests.Session()
+    http.headers.update(opa_server.bearer(opa_client.token_for(url)))
     results = {}
     for name, (package, policy_input) in cases.items():
         body = json.dumps({"input": policy_input})

@@ -117,9 +117,13 @@ def test_stack_rules(stack: str, change: Any, message: str) -> None:
 def _run_entrypoint(raw: dict[str, Any], mocks: GraphMocks) -> None:
     """Run infra/__main__.py as `pulumi up` would, with config set the way the engine passes it."""
     values = {f"bizid:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
-    values |= {"bizid:dbMasterPassword": "from-cli", "bizid:keycloakAdminPassword": "from-cli-too"}
+    values |= {
+        "bizid:dbMasterPassword": "from-cli",
+        "bizid:keycloakAdminPassword": "from-cli-too",
+        "bizid:opaToken": "opa-token-from-cli",
+    }
     pulumi.runtime.set_all_config(
-        values, secret_keys=["bizid:dbMasterPassword", "bizid:keycloakAdminPassword"]
+        values, secret_keys=["bizid:dbMasterPassword", "bizid:keycloakAdminPassword", "bizid:opaToken"]
     )
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="bizid", stack="prod", preview=False)
@@ -159,9 +163,13 @@ def test_pulumi_config_path_reads_the_same_values() -> None:
     """__main__ reads config from the engine: structured values come as JSON text, secrets as secrets."""
     raw = _raw()
     values = {f"bizid:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
-    values |= {"bizid:dbMasterPassword": "from-cli", "bizid:keycloakAdminPassword": "from-cli-too"}
+    values |= {
+        "bizid:dbMasterPassword": "from-cli",
+        "bizid:keycloakAdminPassword": "from-cli-too",
+        "bizid:opaToken": "opa-token-from-cli",
+    }
     pulumi.runtime.set_all_config(
-        values, secret_keys=["bizid:dbMasterPassword", "bizid:keycloakAdminPassword"]
+        values, secret_keys=["bizid:dbMasterPassword", "bizid:keycloakAdminPassword", "bizid:opaToken"]
     )
     try:
         cfg = pulumi.Config("bizid")
@@ -170,6 +178,8 @@ def test_pulumi_config_path_reads_the_same_values() -> None:
         assert _sync_await(secrets.db_master_password.future()) == "from-cli"
         assert _sync_await(secrets.db_master_password.is_secret()) is True
         assert _sync_await(secrets.keycloak_admin_password.future()) == "from-cli-too"
+        assert _sync_await(secrets.opa_token.is_secret()) is True
+        assert _sync_await(secrets.opa_token.is_secret()) is True
     finally:
         pulumi.runtime.set_all_config({})
 

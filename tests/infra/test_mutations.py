@@ -8,6 +8,7 @@ report it.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,28 @@ def drop_object_lock(graph: Graph) -> None:
         bucket.inputs["objectLockEnabled"] = False
 
 
+def _edit_containers(graph: Graph, change: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+    for task in graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        keycloak, opa = json.loads(task.inputs["containerDefinitions"])
+        change(keycloak, opa)
+        task.inputs["containerDefinitions"] = json.dumps([keycloak, opa])
+
+
+def open_opa(graph: Graph) -> None:
+    _edit_containers(graph, lambda keycloak, opa: opa["command"].remove("--authorization=basic"))
+
+
+def plain_opa_token(graph: Graph) -> None:
+    def change(keycloak: dict[str, Any], opa: dict[str, Any]) -> None:
+        opa["secrets"] = []
+        opa.setdefault("environment", []).append({"name": "BIZID_OPA_TOKEN", "value": "plain"})
+
+    _edit_containers(graph, change)
+
+
 GRAPH_MUTATIONS: dict[str, tuple[Callable[[Graph], None], str]] = {
+    "opa-authorization": (open_opa, "OPA sidecar runs without --authorization=basic"),
+    "opa-token-plain": (plain_opa_token, "opa gets BIZID_OPA_TOKEN as plain environment"),
     "encryption": (drop_encryption, "Aurora storage not encrypted"),
     "waf": (drop_waf, "no regional WAF web ACL associated"),
     "secondary-region": (drop_standby, "no resources in ap-northeast-3"),

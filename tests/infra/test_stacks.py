@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from pathlib import Path
 
 import pytest
 
 from infra.config import STACKS, load_stack_config
 from infra.graph import PROVIDER_TYPE
 from tests.infra.conftest import OSAKA, TOKYO, graph_of
+from tests.infra.test_policies import rego_deny
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -110,3 +113,46 @@ def test_dev_is_single_region_and_destroyable() -> None:
         r for r in graph.of_type("aws:route53/record:Record") if r.inputs.get("failoverRoutingPolicies")
     ] == []
     assert all(not c.inputs["deletionProtection"] for c in graph.of_type("aws:rds/cluster:Cluster"))
+
+
+def test_opa_sidecar_demands_keycloaks_token_from_secrets_manager(opa: Path, tmp_path: Path) -> None:
+    from infra.components import keycloak_service
+    from policies import opa_server
+
+    # One name and one set of flags for the local OPA and the sidecar.
+    assert keycloak_service.OPA_TOKEN_ENV == opa_server.DECIDE_TOKEN_ENV
+    assert keycloak_service.OPA_SECURITY_FLAGS == opa_server.SECURITY_FLAGS
+    graph = graph_of("prod")
+    tasks = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    assert tasks
+    for task in tasks:
+        keycloak, sidecar = json.loads(task.inputs["containerDefinitions"])
+        assert {"--authentication=token", "--authorization=basic"} <= set(sidecar["command"])
+        token = {
+            c["name"]: [s["valueFrom"] for s in c["secrets"] if s["name"] == "BIZID_OPA_TOKEN"]
+            for c in (keycloak, sidecar)
+        }
+        assert token["keycloak"] == token["opa"] and len(token["opa"]) == 1
+        assert f":{task.region}:" in token["opa"][0] and "opa-token" in token["opa"][0]
+    assert rego_deny(opa, graph, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    ["no-authentication", "no-authorization", "opa-without-token", "keycloak-token-as-plain-env"],
+)
+def test_opa_sidecar_mutations_are_caught(mutation: str, opa: Path, tmp_path: Path) -> None:
+    graph = copy.deepcopy(graph_of("prod"))
+    task = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")[0]
+    keycloak, sidecar = json.loads(task.inputs["containerDefinitions"])
+    if mutation == "no-authentication":
+        sidecar["command"].remove("--authentication=token")
+    elif mutation == "no-authorization":
+        sidecar["command"].remove("--authorization=basic")
+    elif mutation == "opa-without-token":
+        sidecar["secrets"] = []
+    else:
+        keycloak["secrets"] = [s for s in keycloak["secrets"] if s["name"] != "BIZID_OPA_TOKEN"]
+        keycloak["environment"].append({"name": "BIZID_OPA_TOKEN", "value": "plain"})
+    task.inputs["containerDefinitions"] = json.dumps([keycloak, sidecar])
+    assert any("OPA" in p or "BIZID_OPA_TOKEN" in p for p in rego_deny(opa, graph, tmp_path)), mutation

@@ -37,6 +37,7 @@ public class BizidAccessAuthenticatorFactory extends SilentStepFactory {
     @Override
     public void init(Config.Scope config) {
         spiOpaUrl = SpiOptions.opaUrl(config);
+        SpiOptions.configureToken(config);
     }
 
     @Override

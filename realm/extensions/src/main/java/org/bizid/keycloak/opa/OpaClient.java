@@ -18,12 +18,20 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * Every problem (unreachable, timeout, non-200, unparsable body, undefined decision) becomes an
  * {@link OpaResult#failed} value instead of an exception, so callers cannot forget to fail closed.
  * Nothing is cached: each call asks OPA again, so the platform recovers as soon as OPA does.
+ *
+ * <p>OPA runs with {@code --authentication=token --authorization=basic}: every query carries
+ * {@code Authorization: Bearer <token>}. The token is a server secret, never realm configuration: the SPI option
+ * {@code opaToken} of either bizid provider (see {@link SpiOptions}), else the environment variable
+ * {@value #ENV_TOKEN}. Without a token the request goes out without the header and OPA refuses it (401), which,
+ * like every other failure, fails closed.
  */
 public final class OpaClient {
 
     public static final String DEFAULT_URL = "http://127.0.0.1:18181";
     /** Environment variable consulted when neither the provider config nor the SPI option sets a URL. */
     public static final String ENV_URL = "BIZID_OPA_URL";
+    /** Environment variable holding the bearer token OPA requires (unless the SPI option {@code opaToken} is set). */
+    public static final String ENV_TOKEN = "BIZID_OPA_TOKEN";
 
     public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(2);
@@ -34,6 +42,8 @@ public final class OpaClient {
     private static final class Shared {
         static final OpaClient INSTANCE = new OpaClient(CONNECT_TIMEOUT, REQUEST_TIMEOUT);
     }
+
+    private static volatile String spiToken;
 
     private final HttpClient http;
     private final Duration requestTimeout;
@@ -46,6 +56,30 @@ public final class OpaClient {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
         this.requestTimeout = requestTimeout;
+    }
+
+    /**
+     * Sets the server-wide token from a provider factory's SPI option; blank values are ignored, so one factory
+     * configured without the option does not clear what another set.
+     */
+    public static void configureToken(String fromSpiOption) {
+        if (fromSpiOption != null && !fromSpiOption.isBlank()) {
+            spiToken = fromSpiOption.trim();
+        }
+    }
+
+    /** The token to send: the SPI option if one was configured, else {@value #ENV_TOKEN}, else none. */
+    public static String token() {
+        return resolveToken(spiToken, System.getenv(ENV_TOKEN));
+    }
+
+    static String resolveToken(String fromSpiOption, String fromEnv) {
+        for (String candidate : new String[] {fromSpiOption, fromEnv}) {
+            if (candidate != null && !candidate.isBlank()) {
+                return candidate.trim();
+            }
+        }
+        return null;
     }
 
     public static OpaClient shared() {
@@ -79,6 +113,11 @@ public final class OpaClient {
      * @param dataPath e.g. {@code bizid/access/decision}
      */
     public OpaResult query(String baseUrl, String dataPath, JsonNode input) {
+        return query(baseUrl, token(), dataPath, input);
+    }
+
+    /** As {@link #query(String, String, JsonNode)} with an explicit bearer token (null: no header). */
+    public OpaResult query(String baseUrl, String token, String dataPath, JsonNode input) {
         URI uri;
         try {
             uri = dataUri(baseUrl, dataPath);
@@ -88,13 +127,15 @@ public final class OpaClient {
         try {
             ObjectNode body = JSON.createObjectNode();
             body.set("input", input);
-            HttpRequest request = HttpRequest.newBuilder(uri)
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri)
                     .timeout(requestTimeout)
                     .header("Content-Type", "application/json")
                     .header("Accept", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
-                    .build();
-            HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
+            if (token != null && !token.isBlank()) {
+                request.header("Authorization", "Bearer " + token);
+            }
+            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             return parseResponse(response.statusCode(), response.body());
         } catch (HttpTimeoutException e) {
             return OpaResult.failed("timeout calling " + uri);

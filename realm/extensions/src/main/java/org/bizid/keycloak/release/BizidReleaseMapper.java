@@ -81,6 +81,7 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
     @Override
     public void init(Config.Scope config) {
         spiOpaUrl = SpiOptions.opaUrl(config);
+        SpiOptions.configureToken(config);
     }
 
     @Override

@@ -31,6 +31,7 @@ public class AccessRecheckExecutorFactory implements ClientPolicyExecutorProvide
     @Override
     public void init(Config.Scope config) {
         spiOpaUrl = SpiOptions.opaUrl(config);
+        SpiOptions.configureToken(config);
     }
 
     @Override

@@ -19,6 +19,8 @@ public final class FakeOpa implements AutoCloseable {
     public volatile long delayMillis = 0;
     public final List<String> requests = new CopyOnWriteArrayList<>();
     public final List<String> paths = new CopyOnWriteArrayList<>();
+    /** The Authorization header of each request ("" when absent). */
+    public final List<String> authorizations = new CopyOnWriteArrayList<>();
 
     private final HttpServer server;
 
@@ -28,6 +30,8 @@ public final class FakeOpa implements AutoCloseable {
         server.createContext("/", exchange -> {
             requests.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             paths.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
+            String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+            authorizations.add(authorization == null ? "" : authorization);
             try {
                 Thread.sleep(delayMillis);
             } catch (InterruptedException e) {

@@ -2,6 +2,7 @@ package org.bizid.keycloak.opa;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -128,5 +129,30 @@ class OpaClientTest {
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void sendsTheBearerTokenWhenOneIsGiven() {
+        opa.body = "{\"result\": {\"allow\": true}}";
+        assertTrue(client.query(opa.url(), "s3cret-token", "bizid/access/decision", input).isOk());
+        assertEquals("Bearer s3cret-token", opa.authorizations.get(0));
+        client.query(opa.url(), null, "bizid/access/decision", input);
+        assertEquals("", opa.authorizations.get(1));
+    }
+
+    @Test
+    void opaRefusingTheTokenFailsClosed() {
+        opa.status = 401;
+        opa.body = "{\"code\": \"unauthorized\"}";
+        OpaResult result = client.query(opa.url(), "wrong", "bizid/access/decision", input);
+        assertFalse(result.isOk());
+        assertTrue(result.failure().contains("401"), result.failure());
+    }
+
+    @Test
+    void tokenResolutionOrder() {
+        assertEquals("spi", OpaClient.resolveToken(" spi ", "env"));
+        assertEquals("env", OpaClient.resolveToken(" ", "env"));
+        assertNull(OpaClient.resolveToken(null, ""));
     }
 }
