@@ -24,8 +24,13 @@ _kept_fields := {
 	"rp", "procedures", "not_before", "not_after", "revoked", "kind",
 }
 
-# Reason codes whose messages quote a username or a corporate number.
-_identifying_codes := {"wrong_delegate", "grantor_mismatch", "grantor_not_of_principal", "delegation_invalid"}
+# Reason codes whose messages quote a username or a corporate number (access, delegation, and the
+# issuing-Prime codes of bizid.access's prime.rego).
+_identifying_codes := {
+	"wrong_delegate", "grantor_mismatch", "grantor_not_of_principal", "delegation_invalid",
+	"prime_not_found", "prime_mismatch", "prime_not_prime", "prime_suspended",
+	"prime_missing_validity", "prime_expired", "prime_company_mismatch",
+}
 
 _masked_message := "(masked in the decision log: names an account or a company)"
 

@@ -58,3 +58,18 @@ test_released_claim_values_become_names if {
 	masks := log.mask with input as event
 	{"op": "upsert", "path": "/result/claims", "value": ["email", "name"]} in masks
 }
+
+test_the_issuing_primes_record_and_messages_are_masked if {
+	event := {
+		"input": {"rp": {"client_id": "jgrants"}, "prime": {
+			"username": "suzuki", "found": true, "tier": "prime", "status": "suspended",
+			"valid_until": "2030-03-31", "corporate_number": "7000012050002",
+		}},
+		"result": {"allow": false, "reasons": [{"code": "prime_suspended", "message": "the issuing Prime \"suzuki\" is suspended"}]},
+	}
+	masks := log.mask with input as event
+	{"op": "upsert", "path": "/input/prime", "value": {"tier": "prime", "status": "suspended", "valid_until": "2030-03-31"}} in masks
+	{"op": "upsert", "path": "/result/reasons", "value": [
+		{"code": "prime_suspended", "message": "(masked in the decision log: names an account or a company)"},
+	]} in masks
+}
