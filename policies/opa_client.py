@@ -111,8 +111,19 @@ class Opa:
         return registry
 
     def policy_digest(self) -> str:
-        """sha256 over the raw text of the served bizid modules (sorted): names the policy version."""
-        ids = self._call("the policy list", self.client.get_policies_list)
-        raws = [self._call(f"policy {i}", lambda i=i: self.client.get_policy(i)) for i in ids]
-        texts = sorted(r["result"]["raw"] for r in raws if "package bizid." in r["result"]["raw"])
+        """sha256 over the raw text of the served bizid modules (sorted): names the policy version.
+
+        One `GET /v1/policies` (the list carries each module's text): the read token may read the list,
+        not single modules (policies/system/authz.rego). opa-python-client's list call drops the text, so
+        this one call is made with plain requests and the client's own headers (its token)."""
+
+        def modules() -> Any:
+            response = requests.get(
+                f"{self.url}/v1/policies", headers=self.client.headers, timeout=self.timeout
+            )
+            response.raise_for_status()
+            return response.json().get("result") or []
+
+        listed = self._call("the policy list", modules)
+        texts = sorted(m["raw"] for m in listed if "package bizid." in m.get("raw", ""))
         return hashlib.sha256("\n".join(texts).encode()).hexdigest()
