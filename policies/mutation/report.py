@@ -1,0 +1,128 @@
+"""Summaries of a mutation run: kill ratio per package, survivors to fix, stale list entries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from policies.mutation.runner import INVALID, KILLED, SURVIVED, TIMEOUT, Result
+
+
+@dataclass(frozen=True)
+class PackageStats:
+    package: str
+    generated: int
+    invalid: int
+    killed: int
+    equivalent: int
+    survived: int  # survivors not on the equivalent list
+
+    @property
+    def compiling(self) -> int:
+        return self.generated - self.invalid
+
+    @property
+    def kill_ratio(self) -> float:
+        """Killed / (compiling - reviewed equivalent): 1.0 means every killable mutant is killed."""
+        killable = self.compiling - self.equivalent
+        return self.killed / killable if killable else 1.0
+
+
+@dataclass(frozen=True)
+class Summary:
+    stats: list[PackageStats]
+    unlisted: list[Result]  # surviving, not on the list: the check fails
+    stale: list[str]  # list entries that no longer name a surviving mutant
+    seconds: float
+
+
+def summarise(results: list[Result], equivalent: dict[str, str], seconds: float) -> Summary:
+    by_package: dict[str, Counter[str]] = {}
+    unlisted: list[Result] = []
+    surviving_ids: set[str] = set()
+    for result in results:
+        counts = by_package.setdefault(result.mutant.package, Counter())
+        counts["generated"] += 1
+        if result.outcome == INVALID:
+            counts["invalid"] += 1
+        elif result.outcome in (KILLED, TIMEOUT):
+            counts["killed"] += 1
+        elif result.outcome == SURVIVED:
+            surviving_ids.add(result.mutant.mutant_id)
+            if result.mutant.mutant_id in equivalent:
+                counts["equivalent"] += 1
+            else:
+                counts["survived"] += 1
+                unlisted.append(result)
+    stats = [
+        PackageStats(name, c["generated"], c["invalid"], c["killed"], c["equivalent"], c["survived"])
+        for name, c in sorted(by_package.items())
+    ]
+    generated_ids = {r.mutant.mutant_id for r in results}
+    stale = sorted(i for i in equivalent if i not in surviving_ids and _in_scope(i, generated_ids, results))
+    return Summary(stats, unlisted, stale, seconds)
+
+
+def _in_scope(mutant_id: str, generated_ids: set[str], results: list[Result]) -> bool:
+    """An entry is stale when its mutant was run and was killed, or when its file was run but it no
+    longer exists; entries of packages not run this time (--package) are left alone."""
+    if mutant_id in generated_ids:
+        return True
+    packages = {r.mutant.package for r in results}
+    return mutant_id.split("/")[0] in packages
+
+
+def survivor_line(result: Result) -> str:
+    m = result.mutant
+    return (
+        f"policies/bizid/{m.path}:{m.line}: [{m.operator}] in {m.rule}\n"
+        f"    original: {m.original}\n"
+        f"    mutant:   {m.mutated or '(removed)'}\n"
+        f"    id: {m.mutant_id}"
+    )
+
+
+def table(summary: Summary) -> str:
+    """A Markdown table of the kill ratio per package."""
+    rows = [
+        "| package | mutants | not compiling | compiling | killed | equivalent (reviewed) | survived | kill ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    total = Counter[str]()
+    for s in summary.stats:
+        rows.append(
+            f"| {s.package} | {s.generated} | {s.invalid} | {s.compiling} | {s.killed} | {s.equivalent} "
+            f"| {s.survived} | {s.kill_ratio:.1%} |"
+        )
+        total.update(
+            generated=s.generated, invalid=s.invalid, killed=s.killed, equivalent=s.equivalent, survived=s.survived
+        )
+    all_ = PackageStats("all", total["generated"], total["invalid"], total["killed"], total["equivalent"],
+                        total["survived"])
+    rows.append(
+        f"| **all** | {all_.generated} | {all_.invalid} | {all_.compiling} | {all_.killed} | {all_.equivalent} "
+        f"| {all_.survived} | {all_.kill_ratio:.1%} |"
+    )
+    return "\n".join(rows)
+
+
+def markdown(summary: Summary, command: str) -> str:
+    """The report file: the table, the command, the time, and any survivors or stale entries."""
+    parts = [
+        "# Policy mutants",
+        "",
+        f"Produced by `{command}` in {summary.seconds:.0f} s. Kill ratio = killed / (compiling - reviewed",
+        "equivalent); mutants that do not pass `opa check --strict` are discarded.",
+        "",
+        table(summary),
+        "",
+    ]
+    if summary.unlisted:
+        parts += ["## Surviving mutants (not on the equivalent list)", "", "```"]
+        parts += [survivor_line(r) for r in summary.unlisted]
+        parts += ["```", ""]
+    if summary.stale:
+        parts += ["## Stale entries of policies/mutation/equivalent.yaml", ""]
+        parts += [f"- `{i}`" for i in summary.stale]
+        parts.append("")
+    return "\n".join(parts)
