@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint install bench
+.PHONY: up down status test lint install bench mutants
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Mutation check of policies/bizid (also run by `make test` via tests/test_policy_mutation.py).
+mutants: install
+	$(BIN)/python -m policies.mutation --report docs/reports/policy-mutants.md

@@ -84,7 +84,10 @@ def test_negate_on_a_one_line_rule() -> None:
 
 def test_const_num_changes_integers_by_one_but_not_inside_strings_or_names() -> None:
     source = 'package p\n\nx := y2 + 9 if input.s == "10"\n'
-    assert _mutated("const_num", source) == {'x := y2 + 10 if input.s == "10"', 'x := y2 + 8 if input.s == "10"'}
+    assert _mutated("const_num", source) == {
+        'x := y2 + 10 if input.s == "10"',
+        'x := y2 + 8 if input.s == "10"',
+    }
 
 
 def test_const_str_changes_values_but_not_messages() -> None:
@@ -114,11 +117,11 @@ def test_drop_default_removes_the_default_rule() -> None:
 
 
 def test_drop_else_removes_one_else_branch() -> None:
-    source = 'package p\n\nr := 1 if {\n\tinput.a\n} else := 2 if {\n\tinput.b\n} else := 3\n'
+    source = "package p\n\nr := 1 if {\n\tinput.a\n} else := 2 if {\n\tinput.b\n} else := 3\n"
     mutants = _by("drop_else", source)
     sources = {m.source for m in mutants}
-    assert 'package p\n\nr := 1 if {\n\tinput.a\n\n\n} else := 3\n' in sources
-    assert 'package p\n\nr := 1 if {\n\tinput.a\n} else := 2 if {\n\tinput.b\n}\n' in sources
+    assert "package p\n\nr := 1 if {\n\tinput.a\n\n\n} else := 3\n" in sources
+    assert "package p\n\nr := 1 if {\n\tinput.a\n} else := 2 if {\n\tinput.b\n}\n" in sources
 
 
 def test_every_mutant_changes_the_source() -> None:
@@ -167,3 +170,20 @@ def test_summary_fails_on_unlisted_survivor_and_reports_stale_entries() -> None:
     assert f"policies/bizid/demo/demo.rego:{mutants[0].line}" in report.survivor_line(summary.unlisted[0])
     (stats,) = summary.stats
     assert (stats.killed, stats.survived, stats.kill_ratio) == (1, 1, 0.5)
+
+
+def test_selection_runs_the_tests_of_every_package_that_can_see_the_mutant(tmp_path: Path) -> None:
+    files = {
+        "base/base.rego": "package t.base\n\nx := 1\n",
+        "mid/mid.rego": "package t.mid\n\nimport data.t.base\n\ny := base.x\n",
+        "top/top.rego": "package t.top\n\n# data.t.base in a comment does not count\nz := data.t.mid.y\n",
+        "base/base_test.rego": "package t.base_test\n\nimport data.t.base\n\ntest_x if base.x == 1\n",
+        "top/top_test.rego": "package t.top_test\n\nimport data.t.top\n\ntest_z if top.z == 1\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    selection = runner.test_selection(tmp_path)
+    assert selection["base/base.rego"] == r"^data\.(t\.base_test|t\.top_test)\."
+    assert selection["mid/mid.rego"] == r"^data\.(t\.top_test)\."
+    assert selection["top/top.rego"] == r"^data\.(t\.top_test)\."

@@ -27,11 +27,16 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get("BIZID_OPA", str(DEFAULT_OPA))),
         help="the opa binary (default: $BIZID_OPA, else .bizid/bin/opa from `make install`)",
     )
-    parser.add_argument("--policies", type=Path, default=DEFAULT_POLICIES, help="policy root (policies/bizid)")
+    parser.add_argument(
+        "--policies", type=Path, default=DEFAULT_POLICIES, help="policy root (policies/bizid)"
+    )
     parser.add_argument("--equivalent", type=Path, default=equivalent.DEFAULT_PATH, help="reviewed list")
     parser.add_argument("--workers", type=int, default=2, help="parallel opa processes (default 2)")
     parser.add_argument(
-        "--package", action="append", default=[], help="only this top folder (access, inputs, ...); repeatable"
+        "--package",
+        action="append",
+        default=[],
+        help="only this top folder (access, inputs, ...); repeatable",
     )
     parser.add_argument(
         "--ids-from",
@@ -41,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, help="also write the Markdown report to this file")
     parser.add_argument("--list", action="store_true", help="only list the mutants, run nothing")
     return parser
+
+
+def _label(path: Path) -> str:
+    """The policy root as the user would type it: relative to the working directory when inside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
 
 
 def _progress(done: int, total: int) -> None:
@@ -84,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(mutants)} mutants of {args.policies}, {args.workers} workers ...", flush=True)
     results, seconds = runner.run_all(args.opa, args.policies, mutants, args.workers, _progress)
     summary = report.summarise(results, reviewed, seconds)
+    root = _label(args.policies)
     print(report.table(summary))
     print(f"time: {seconds:.0f} s")
     for entry in summary.stale:
@@ -91,14 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         try:
             args.report.parent.mkdir(parents=True, exist_ok=True)
-            args.report.write_text(report.markdown(summary, COMMAND), encoding="utf-8")
+            args.report.write_text(report.markdown(summary, COMMAND, root), encoding="utf-8")
         except OSError as exc:
             print(f"--report: cannot write {args.report}: {exc}", file=sys.stderr)
             return 2
     if summary.unlisted:
         print(f"\n{len(summary.unlisted)} mutant(s) survive `opa test` and are not on {args.equivalent}:")
         for result in summary.unlisted:
-            print(report.survivor_line(result))
+            print(report.survivor_line(result, root))
         print("Kill each with a test that pins the behaviour, or add its id with a reason to the list.")
         return 1
     print("mutation check: every compiling mutant is killed or reviewed as equivalent")

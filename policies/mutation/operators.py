@@ -110,7 +110,7 @@ def _split_line(text: str, in_raw: bool) -> tuple[list[Segment], bool]:
                     segments.append(Segment("code", start, text[start:i]))
                 segments.append(Segment("comment", i, text[i:]))
                 return segments, False
-            if ch in "\"`":
+            if ch in '"`':
                 if i > start:
                     segments.append(Segment("code", start, text[start:i]))
                 kind, quote, start = "string", ch, i
@@ -134,7 +134,9 @@ def _code(info: LineInfo) -> str:
     for seg in info.segments:
         if seg.kind == "comment":
             break
-        parts.append(seg.text if seg.kind == "code" else seg.text[0] + "s" * (len(seg.text) - 2) + seg.text[-1])
+        parts.append(
+            seg.text if seg.kind == "code" else seg.text[0] + "s" * (len(seg.text) - 2) + seg.text[-1]
+        )
     return "".join(parts).rstrip()
 
 
@@ -164,9 +166,9 @@ def scan(source: str) -> list[LineInfo]:
         depth_before = len(stack)
         body_before = bool(stack) and stack[-1]
         stripped = text.strip()
-        if depth_before == 0 and stripped and not stripped.startswith(("#", "}")) and not in_raw:
-            if _IDENT.match(stripped) and not stripped.startswith(("package ", "import ")):
-                rule = _rule_label(text, segments)
+        starts_statement = depth_before == 0 and not in_raw and _IDENT.match(stripped) is not None
+        if starts_statement and not stripped.startswith(("package ", "import ")):
+            rule = _rule_label(text, segments)
         min_depth = depth_before
         for seg in segments:
             if seg.kind != "code":
@@ -184,9 +186,7 @@ def scan(source: str) -> list[LineInfo]:
                 elif ch in ")]}" and stack:
                     stack.pop()
                     min_depth = min(min_depth, len(stack))
-        infos.append(
-            LineInfo(n, text, segments, depth_before, len(stack), min_depth, body_before, rule)
-        )
+        infos.append(LineInfo(n, text, segments, depth_before, len(stack), min_depth, body_before, rule))
         in_raw = next_raw
     return infos
 
@@ -330,7 +330,5 @@ def _with_ids(path: str, raw: list[tuple[LineInfo, str, str, str]]) -> list[Muta
         base = f"{path}::{info.rule}::{operator}::{original} => {mutated}"
         seen[base] = seen.get(base, 0) + 1
         mutant_id = base if seen[base] == 1 else f"{base} #{seen[base]}"
-        mutants.append(
-            Mutant(path, info.number, info.rule, operator, original, mutated, source, mutant_id)
-        )
+        mutants.append(Mutant(path, info.number, info.rule, operator, original, mutated, source, mutant_id))
     return mutants

@@ -72,10 +72,11 @@ def _in_scope(mutant_id: str, generated_ids: set[str], results: list[Result]) ->
     return mutant_id.split("/")[0] in packages
 
 
-def survivor_line(result: Result) -> str:
+def survivor_line(result: Result, root: str = "policies/bizid") -> str:
+    """The survivor as `file:line: [operator] in rule`, the original and mutated line, and its id."""
     m = result.mutant
     return (
-        f"policies/bizid/{m.path}:{m.line}: [{m.operator}] in {m.rule}\n"
+        f"{root}/{m.path}:{m.line}: [{m.operator}] in {m.rule}\n"
         f"    original: {m.original}\n"
         f"    mutant:   {m.mutated or '(removed)'}\n"
         f"    id: {m.mutant_id}"
@@ -85,7 +86,8 @@ def survivor_line(result: Result) -> str:
 def table(summary: Summary) -> str:
     """A Markdown table of the kill ratio per package."""
     rows = [
-        "| package | mutants | not compiling | compiling | killed | equivalent (reviewed) | survived | kill ratio |",
+        "| package | mutants | not compiling | compiling | killed | equivalent (reviewed) | survived "
+        "| kill ratio |",
         "|---|---|---|---|---|---|---|---|",
     ]
     total = Counter[str]()
@@ -95,18 +97,24 @@ def table(summary: Summary) -> str:
             f"| {s.survived} | {s.kill_ratio:.1%} |"
         )
         total.update(
-            generated=s.generated, invalid=s.invalid, killed=s.killed, equivalent=s.equivalent, survived=s.survived
+            generated=s.generated,
+            invalid=s.invalid,
+            killed=s.killed,
+            equivalent=s.equivalent,
+            survived=s.survived,
         )
-    all_ = PackageStats("all", total["generated"], total["invalid"], total["killed"], total["equivalent"],
-                        total["survived"])
+    all_ = PackageStats(
+        "all", total["generated"], total["invalid"], total["killed"], total["equivalent"], total["survived"]
+    )
+    a = all_
     rows.append(
-        f"| **all** | {all_.generated} | {all_.invalid} | {all_.compiling} | {all_.killed} | {all_.equivalent} "
-        f"| {all_.survived} | {all_.kill_ratio:.1%} |"
+        f"| **all** | {a.generated} | {a.invalid} | {a.compiling} | {a.killed} | {a.equivalent} "
+        f"| {a.survived} | {a.kill_ratio:.1%} |"
     )
     return "\n".join(rows)
 
 
-def markdown(summary: Summary, command: str) -> str:
+def markdown(summary: Summary, command: str, root: str = "policies/bizid") -> str:
     """The report file: the table, the command, the time, and any survivors or stale entries."""
     parts = [
         "# Policy mutants",
@@ -119,7 +127,7 @@ def markdown(summary: Summary, command: str) -> str:
     ]
     if summary.unlisted:
         parts += ["## Surviving mutants (not on the equivalent list)", "", "```"]
-        parts += [survivor_line(r) for r in summary.unlisted]
+        parts += [survivor_line(r, root) for r in summary.unlisted]
         parts += ["```", ""]
     if summary.stale:
         parts += ["## Stale entries of policies/mutation/equivalent.yaml", ""]

@@ -2,19 +2,20 @@
 
 Each worker owns a private copy of the policy tree; a mutant is written over its file there, checked
 with `opa check --strict`, tested with `opa test` (one test at a time, GOMAXPROCS=1, so two workers use
-about two cores), and the original file is put back. The whole tree is loaded for every mutant: the
-packages import each other (release -> access -> delegation -> inputs), so a mutant of inputs is caught
-by the tests of every package that reads it, which is the behaviour a caller sees.
+about two cores), and the original file is put back. The whole tree is loaded for every mutant, and
+the tests of every package that can see the mutated one run (release -> access -> delegation ->
+inputs: a mutant of inputs is caught by any of their tests, which is the behaviour a caller sees).
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import subprocess
-import threading
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,54 @@ def all_mutants(root: Path, packages: Iterable[str] = ()) -> list[Mutant]:
     return mutants
 
 
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_DATA_REF = re.compile(r"\bdata\.([\w.]+)")
+
+
+def test_selection(root: Path) -> dict[str, str]:
+    """{policy file (relative): `opa test --run` pattern of the test packages that can see it}.
+
+    A test package sees a policy package when it refers to it (`data.<pkg>`, e.g. through an import),
+    directly or through the policy packages it refers to. Only those tests can kill a mutant of it;
+    running just them saves time and changes no outcome.
+    """
+    texts = {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.rego"))
+    }
+    package_of: dict[str, str] = {}
+    for rel, text in texts.items():
+        found = _PACKAGE.search(text)
+        if found:
+            package_of[rel] = found.group(1)
+    packages = set(package_of.values())
+    refers: dict[str, set[str]] = {pkg: set() for pkg in packages}
+    for rel, text in texts.items():
+        if rel not in package_of:
+            continue
+        code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+        for ref in _DATA_REF.findall(code):
+            parts = ref.split(".")
+            refers[package_of[rel]].update(
+                ".".join(parts[:n]) for n in range(1, len(parts) + 1) if ".".join(parts[:n]) in packages
+            )
+
+    def closure(pkg: str) -> set[str]:
+        seen, todo = {pkg}, [pkg]
+        while todo:
+            for dep in refers.get(todo.pop(), set()) - seen:
+                seen.add(dep)
+                todo.append(dep)
+        return seen
+
+    tests = sorted(p for p in packages if p.endswith("_test"))
+    selection: dict[str, str] = {}
+    for rel, pkg in package_of.items():
+        seeing = [t for t in tests if pkg in closure(t)]
+        names = "|".join(re.escape(t) for t in seeing) or "(?!)"
+        selection[rel] = f"^data\\.({names})\\."
+    return selection
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "GOMAXPROCS": "1"}
 
@@ -75,8 +124,8 @@ def _check(opa: Path, tree: Path) -> subprocess.CompletedProcess[str]:
     return _run([str(opa), "check", "--strict", str(tree)])
 
 
-def _test(opa: Path, tree: Path) -> subprocess.CompletedProcess[str]:
-    return _run([str(opa), "test", "--parallel", "1", str(tree)])
+def _test(opa: Path, tree: Path, run: str = "") -> subprocess.CompletedProcess[str]:
+    return _run([str(opa), "test", "--parallel", "1", *(["--run", run] if run else []), str(tree)])
 
 
 def baseline(opa: Path, root: Path) -> None:
@@ -85,13 +134,15 @@ def baseline(opa: Path, root: Path) -> None:
         raise OpaError(f"opa binary not found at {opa} (run `make install`, or pass --opa / set BIZID_OPA)")
     check = _check(opa, root)
     if check.returncode != 0:
-        raise OpaError(f"`opa check --strict {root}` fails before any mutation:\n{check.stdout}{check.stderr}")
+        raise OpaError(
+            f"`opa check --strict {root}` fails before any mutation:\n{check.stdout}{check.stderr}"
+        )
     test = _test(opa, root)
     if test.returncode != 0:
         raise OpaError(f"`opa test {root}` fails before any mutation:\n{test.stdout}{test.stderr}")
 
 
-def run_one(opa: Path, tree: Path, mutant: Mutant) -> str:
+def run_one(opa: Path, tree: Path, mutant: Mutant, run: str = "") -> str:
     """The outcome of one mutant in a private copy `tree` of the policy root (restored afterwards)."""
     target = tree / mutant.path
     original = target.read_text(encoding="utf-8")
@@ -100,7 +151,7 @@ def run_one(opa: Path, tree: Path, mutant: Mutant) -> str:
         if _check(opa, tree).returncode != 0:
             return INVALID
         try:
-            return SURVIVED if _test(opa, tree).returncode == 0 else KILLED
+            return SURVIVED if _test(opa, tree, run).returncode == 0 else KILLED
         except subprocess.TimeoutExpired:
             return TIMEOUT
     finally:
@@ -116,6 +167,7 @@ def run_all(
 ) -> tuple[list[Result], float]:
     """Run every mutant with `workers` parallel workers; returns results (in input order) and seconds."""
     started = time.monotonic()
+    selection = test_selection(root)
     with tempfile.TemporaryDirectory(prefix="bizid-mutants-") as tmp:
         trees: queue.Queue[Path] = queue.Queue()
         for n in range(max(1, workers)):
@@ -128,7 +180,7 @@ def run_all(
         def work(mutant: Mutant) -> Result:
             tree = trees.get()
             try:
-                outcome = run_one(opa, tree, mutant)
+                outcome = run_one(opa, tree, mutant, selection.get(mutant.path, ""))
             finally:
                 trees.put(tree)
             with lock:
