@@ -120,8 +120,11 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=_TIMEOUT_S, env=_env())
 
 
-def _check(opa: Path, tree: Path) -> subprocess.CompletedProcess[str]:
-    return _run([str(opa), "check", "--strict", str(tree)])
+def _check(opa: Path, tree: Path, *, policies_only: bool = False) -> subprocess.CompletedProcess[str]:
+    """`opa check --strict`; for a mutant only the policy files, so that a mutant the tests' own
+    compilation rejects (e.g. a changed type a test relies on) counts as killed, not as not compiling."""
+    ignore = ["--ignore", "*_test.rego"] if policies_only else []
+    return _run([str(opa), "check", "--strict", *ignore, str(tree)])
 
 
 def _test(opa: Path, tree: Path, run: str = "") -> subprocess.CompletedProcess[str]:
@@ -148,7 +151,7 @@ def run_one(opa: Path, tree: Path, mutant: Mutant, run: str = "") -> str:
     original = target.read_text(encoding="utf-8")
     try:
         target.write_text(mutant.source, encoding="utf-8")
-        if _check(opa, tree).returncode != 0:
+        if _check(opa, tree, policies_only=True).returncode != 0:
             return INVALID
         try:
             return SURVIVED if _test(opa, tree, run).returncode == 0 else KILLED

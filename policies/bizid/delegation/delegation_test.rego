@@ -274,6 +274,17 @@ test_malformed_messages_name_the_path if {
 
 # --- nothing is judged without a delegation --------------------------------------------------------
 
+test_delegation_fields_are_not_judged_without_a_delegation if {
+	request := object.union(fixtures.input_for("jgrants", "prime"), {
+		"now": "yesterday",
+		"grantor": {"valid_until": "tomorrow", "corporate_name": 5},
+		"licences": "none",
+	})
+	delegation.problems == set() with input as request with data.bizid.registry as fixtures.registry
+	with_bad_licence := object.union(request, {"licences": [{}]})
+	delegation.problems == set() with input as with_bad_licence with data.bizid.registry as fixtures.registry
+}
+
 test_no_problems_or_denials_without_a_delegation if {
 	every request in [fixtures.input_for("jgrants", "prime"), json.remove(fixtures.input_for("jgrants", "prime"), ["delegation"])] {
 		delegation.problems == set() with input as request with data.bizid.registry as fixtures.registry
