@@ -120,7 +120,7 @@ def markdown(summary: Summary, command: str, root: str = "policies/bizid") -> st
         "# Policy mutants",
         "",
         f"Produced by `{command}` in {summary.seconds:.0f} s. Kill ratio = killed / (compiling - reviewed",
-        "equivalent); mutants that do not pass `opa check --strict` are discarded.",
+        "equivalent); mutants whose policy files fail `opa check --strict` are discarded.",
         "",
         table(summary),
         "",
