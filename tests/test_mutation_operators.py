@@ -187,3 +187,11 @@ def test_selection_runs_the_tests_of_every_package_that_can_see_the_mutant(tmp_p
     assert selection["base/base.rego"] == r"^data\.(t\.base_test|t\.top_test)\."
     assert selection["mid/mid.rego"] == r"^data\.(t\.top_test)\."
     assert selection["top/top.rego"] == r"^data\.(t\.top_test)\."
+
+
+def test_entries_not_run_this_time_are_not_stale() -> None:
+    mutants = generate("demo/demo.rego", SNIPPET)
+    listed = {mutants[2].mutant_id: "reviewed", "demo/demo.rego::gone::negate::x => not x": "reviewed"}
+    subset = [runner.Result(mutants[0], runner.KILLED)]
+    summary = report.summarise(subset, listed, 1.0, {m.mutant_id for m in mutants})
+    assert summary.stale == ["demo/demo.rego::gone::negate::x => not x"]

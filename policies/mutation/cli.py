@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.package and not mutants:
         print(f"--package: no policy files under {args.policies} for {args.package}", file=sys.stderr)
         return 2
+    generated = {m.mutant_id for m in mutants}
     if args.ids_from:
         try:
             wanted = args.ids_from.read_text(encoding="utf-8")
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{len(mutants)} mutants of {args.policies}, {args.workers} workers ...", flush=True)
     results, seconds = runner.run_all(args.opa, args.policies, mutants, args.workers, _progress)
-    summary = report.summarise(results, reviewed, seconds)
+    summary = report.summarise(results, reviewed, seconds, generated)
     root = _label(args.policies)
     print(report.table(summary))
     print(f"time: {seconds:.0f} s")

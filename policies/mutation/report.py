@@ -36,7 +36,11 @@ class Summary:
     seconds: float
 
 
-def summarise(results: list[Result], equivalent: dict[str, str], seconds: float) -> Summary:
+def summarise(
+    results: list[Result], equivalent: dict[str, str], seconds: float, generated: set[str] | None = None
+) -> Summary:
+    """Count outcomes per package; `generated` is every mutant id of the files looked at (when only
+    some mutants were run, e.g. --ids-from), so that entries not run this time are not called stale."""
     by_package: dict[str, Counter[str]] = {}
     unlisted: list[Result] = []
     surviving_ids: set[str] = set()
@@ -58,18 +62,15 @@ def summarise(results: list[Result], equivalent: dict[str, str], seconds: float)
         PackageStats(name, c["generated"], c["invalid"], c["killed"], c["equivalent"], c["survived"])
         for name, c in sorted(by_package.items())
     ]
-    generated_ids = {r.mutant.mutant_id for r in results}
-    stale = sorted(i for i in equivalent if i not in surviving_ids and _in_scope(i, generated_ids, results))
-    return Summary(stats, unlisted, stale, seconds)
-
-
-def _in_scope(mutant_id: str, generated_ids: set[str], results: list[Result]) -> bool:
-    """An entry is stale when its mutant was run and was killed, or when its file was run but it no
-    longer exists; entries of packages not run this time (--package) are left alone."""
-    if mutant_id in generated_ids:
-        return True
+    ran = {r.mutant.mutant_id for r in results}
+    known = ran | (generated or set())
     packages = {r.mutant.package for r in results}
-    return mutant_id.split("/")[0] in packages
+    stale = sorted(
+        i
+        for i in equivalent
+        if (i in ran and i not in surviving_ids) or (i not in known and i.split("/")[0] in packages)
+    )
+    return Summary(stats, unlisted, stale, seconds)
 
 
 def survivor_line(result: Result, root: str = "policies/bizid") -> str:
