@@ -23,6 +23,7 @@ code is what callers branch on, and pinning every message word would make tests 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 OPERATORS = (
@@ -219,12 +220,11 @@ def _replace(lines: list[str], index: int, new_line: str) -> str:
     return "\n".join(copy)
 
 
-def _blank(lines: list[str], indexes: range, first_replacement: str = "") -> str:
+def _blank(lines: list[str], indexes: range) -> str:
+    """The source with these lines emptied (kept as blank lines, so later line numbers do not move)."""
     copy = list(lines)
     for k in indexes:
         copy[k] = ""
-    if first_replacement:
-        copy[indexes.start] = first_replacement
     return "\n".join(copy)
 
 
@@ -277,9 +277,11 @@ def generate(path: str, source: str) -> list[Mutant]:
     return _with_ids(path, raw)
 
 
-def _token_mutants(info: LineInfo, add: object) -> None:
+AddMutant = Callable[[LineInfo, str, str], None]
+
+
+def _token_mutants(info: LineInfo, add: AddMutant) -> None:
     """Operators that change one token of the line: comparisons, constants, regex patterns."""
-    assert callable(add)
     text = info.text
     for k, seg in enumerate(info.segments):
         if seg.kind == "code":
