@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint install bench mutants
+.PHONY: up down status test test-fast lint install bench mutants
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m scripts.lint_policies
+	$(BIN)/python -m scripts.lint.policies
 	cd realm/extensions && mvn -B -q verify
 
 test: lint
@@ -37,3 +37,8 @@ test: lint
 # Mutation check of policies/bizid (also run by `make test` via tests/test_policy_mutation.py).
 mutants: install
 	$(BIN)/python -m policies.mutation --report docs/reports/policy-mutants.md
+
+# Pure unit, policy (a private OPA) and mock-graph tests: no platform is started. Under a minute
+# (the mutation check, marked `mutation`, takes minutes: `make mutants`).
+test-fast: install
+	$(BIN)/python -m pytest -m "not platform and not mutation" -q

@@ -22,9 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import PROJECT, StackConfig, StackSecrets, load_stack_config
 
@@ -314,18 +311,21 @@ def run_program(
 
         program = build_stack
     mocks = GraphMocks(PROJECT, stack)
-    runtime_settings.ROOT.set(None)  # a new root Stack resource for this run
+    pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=False)  # a new root Stack resource
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     outputs: dict[str, Any] = {}
 
     def keep(key: str) -> Callable[[Any], None]:
         return lambda value: outputs.__setitem__(key, _plain(value))
 
-    def body() -> None:
-        for key, value in program(config, mock_secrets()).items():
+    def body() -> pulumi.Output[list[Any]]:
+        declared = program(config, mock_secrets())
+        for key, value in declared.items():
             value.apply(keep(key))
+        return pulumi.Output.all(*declared.values())
 
-    _sync_await(run_pulumi_func(body))
+    # the public test runner: waits for every registration and output
+    pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
     graph = Graph(stack=stack, environment=config.environment, regions=[r.region for r in config.regions])
     graph.resources = sorted(mocks.resources, key=lambda r: (r.type, r.name))
     graph.invokes = list(mocks.invokes)

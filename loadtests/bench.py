@@ -16,17 +16,14 @@ and docs/bench/load.html (SVG plots, no plotting library needed); raw data stays
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import html
 import json
 import os
 import platform as pyplatform
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,6 +36,8 @@ import requests
 
 from loadtests import population as pop
 from loadtests import seed, warmup
+from loadtests.bench_stats import P95_LIMIT_MS, Sample, Window, pct, read_samples, windows
+from loadtests.bench_svg import svg_chart
 from loadtests.cpu import CpuSampler, process_groups
 from loadtests.journey import assert_loopback, rp_clients
 from loadtests.phases import PER_USER_RATE, Phase, burst_phases, step_phases
@@ -46,55 +45,14 @@ from scripts import services
 from scripts import settings as settings_mod
 from scripts.settings import KEYCLOAK_VERSION, REPO_ROOT, Settings
 
-P95_LIMIT_MS = 300.0
 BURST_P99_LIMIT_MS = 2000.0
 RECOVERY_LIMIT_S = 60.0
 KEYCLOAK_SIZING_PER_VCPU = 15.0
 """Keycloak's published sizing: 1 vCPU per 15 password-based logins/s (High availability guide,
 "Concepts for sizing CPU and memory resources", tested up to 300 logins/s)."""
 
-ARGON2_BENCH_JAVA = r"""
-import org.bouncycastle.crypto.generators.Argon2BytesGenerator;
-import org.bouncycastle.crypto.params.Argon2Parameters;
-import java.util.concurrent.atomic.AtomicLong;
-
-public class Argon2Bench {
-    static void hash(int iterations, int memory, byte[] salt) {
-        Argon2Parameters p = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
-            .withVersion(Argon2Parameters.ARGON2_VERSION_13).withSalt(salt).withParallelism(1)
-            .withMemoryAsKB(memory).withIterations(iterations).build();
-        Argon2BytesGenerator g = new Argon2BytesGenerator();
-        g.init(p);
-        byte[] out = new byte[32];
-        g.generateBytes("a-password-of-24-chars!!".toCharArray(), out);
-    }
-
-    static long run(int threads, double seconds, int iterations, int memory) throws Exception {
-        AtomicLong count = new AtomicLong();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        Thread[] pool = new Thread[threads];
-        for (int t = 0; t < threads; t++) {
-            pool[t] = new Thread(() -> {
-                byte[] salt = new byte[16];
-                while (System.nanoTime() < end) { hash(iterations, memory, salt); count.incrementAndGet(); }
-            });
-            pool[t].start();
-        }
-        for (Thread t : pool) t.join();
-        return count.get();
-    }
-
-    public static void main(String[] a) throws Exception {
-        int threads = Integer.parseInt(a[0]);
-        double seconds = Double.parseDouble(a[1]);
-        int iterations = Integer.parseInt(a[2]);
-        int memory = Integer.parseInt(a[3]);
-        run(threads, 3, iterations, memory);  // JIT warm-up
-        long n = run(threads, seconds, iterations, memory);
-        System.out.println(n / seconds);
-    }
-}
-"""
+ARGON2_BENCH_JAVA = Path(__file__).resolve().parent / "java" / "Argon2Bench.java"
+"""Run as a single-file Java program against Keycloak's BouncyCastle jar."""
 
 
 # --- measurements -----------------------------------------------------------------------------------
@@ -105,14 +63,11 @@ def argon2_ceiling(cfg: Settings, threads: int, seconds: float, iterations: int)
     jars = sorted((cfg.paths.keycloak_home / "lib" / "lib" / "main").glob("org.bouncycastle.bcprov-*.jar"))
     if not jars:
         raise RuntimeError(f"no BouncyCastle jar under {cfg.paths.keycloak_home}: is Keycloak installed?")
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "Argon2Bench.java"
-        src.write_text(ARGON2_BENCH_JAVA)
-        out = subprocess.run(
-            ["java", "-cp", str(jars[-1]), str(src), str(threads), str(seconds), str(iterations),
-             str(seed.ARGON2_MEMORY_KIB)],
-            capture_output=True, text=True, check=True, timeout=seconds + 120,
-        )  # fmt: skip
+    out = subprocess.run(
+        ["java", "-cp", str(jars[-1]), str(ARGON2_BENCH_JAVA), str(threads), str(seconds), str(iterations),
+         str(seed.ARGON2_MEMORY_KIB)],
+        capture_output=True, text=True, check=True, timeout=seconds + 120,
+    )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -122,97 +77,6 @@ def argon2_cffi_ms(iterations: int, n: int = 20) -> float:
     for k in range(n):
         seed.argon2_hash("a-password-of-24-chars!!", k.to_bytes(16, "big"), iterations)
     return (time.perf_counter() - began) / n * 1000
-
-
-@dataclass
-class Sample:
-    t: float
-    name: str
-    ms: float
-    outcome: str
-
-
-def read_samples(directory: Path) -> list[Sample]:
-    rows: list[Sample] = []
-    for path in directory.glob("samples-*.csv"):
-        with path.open() as f:
-            for r in csv.DictReader(f):
-                rows.append(Sample(float(r["t"]), r["name"], float(r["ms"]), r["outcome"]))
-    rows.sort(key=lambda s: s.t)
-    return rows
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-@dataclass
-class Window:
-    """Figures of one phase (its first `skip` seconds excluded as ramp-up)."""
-
-    phase: Phase
-    start: float
-    end: float
-    signins_ok: int = 0
-    p50: float = float("nan")
-    p95: float = float("nan")
-    p99: float = float("nan")
-    shed: int = 0
-    timeouts: int = 0
-    errors: int = 0
-    shed_ms_p50: float = float("nan")
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
-
-    @property
-    def rate(self) -> float:
-        return self.signins_ok / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def passes(self) -> bool:
-        return (
-            self.errors == 0
-            and self.shed == 0
-            and self.timeouts == 0
-            and self.p95 < P95_LIMIT_MS
-            and self.rate >= 0.9 * self.phase.rate
-        )
-
-
-def windows(
-    samples: list[Sample],
-    cpu: list[tuple[float, dict[str, float]]],
-    t0: float,
-    phases: list[Phase],
-    skip: float,
-) -> list[Window]:
-    result = []
-    offset = t0
-    for phase in phases:
-        w = Window(phase, offset + min(skip, phase.seconds / 3), offset + phase.seconds)
-        offset += phase.seconds
-        inside = [s for s in samples if w.start <= s.t < w.end]
-        ok = [s.ms for s in inside if s.name == "sign-in" and s.outcome == "ok"]
-        w.signins_ok = len(ok)
-        w.p50, w.p95, w.p99 = pct(ok, 50), pct(ok, 95), pct(ok, 99)
-        w.shed = sum(1 for s in inside if s.outcome == "shed" and s.name != "sign-in" and s.name != "visit")
-        w.timeouts = sum(1 for s in inside if s.outcome == "timeout" and s.name not in ("sign-in", "visit"))
-        w.errors = sum(1 for s in inside if s.outcome == "error")
-        w.shed_ms_p50 = pct(
-            [s.ms for s in inside if s.outcome == "shed" and s.name not in ("sign-in", "visit")], 50
-        )
-        cpu_in = [c for t, c in cpu if w.start <= t < w.end]
-        if cpu_in:
-            w.cpu = {k: statistics.fmean(c.get(k, 0.0) for c in cpu_in) for k in cpu_in[0]}
-        result.append(w)
-    return result
 
 
 @dataclass
@@ -372,70 +236,6 @@ def postgres_version(cfg: Settings) -> str:
     return str(row[0]) if row else "?"
 
 
-def svg_chart(
-    title: str,
-    series: dict[str, list[tuple[float, float]]],
-    y_label: str,
-    marks: list[tuple[float, str]] | None = None,
-    log_y: bool = False,
-    width: int = 860,
-    height: int = 260,
-) -> str:
-    """A small line chart as inline SVG (x: seconds since start)."""
-    colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"]
-    pts = [p for s in series.values() for p in s if p[1] == p[1]]
-    if not pts:
-        return f"<p>{html.escape(title)}: no data</p>"
-    import math
-
-    x_max = max(p[0] for p in pts) or 1.0
-    y_max = max(p[1] for p in pts) or 1.0
-    left, right, top, bottom = 60, 150, 24, 30
-    pw, ph = width - left - right, height - top - bottom
-
-    def fy(v: float) -> float:
-        if log_y:
-            lo, hi = 1.0, math.log10(max(10.0, y_max))
-            return top + ph - (math.log10(max(v, 10.0)) - lo) / (hi - lo) * ph if hi > lo else top + ph
-        return top + ph - v / y_max * ph
-
-    def fx(v: float) -> float:
-        return left + v / x_max * pw
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif"'
-        ' font-size="11">',
-        f'<text x="{left}" y="14" font-size="13" font-weight="bold">{html.escape(title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>',
-        f'<text x="4" y="{top + ph / 2}" transform="rotate(-90 12 {top + ph / 2})">'
-        f"{html.escape(y_label)}</text>",
-    ]
-    ticks = [10, 100, 1000, 10000] if log_y else [y_max * k / 4 for k in range(5)]
-    for tv in ticks:
-        if log_y and tv > max(10.0, y_max) * 1.01:
-            continue
-        y = fy(tv)
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tv:.4g}</text>')
-    for k in range(6):
-        xv = x_max * k / 5
-        out.append(f'<text x="{fx(xv):.1f}" y="{top + ph + 14}" text-anchor="middle">{xv:.0f} s</text>')
-    for t, label in marks or []:
-        out.append(f'<line x1="{fx(t):.1f}" x2="{fx(t):.1f}" y1="{top}" y2="{top + ph}" stroke="#bbb" '
-                   'stroke-dasharray="3,3"/>')  # fmt: skip
-        out.append(f'<text x="{fx(t) + 2:.1f}" y="{top + 10}" fill="#777">{html.escape(label)}</text>')
-    for n, (name, points) in enumerate(series.items()):
-        color = colors[n % len(colors)]
-        good = [(x, y) for x, y in points if y == y]
-        if good:
-            path = " ".join(f"{fx(x):.1f},{fy(y):.1f}" for x, y in good)
-            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        out.append(f'<rect x="{left + pw + 10}" y="{top + 14 * n}" width="10" height="3" fill="{color}"/>')
-        out.append(f'<text x="{left + pw + 24}" y="{top + 14 * n + 5}">{html.escape(name)}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
-
-
 def per_second(run: Run, bucket: float = 5.0) -> dict[str, list[tuple[float, float]]]:
     """Series for the plots: sign-ins/s ok, shed/s, errors/s, p50/p95/p99 per bucket."""
     buckets: dict[int, list[Sample]] = defaultdict(list)
@@ -543,7 +343,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-seed", action="store_true", help="do not seed (the large population must exist)")
     p.add_argument("--skip-ramp-small", action="store_true", help="measure the large population only")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench" / "load.md")
-    p.add_argument("--data", type=Path, default=REPO_ROOT / ".bizid" / "load" / "bench")
+    p.add_argument("--data", type=Path, default=settings_mod.load().paths.load / "bench")
 
 
 @dataclass(frozen=True)
@@ -664,38 +464,98 @@ def main(args: argparse.Namespace) -> int:
     baseline_p95 = burst.windows[0].p95
     recovery = recovery_seconds(burst, baseline_p95)
 
-    write_report(
-        args, cfg, began, cores, ceiling, ceiling_1, cffi_ms, iterations, seeds, warm, small, large,
-        best_small, best_large, burst, users_before, users_after, held, held_ok, held_problems, recovery,
-        runs,
-    )  # fmt: skip
+    results = BenchResults(
+        began=began,
+        cores=cores,
+        ceiling=ceiling,
+        ceiling_1=ceiling_1,
+        cffi_ms=cffi_ms,
+        iterations=iterations,
+        seeds=seeds,
+        warm=warm,
+        small=small,
+        large=large,
+        best_small=best_small,
+        best_large=best_large,
+        burst=burst,
+        users_before=users_before,
+        users_after=users_after,
+        held=held,
+        held_ok=held_ok,
+        held_problems=held_problems,
+        recovery=recovery,
+        runs=runs,
+    )
+    write_report(args, cfg, results)
     return 0
 
 
-def write_report(
-    args: argparse.Namespace,
-    cfg: Settings,
-    began: dt.datetime,
-    cores: int,
-    ceiling: float,
-    ceiling_1: float,
-    cffi_ms: float,
-    iterations: int,
-    seeds: list[str],
-    warm: list[warmup.Chunk],
-    small: Run | None,
-    large: Run,
-    best_small: Window | None,
-    best_large: Window | None,
-    burst: Run,
-    users_before: int,
-    users_after: int,
-    held: int,
-    held_ok: int,
-    held_problems: list[str],
-    recovery: float | None,
-    runs: list[Run],
-) -> None:
+@dataclass(frozen=True)
+class BenchResults:
+    """Everything one `bizid load bench` run measured: what `write_report` turns into the report."""
+
+    began: dt.datetime
+    cores: int
+    ceiling: float
+    ceiling_1: float
+    cffi_ms: float
+    iterations: int
+    seeds: list[str]
+    warm: list[warmup.Chunk]
+    small: Run | None
+    large: Run
+    best_small: Window | None
+    best_large: Window | None
+    burst: Run
+    users_before: int
+    users_after: int
+    held: int
+    held_ok: int
+    held_problems: list[str]
+    recovery: float | None
+    runs: list[Run]
+
+
+def write_report(args: argparse.Namespace, cfg: Settings, results: BenchResults) -> None:
+    (
+        began,
+        cores,
+        ceiling,
+        ceiling_1,
+        cffi_ms,
+        iterations,
+        seeds,
+        warm,
+        best_small,
+        best_large,
+        burst,
+        users_before,
+        users_after,
+        held,
+        held_ok,
+        held_problems,
+        recovery,
+        runs,
+    ) = (
+        results.began,
+        results.cores,
+        results.ceiling,
+        results.ceiling_1,
+        results.cffi_ms,
+        results.iterations,
+        results.seeds,
+        results.warm,
+        results.best_small,
+        results.best_large,
+        results.burst,
+        results.users_before,
+        results.users_after,
+        results.held,
+        results.held_ok,
+        results.held_problems,
+        results.recovery,
+        results.runs,
+    )
     m = machine()
     m["postgresql"] = postgres_version(cfg)
     peak = burst.windows[2]

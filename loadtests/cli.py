@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from loadtests import seed
+from scripts import settings
 from scripts.settings import REPO_ROOT
 
 SHAPES = ("step", "steady", "burst", "soak")
@@ -19,7 +20,7 @@ SHAPES = ("step", "steady", "burst", "soak")
 
 def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
     """Run one shape headless with CSV and HTML output (a thin wrapper over the locust command)."""
-    out = REPO_ROOT / ".bizid" / "load" / args.shape
+    out = settings.load().paths.load / args.shape
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     run = load_sub.add_parser(
         "run",
-        help="run one load shape headless (CSV + HTML in .bizid/load/<shape>/)",
+        help="run one load shape headless (CSV + HTML in <state folder>/load/<shape>/, state: .bizid)",
         description="Extra options after -- go to Locust, e.g. -- --base-rate 10 --step-seconds 60",
     )
     run.add_argument("shape", choices=SHAPES)

@@ -2,7 +2,7 @@
 browser flow (authorization code + PKCE, login form, TOTP for Prime and Member), fetch userinfo, refresh,
 sign in at a second RP by SSO, log out. Every token is checked, so a "success" means valid tokens.
 
-This module wraps `loadtests.browser_flow` (which it does not change): `TimedFlow` adds a request timeout,
+This module wraps `realm.oidc.browser_flow`: `TimedFlow` adds a request timeout,
 prefixes step names with the phase (`sso:authorize`), and remembers the statuses it saw so a failure can be
 classified as shed (HTTP 503 from Keycloak's queue limit), timeout, or error.
 """
@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import requests
 
 from loadtests import population as pop
-from loadtests.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
 from realm import loader
-from realm.models import Definitions, Tier
+from realm.models import ACR_LOA, Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -36,7 +36,16 @@ SECOND_RP: dict[Tier, str | None] = {Tier.PRIME: "it-subsidy", Tier.MEMBER: "it-
 """Where each tier signs in first and then by SSO. jgrants and it-subsidy accept Prime and Member at aal2;
 only the seminar accepts Entry, so an Entry visit has no second RP."""
 
-EXPECTED_ACR = {Tier.PRIME: "aal2", Tier.MEMBER: "aal2", Tier.ENTRY: "aal1"}
+DEFINITIONS = loader.load()
+
+
+def expected_acr(tier: Tier, client_id: str, defs: Definitions = DEFINITIONS) -> str:
+    """The `acr` a sign-in of `tier` at this RP must get: the higher of the tier's and the RP's minimum
+    (tiers.yaml, rps/*.yaml); an RP that does not accept the tier is a mistake in this scenario."""
+    rp = next((r for r in defs.rps if r.client_id == client_id), None)
+    if rp is None or tier not in rp.accepted_tiers:
+        raise ValueError(f"load scenario: RP {client_id!r} is not registered for tier {tier.value}")
+    return max(defs.tier(tier).min_acr, rp.min_acr, key=lambda acr: ACR_LOA[acr])
 
 
 class NotLoopback(RuntimeError):
@@ -113,15 +122,15 @@ def check_tokens(tokens: dict[str, Any], index: int, client: Client, issuer: str
         if not tokens.get(key):
             raise InvalidTokens(f"{pop.username(index)}@{client.client_id}: no {key}")
     claims = decode_jwt_payload(tokens["id_token"])
-    expected_acr = EXPECTED_ACR[pop.tier(index)]
+    want_acr = expected_acr(pop.tier(index), client.client_id)
     problems = []
     if claims.get("iss") != issuer:
         problems.append(f"iss {claims.get('iss')!r}")
     aud = claims.get("aud")
     if client.client_id not in (aud if isinstance(aud, list) else [aud]):
         problems.append(f"aud {aud!r}")
-    if claims.get("acr") != expected_acr:
-        problems.append(f"acr {claims.get('acr')!r} (expected {expected_acr})")
+    if claims.get("acr") != want_acr:
+        problems.append(f"acr {claims.get('acr')!r} (expected {want_acr})")
     if not pairwise and claims.get("sub") != pop.user_id(index):
         problems.append(f"sub {claims.get('sub')!r} (expected {pop.user_id(index)})")
     if claims.get("exp", 0) <= time.time():

@@ -31,6 +31,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from realm import loader
 from realm.models import Tier, corporate_number_check_digit
 
 USERNAME_PREFIX = "load-"
@@ -44,9 +45,14 @@ PASSWORD_POOL = 16
 """Distinct passwords (each hashed once per seed run). Every login still costs Keycloak one full Argon2
 hash: the pool only saves the seeder from hashing millions of times."""
 
-TOTP_DIGITS = 6
-TOTP_PERIOD = 30
-TOTP_ALGORITHM = "HmacSHA1"
+OTP_POLICY = loader.load().realm.otp
+"""The realm's OTP policy (realm.yaml `otp`): the seeder enrols and the load generator computes with it."""
+TOTP_DIGITS = OTP_POLICY.digits
+TOTP_PERIOD = OTP_POLICY.period_seconds
+TOTP_ALGORITHM = OTP_POLICY.algorithm
+_TOTP_HASH = {"HmacSHA1": hashlib.sha1, "HmacSHA256": hashlib.sha256, "HmacSHA512": hashlib.sha512}[
+    TOTP_ALGORITHM
+]
 
 ID_PREFIX = "10ad"
 """First four hex digits of every row id the seeder writes (users, credentials, attributes)."""
@@ -169,10 +175,11 @@ def totp_key(index: int) -> bytes:
 
 
 def totp_code(index: int, at: float) -> str:
-    """RFC 6238 code of account `index` at Unix time `at` (HMAC-SHA1, 6 digits, 30 s), as Keycloak
-    computes it. Implemented here (not pyotp) because the load generator calls it for every sign-in."""
+    """RFC 6238 code of account `index` at Unix time `at` with the realm's OTP policy (HMAC-SHA1, 6 digits,
+    30 s today), as Keycloak computes it. Implemented here (not pyotp) because the load generator calls
+    it for every sign-in."""
     counter = int(at) // TOTP_PERIOD
-    mac = hmac.new(totp_key(index), counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    mac = hmac.new(totp_key(index), counter.to_bytes(8, "big"), _TOTP_HASH).digest()
     offset = mac[-1] & 0x0F
     value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
     return f"{value % 10**TOTP_DIGITS:0{TOTP_DIGITS}d}"

@@ -37,11 +37,11 @@ from typing import Any
 import psycopg
 
 from loadtests import population as pop
+from realm import admin_paths
+from realm.platform import DB_NAME, DB_USER
 from scripts import settings as settings_mod
 from scripts.settings import LOOPBACK, REALM, Settings
 
-DB_NAME = "keycloak"
-DB_USER = "keycloak"
 DEFAULT_BATCH = 25_000
 MAX_ACCOUNTS = 50_000_000
 """Hard bound: 10 M accounts took 42 GB with Keycloak's indexes; more is beyond any local disk."""
@@ -590,7 +590,7 @@ def clear_user_cache(cfg: Settings) -> None:
 
     try:
         admin = admin_client(cfg)
-        admin.connection.raw_post(f"admin/realms/{REALM}/clear-user-cache", data="")
+        admin.connection.raw_post(admin_paths.path(admin_paths.CLEAR_USER_CACHE, realm=REALM), data="")
     except Exception as exc:
         print(
             f"seed: could not clear Keycloak's user cache ({exc}); restart Keycloak if needed",

@@ -6,23 +6,19 @@ tiers that need a possession factor, an enrolled TOTP credential (secret printed
 
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime as dt
 import json
 import secrets
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from realm import loader
-from realm.models import Definitions, Tier, corporate_number_error
-from scripts import settings
-from scripts.keycloak_admin import admin_client
+from realm.admin import user_attribute as _attr
+from realm.models import Definitions, OtpPolicy, Tier, corporate_number_error
 
-TOTP_DIGITS = 6
-TOTP_PERIOD = 30
-TOTP_ALGORITHM = "HmacSHA1"
 DEMO_ACCOUNTS_FILE = "demo-accounts.json"
 
 
@@ -89,9 +85,32 @@ def _user_by_username(admin: Any, username: str) -> dict[str, Any] | None:
     return users[0] if users else None
 
 
-def _attr(user: dict[str, Any], name: str) -> str | None:
-    values = user.get("attributes", {}).get(name) or []
-    return str(values[0]) if values else None
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+"""Validity dates are days in Japan Standard Time, as in the policies (bizid.inputs)."""
+
+
+def _check_issuing_prime(username: str, prime: dict[str, Any]) -> None:
+    """A Member may be issued only by a Prime the access policy would accept as its issuer right now."""
+    status = _attr(prime, "account_status") or "active"
+    if status != "active" or prime.get("enabled") is False:
+        raise AccountError(
+            f"--prime {username!r}: the Prime is suspended; a suspended Prime cannot issue Members"
+        )
+    valid_until = _attr(prime, "valid_until")
+    if not valid_until:
+        raise AccountError(f"--prime {username!r}: the Prime has no validity date (valid_until)")
+    today = dt.datetime.now(JST).date()
+    try:
+        expired = dt.date.fromisoformat(valid_until) < today
+    except ValueError:
+        raise AccountError(
+            f"--prime {username!r}: the Prime's valid_until {valid_until!r} is not a date"
+        ) from None
+    if expired:
+        raise AccountError(
+            f"--prime {username!r}: the Prime expired on {valid_until} (today is {today}, JST); "
+            "an expired Prime cannot issue Members"
+        )
 
 
 def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]:
@@ -133,10 +152,12 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
             raise AccountError(
                 f"--prime {spec.prime_username!r}: is a {prime_tier!r} account; only a Prime creates Members"
             )
+        _check_issuing_prime(spec.prime_username, prime)
         # A Member belongs to its Prime's company: the company attributes are the Prime's, never typed again.
         company = {name: _attr(prime, name) for name in company}
         attrs["corporate_type"] = _attr(prime, "corporate_type") or "corporation"
-        attrs["prime_username"] = spec.prime_username
+        # The Prime's own (canonical, lower-case) username: the policy compares it with the record found.
+        attrs["prime_username"] = prime["username"]
         prime_valid = _attr(prime, "valid_until")
         valid_until = spec.valid_until or (dt.date.fromisoformat(prime_valid) if prime_valid else None)
     elif spec.prime_username:
@@ -196,7 +217,8 @@ def validate(spec: AccountSpec, defs: Definitions, admin: Any) -> dict[str, Any]
     return attrs
 
 
-def _credentials(password: str, totp_secret: str | None) -> list[dict[str, Any]]:
+def _credentials(password: str, totp_secret: str | None, otp: OtpPolicy) -> list[dict[str, Any]]:
+    """The password and, when given, a TOTP credential with the realm's OTP policy (realm.yaml `otp`)."""
     creds: list[dict[str, Any]] = [{"type": "password", "value": password, "temporary": False}]
     if totp_secret:
         creds.append(
@@ -207,10 +229,10 @@ def _credentials(password: str, totp_secret: str | None) -> list[dict[str, Any]]
                 "credentialData": json.dumps(
                     {
                         "subType": "totp",
-                        "digits": TOTP_DIGITS,
+                        "digits": otp.digits,
                         "counter": 0,
-                        "period": TOTP_PERIOD,
-                        "algorithm": TOTP_ALGORITHM,
+                        "period": otp.period_seconds,
+                        "algorithm": otp.algorithm,
                     }
                 ),
             }
@@ -235,7 +257,7 @@ def create(spec: AccountSpec, defs: Definitions, admin: Any) -> CreatedAccount:
         "lastName": spec.last_name,
         "enabled": True,
         "attributes": {k: v if isinstance(v, list) else [v] for k, v in attrs.items()},
-        "credentials": _credentials(password, totp_secret),
+        "credentials": _credentials(password, totp_secret, defs.realm.otp),
     }
     user_id: str = admin.create_user(payload, exist_ok=False)
     return CreatedAccount(spec.username, spec.tier, password, totp_secret, user_id)
@@ -278,12 +300,11 @@ def demo_specs() -> list[AccountSpec]:
     ]
 
 
-def ensure_demo_accounts(cfg: settings.Settings) -> list[CreatedAccount]:
-    """One account per tier, created once; their credentials are kept in .bizid/secrets for re-printing."""
-    store = cfg.paths.secrets / DEMO_ACCOUNTS_FILE
+def ensure_demo_accounts(admin: Any, store: Path) -> list[CreatedAccount]:
+    """One account per tier, created once; their credentials are kept in `store` (mode 600) for
+    re-printing."""
     known: dict[str, dict[str, Any]] = json.loads(store.read_text()) if store.exists() else {}
     defs = loader.load()
-    admin = admin_client(cfg)
     result = []
     for spec in demo_specs():
         saved = known.get(spec.username)
@@ -300,78 +321,3 @@ def ensure_demo_accounts(cfg: settings.Settings) -> list[CreatedAccount]:
     store.write_text(json.dumps(known, indent=2))
     store.chmod(0o600)
     return result
-
-
-# --- CLI --------------------------------------------------------------------------------------------
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _create_cmd(args: argparse.Namespace) -> int:
-    spec = AccountSpec(
-        tier=Tier(args.tier),
-        username=args.username,
-        email=args.email,
-        first_name=args.first_name,
-        last_name=args.last_name,
-        password=args.password,
-        corporate_number=args.corporate_number,
-        corporate_name=args.corporate_name,
-        corporate_type=args.corporate_type,
-        representative_name=args.representative,
-        address=args.address,
-        phone_number=args.phone,
-        branch=args.branch,
-        prime_username=args.prime,
-        provisional_rps=tuple(args.rp or ()),
-        valid_until=args.valid_until,
-        status=args.status,
-        totp=args.totp,
-    )
-    account = create(spec, loader.load(), admin_client(settings.load()))
-    print(f"created {account.tier.value} account {account.username} (id {account.user_id})")
-    print(f"  password: {account.password}")
-    if account.totp_base32:
-        print(f"  TOTP secret (base32, shown once): {account.totp_base32}")
-        print(
-            f"  otpauth://totp/bizid:{account.username}?secret={account.totp_base32}&issuer=bizid"
-            f"&digits={TOTP_DIGITS}&period={TOTP_PERIOD}"
-        )
-    return 0
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    accounts = sub.add_parser("accounts", help="manage accounts on the local platform")
-    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
-    create_p = acc_sub.add_parser("create", help="create a ready-to-use account of a tier")
-    create_p.add_argument("--tier", required=True, choices=[t.value for t in Tier])
-    create_p.add_argument("--username", required=True)
-    create_p.add_argument("--email", required=True)
-    create_p.add_argument("--first-name", required=True)
-    create_p.add_argument("--last-name", required=True)
-    create_p.add_argument("--password", help="default: a random one, printed once")
-    create_p.add_argument("--corporate-number", help="13 digits with the NTA check digit")
-    create_p.add_argument("--corporate-name")
-    create_p.add_argument(
-        "--corporate-type", default="corporation", choices=["corporation", "sole_proprietor"]
-    )
-    create_p.add_argument("--representative", help="representative's name")
-    create_p.add_argument("--address")
-    create_p.add_argument("--phone")
-    create_p.add_argument("--branch", help="Member only: branch office")
-    create_p.add_argument("--prime", help="Member only: username of the issuing Prime")
-    create_p.add_argument("--rp", action="append", help="provisional Prime only: an RP it may use (repeat)")
-    create_p.add_argument("--valid-until", type=_date, help="YYYY-MM-DD (default: per tier)")
-    create_p.add_argument("--status", default="active", choices=["active", "suspended"])
-    create_p.add_argument(
-        "--totp",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="enrol a TOTP authenticator (default: required tiers only)",
-    )
-    create_p.set_defaults(func=_create_cmd)

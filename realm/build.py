@@ -22,6 +22,7 @@ from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import (
     ACR_LOA,
     Definitions,
+    PlatformClient,
     RelyingParty,
     ScopeDefinition,
     Tier,
@@ -35,30 +36,78 @@ MANAGED_ATTRIBUTE = "bizid.managed"
 
 BROWSER_FLOW = "bizid-browser"
 REGISTRATION_FLOW = "bizid-registration"
+RESET_CREDENTIALS_FLOW = "bizid-reset-credentials"
+DIRECT_GRANT_FLOW = "bizid-direct-grant"
+FIRST_BROKER_LOGIN_FLOW = "bizid-first-broker-login"
+
+GRANTS_OFF_ATTRIBUTES = {
+    "oauth2.device.authorization.grant.enabled": "false",
+    "oidc.ciba.grant.enabled": "false",
+    "standard.token.exchange.enabled": "false",
+}
+"""Client attributes that switch off the device grant, CIBA and (standard) token exchange: no client of
+the realm is declared to need them, and none of them is guaranteed to end in the bizid-access decision."""
 
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
-EXTENSION_MAPPERS = frozenset({"bizid-release"})
+EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
 EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "validator": EXTENSION_VALIDATORS,
     "authenticator": EXTENSION_AUTHENTICATORS,
     "protocol-mapper": EXTENSION_MAPPERS,
+    "client-policy-executor": frozenset({"bizid-access-recheck"}),
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
-DEFAULT_SCOPES_EVERY_CLIENT = ("basic", "acr")
-"""Built-in scopes every client carries: `basic` gives `sub` (and auth_time), `acr` the acr claim."""
+DEFAULT_SCOPES_EVERY_CLIENT = ("basic",)
+"""Built-in scopes every client carries: `basic` gives `sub` (and auth_time). The acr claim comes from the
+client's own `bizid-acr` mapper (Keycloak's `acr` scope reports the requested level, not the one reached);
+without the extension, Keycloak's `acr` scope is used instead."""
 
-COMPUTED_CLAIM_ATTRIBUTES = frozenset({"emailVerified", "full_name", "account_type", "delegation"})
+DERIVED_CLAIM_ATTRIBUTES = frozenset({"full_name", "account_type", "delegation"})
+"""Claim sources the release policy computes (release.rego `_derived_attributes`; tests/test_layers.py
+keeps the two equal)."""
+COMPUTED_CLAIM_ATTRIBUTES = DERIVED_CLAIM_ATTRIBUTES | {"emailVerified"}
 """Claim sources in scopes.yaml that are not stored attributes: user properties or values the
 `bizid-release` mapper computes (full name, gBizID account_type from the tier, the delegation in use)."""
 
 RELEASE_MAPPER_CONFIG = {
     "id.token.claim": "true",
-    "access.token.claim": "true",
+    "access.token.claim": "false",
     "userinfo.token.claim": "true",
-    "introspection.token.claim": "true",
+    "introspection.token.claim": "false",
 }
+"""Released claims go to the RP (ID token, userinfo), never into the access token: a resource server that
+needs them calls userinfo with the token, which asks the policy again (docs/claims.md)."""
+
+ACR_MAPPER = {
+    "name": "acr",
+    "protocol": "openid-connect",
+    "protocolMapper": "bizid-acr",
+    "config": {
+        "id.token.claim": "true",
+        "access.token.claim": "true",
+        "userinfo.token.claim": "true",
+        "introspection.token.claim": "true",
+    },
+}
+"""The acr of the level reached (realm/extensions, BizidAcrMapper)."""
+
+
+def audience_mapper(client_id: str) -> dict[str, Any]:
+    """`aud` of the access token: the RP itself (its own resource servers), nobody else."""
+    return {
+        "name": "audience",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-audience-mapper",
+        "config": {
+            "included.client.audience": client_id,
+            "id.token.claim": "false",
+            "access.token.claim": "true",
+            "introspection.token.claim": "true",
+        },
+    }
+
 
 AMR_MAPPER = {
     "name": "amr",
@@ -119,7 +168,9 @@ class Flow:
 
     alias: str
     description: str
-    binding: Literal["browserFlow", "registrationFlow"]
+    binding: Literal[
+        "browserFlow", "registrationFlow", "resetCredentialsFlow", "directGrantFlow", "firstBrokerLoginFlow"
+    ]
     children: tuple[Step | SubFlow, ...]
 
     def shape(self) -> list[dict[str, Any]]:
@@ -166,6 +217,12 @@ class DesiredRealm:
     flows: tuple[Flow, ...]
     confidential_clients: frozenset[str] = field(default_factory=frozenset)
     extension: bool = True
+    builtin_clients: tuple[dict[str, Any], ...] = ()
+    """Keycloak's built-in clients: only the fields listed here are owned; never created or deleted."""
+    client_profiles: dict[str, Any] = field(default_factory=lambda: {"profiles": []})
+    client_policies: dict[str, Any] = field(default_factory=lambda: {"policies": []})
+    """The realm's client profiles and policies (PUT .../client-policies/profiles|policies), wholly owned."""
+    """Keycloak's built-in clients: only the fields listed here are owned; never created or deleted."""
 
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -173,8 +230,7 @@ class DesiredRealm:
 
 def load_user_profile(directory: Path = DEFINITIONS_DIR) -> UserProfileDefinition:
     path = directory / PROFILE_FILE
-    profile: UserProfileDefinition = loader._validate(path, UserProfileDefinition, loader._read_yaml(path))
-    return profile
+    return loader.load_file(path, UserProfileDefinition)
 
 
 def check_consistency(defs: Definitions, profile: UserProfileDefinition, directory: Path) -> None:
@@ -187,6 +243,17 @@ def check_consistency(defs: Definitions, profile: UserProfileDefinition, directo
                     f"{directory / 'scopes.yaml'}: {scope.name}.claims.{claim.name}.attribute: "
                     f"{claim.attribute!r} is neither a user-profile attribute ({PROFILE_FILE}) "
                     f"nor computed by bizid-release {sorted(COMPUTED_CLAIM_ATTRIBUTES)}"
+                )
+    for scope in defs.scopes:
+        if not scope.verified:
+            continue
+        for claim in scope.claims:
+            # A verified claim must be something only the operations centre can set (docs/claims.md).
+            if claim.attribute not in names or not profile.attribute(claim.attribute).operator_set:
+                raise DefinitionError(
+                    f"{directory / 'scopes.yaml'}: {scope.name}.claims.{claim.name}.attribute: the scope is "
+                    f"verified, but {claim.attribute!r} is not an operator-set attribute of {PROFILE_FILE} "
+                    "(permissions.edit must be [admin]); a holder-editable value is never verified"
                 )
     if "tier" in names:
         options = profile.attribute("tier").validations.get("options", {}).get("options")
@@ -281,6 +348,8 @@ def realm_representation(defs: Definitions) -> dict[str, Any]:
         "webAuthnPolicySignatureAlgorithms": list(r.webauthn.signature_algorithms),
         "webAuthnPolicyAttestationConveyancePreference": r.webauthn.attestation,
         "webAuthnPolicyUserVerificationRequirement": r.webauthn.user_verification,
+        "revokeRefreshToken": r.refresh_tokens.rotate,
+        "refreshTokenMaxReuse": r.refresh_tokens.max_reuse,
         "attributes": {
             "acr.loa.map": compact_json(ACR_LOA),
             "bizid.tier.loa": compact_json(tier_loa(defs)),
@@ -359,8 +428,9 @@ def client_scope(scope: ScopeDefinition) -> dict[str, Any]:
 
 def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
     """The Keycloak client of one RP (natural key clientId). The secret is added on create only."""
-    mappers: list[dict[str, Any]] = [copy.deepcopy(AMR_MAPPER)]
+    mappers: list[dict[str, Any]] = [copy.deepcopy(AMR_MAPPER), audience_mapper(rp.client_id)]
     if options.extension:
+        mappers.append(copy.deepcopy(ACR_MAPPER))
         mappers.append(
             {
                 "name": "bizid-release",
@@ -395,19 +465,39 @@ def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
         "consentRequired": False,
         "fullScopeAllowed": False,
         "attributes": {
+            **GRANTS_OFF_ATTRIBUTES,
             "pkce.code.challenge.method": "S256",
             # Only a floor above the lowest level is declared: Keycloak injects the minimum as the
             # requested acr, and its acr mapper then reports that value even when more was reached.
             "minimum.acr.value": rp.min_acr if ACR_LOA[rp.min_acr] > min(ACR_LOA.values()) else "",
             MANAGED_ATTRIBUTE: "true",
         },
-        "defaultClientScopes": [*DEFAULT_SCOPES_EVERY_CLIENT, *rp.scopes],
-        "optionalClientScopes": [],
+        "defaultClientScopes": [
+            *DEFAULT_SCOPES_EVERY_CLIENT,
+            *([] if options.extension else ["acr"]),
+            *(s for s in rp.scopes if s not in rp.optional_scopes),
+        ],
+        "optionalClientScopes": list(rp.optional_scopes),
         "protocolMappers": mappers,
     }
     if rp.client_type == "confidential":
         rep["clientAuthenticatorType"] = "client-secret"
     return rep
+
+
+def builtin_client(platform: PlatformClient) -> dict[str, Any]:
+    """The owned fields of one of Keycloak's built-in clients (natural key clientId): whether it is enabled
+    and every switch that lets it issue a token. Only the authorization code grant can be declared; it
+    runs the realm's browser flow, which ends in bizid-access."""
+    return {
+        "clientId": platform.client_id,
+        "enabled": platform.enabled,
+        "standardFlowEnabled": "authorization_code" in platform.grants,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "serviceAccountsEnabled": False,
+        "attributes": dict(GRANTS_OFF_ATTRIBUTES),
+    }
 
 
 # --- authentication flows ---------------------------------------------------------------------------
@@ -440,7 +530,7 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "conditional-level-of-authentication",
                 "REQUIRED",
                 "bizid-level-1-condition",
-                {"loa-condition-level": "1", "loa-max-age": "36000"},
+                {"loa-condition-level": "1", "loa-max-age": str(life.loa_max_age_aal1)},
             ),
             Step(
                 "auth-username-password-form",
@@ -550,6 +640,91 @@ def registration_flow(options: Options) -> Flow:
     )
 
 
+def reset_credentials_flow(options: Options) -> Flow:
+    """Keycloak's reset-credentials steps (who, e-mail link, new password) then the OPA access decision: the
+    flow ends in a sign-in to the client that started it, so it must pass the policy like the browser flow.
+    Keycloak's "reset OTP" step is left out: proving control of the e-mail address must not remove the
+    second factor. A Prime or Member is refused at an aal2 RP after a reset (level 1) and signs in again."""
+    top: list[Step | SubFlow] = [
+        Step("reset-credentials-choose-user", "REQUIRED"),
+        Step("reset-credential-email", "REQUIRED"),
+        Step("reset-password", "REQUIRED"),
+    ]
+    if options.extension:
+        top.append(access_step("bizid-reset-credentials-access", options))
+    else:
+        top.append(Step("deny-access-authenticator", "REQUIRED"))
+    return Flow(
+        RESET_CREDENTIALS_FLOW,
+        "bizid password reset: e-mail link, new password, OPA access decision",
+        "resetCredentialsFlow",
+        tuple(top),
+    )
+
+
+def deny_flow(alias: str, binding: Literal["directGrantFlow", "firstBrokerLoginFlow"], why: str) -> Flow:
+    """A flow that refuses everyone, bound where the realm offers no way in (docs/realm.md)."""
+    return Flow(
+        alias,
+        f"bizid: denies every request ({why})",
+        binding,
+        (Step("deny-access-authenticator", "REQUIRED"),),
+    )
+
+
+def owned_flows(defs: Definitions, options: Options) -> tuple[Flow, ...]:
+    """Every top-level flow the realm binds: each either ends in bizid-access or denies."""
+    return (
+        browser_flow(defs, options),
+        registration_flow(options),
+        reset_credentials_flow(options),
+        deny_flow(DIRECT_GRANT_FLOW, "directGrantFlow", "no client may use the password grant"),
+        deny_flow(FIRST_BROKER_LOGIN_FLOW, "firstBrokerLoginFlow", "the realm brokers no identity provider"),
+    )
+
+
+# --- client policies --------------------------------------------------------------------------------
+
+ACCESS_RECHECK_EXECUTOR = "bizid-access-recheck"
+WITHDRAWAL_PROFILE = "bizid-withdrawal"
+WITHDRAWAL_POLICY = "bizid-withdrawal"
+
+
+def client_profiles(options: Options) -> dict[str, Any]:
+    """The realm's client profiles: one, whose executor asks OPA again at every token refresh."""
+    if not options.extension:
+        return {"profiles": []}
+    return {
+        "profiles": [
+            {
+                "name": WITHDRAWAL_PROFILE,
+                "description": "bizid: a withdrawal (suspension, expiry, revoked delegation) ends "
+                "the session at the next refresh",
+                "executors": [
+                    {"executor": ACCESS_RECHECK_EXECUTOR, "configuration": {"opaUrl": options.opa_url}}
+                ],
+            }
+        ]
+    }
+
+
+def client_policies(options: Options) -> dict[str, Any]:
+    """The realm's client policies: the withdrawal profile applies to every client."""
+    if not options.extension:
+        return {"policies": []}
+    return {
+        "policies": [
+            {
+                "name": WITHDRAWAL_POLICY,
+                "description": "bizid: every client, every refresh passes the access policy again",
+                "enabled": True,
+                "conditions": [{"condition": "any-client", "configuration": {}}],
+                "profiles": [WITHDRAWAL_PROFILE],
+            }
+        ]
+    }
+
+
 # --- everything -------------------------------------------------------------------------------------
 
 
@@ -561,7 +736,10 @@ def desired(defs: Definitions, profile: UserProfileDefinition, options: Options)
         user_profile=user_profile(profile, options),
         client_scopes=tuple(client_scope(s) for s in defs.scopes),
         clients=tuple(client(rp, options) for rp in defs.rps),
-        flows=(browser_flow(defs, options), registration_flow(options)),
+        flows=owned_flows(defs, options),
         confidential_clients=frozenset(rp.client_id for rp in defs.rps if rp.client_type == "confidential"),
         extension=options.extension,
+        builtin_clients=tuple(builtin_client(c) for c in defs.platform_clients),
+        client_profiles=client_profiles(options),
+        client_policies=client_policies(options),
     )

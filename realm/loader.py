@@ -10,18 +10,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from realm.models import (
     Definitions,
     LicenceKind,
+    PlatformClient,
     RealmSettings,
     RelyingParty,
     ScopeDefinition,
     TierDefinition,
 )
+from realm.platform import DEFINITIONS_DIR as DEFINITIONS_DIR  # re-exported
 
-DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
+PLATFORM_CLIENTS_FILE = "platform-clients.yaml"
 
 T = TypeVar("T")
 
@@ -56,6 +58,11 @@ def _validate(path: Path, shape: type[T], data: Any) -> T:
         raise _describe(path, exc) from None
 
 
+def load_file(path: Path, shape: type[T]) -> T:
+    """One YAML file validated as `shape`, with the same file/field/value errors as `load`."""
+    return _validate(path, shape, _read_yaml(path))
+
+
 def _validate_list(path: Path, item: type[T], data: Any) -> tuple[T, ...]:
     try:
         return TypeAdapter(tuple[item, ...]).validate_python(data)  # type: ignore[valid-type]
@@ -79,12 +86,16 @@ def load(directory: Path = DEFINITIONS_DIR) -> Definitions:
         if rp.client_id != rp_file.stem:
             raise DefinitionError(f"{rp_file}: client_id: must match the file name (value: {rp.client_id!r})")
         rps.append(rp)
+    platform_file = directory / PLATFORM_CLIENTS_FILE
+    platform_clients = _validate_list(platform_file, PlatformClient, _read_yaml(platform_file))
     try:
-        return Definitions(realm=realm, tiers=tiers, scopes=scopes, licences=licences, rps=tuple(rps))
+        return Definitions(
+            realm=realm,
+            tiers=tiers,
+            scopes=scopes,
+            licences=licences,
+            rps=tuple(rps),
+            platform_clients=platform_clients,
+        )
     except ValidationError as exc:
         raise DefinitionError("\n".join(f"{directory}: {e['msg']}" for e in exc.errors())) from None
-
-
-def dump_model(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict of a definition model (enums as values), for OPA data and reports."""
-    return model.model_dump(mode="json")

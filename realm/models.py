@@ -53,6 +53,10 @@ class TierDefinition(Strict):
     min_acr: Acr
     can_create_members: bool = False
     rp_scoped: bool = Field(False, description="valid only at the RPs named on the account (provisional)")
+    issued_by_prime: bool = Field(
+        False,
+        description="issued and vouched for by a Prime (Member): valid only while that Prime is",
+    )
 
 
 class Claim(Strict):
@@ -69,7 +73,14 @@ class ScopeDefinition(Strict):
 
     name: Annotated[str, Field(pattern=SCOPE_NAME)]
     description: str
+    verified: bool = Field(
+        False,
+        description="for verified tiers, also released inside verified_claims; every claim must read an "
+        "operator-set attribute (checked against user-profile.yaml at load time, docs/claims.md)",
+    )
     claims: tuple[Claim, ...]
+    describes_company: bool = False
+    """Its claims describe the company: bizid.release releases them only to tiers with verified attributes."""
 
 
 class Procedure(Strict):
@@ -94,6 +105,11 @@ class RelyingParty(Strict):
     accepted_tiers: tuple[Tier, ...] = Field(min_length=1)
     min_acr: Acr
     scopes: tuple[Annotated[str, Field(pattern=SCOPE_NAME)], ...]
+    optional_scopes: tuple[Annotated[str, Field(pattern=SCOPE_NAME)], ...] = Field(
+        (),
+        description="registered scopes released only when the RP asks for them (scope=...); the others are "
+        "default scopes, released at every sign-in",
+    )
     pairwise_sub: bool = False
     procedures: tuple[Procedure, ...] = ()
 
@@ -105,13 +121,64 @@ class RelyingParty(Strict):
                 raise ValueError(f"wildcard redirect URI {uri} is not allowed: register exact URIs")
         return uris
 
-    @field_validator("accepted_tiers", "scopes")
+    @model_validator(mode="after")
+    def _optional_scopes_registered(self) -> RelyingParty:
+        unknown = [s for s in self.optional_scopes if s not in self.scopes]
+        if unknown:
+            raise ValueError(
+                f"optional_scopes {unknown} are not among the registered scopes {list(self.scopes)}"
+            )
+        return self
+
+    @field_validator("accepted_tiers", "scopes", "optional_scopes")
     @classmethod
     def _unique(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         seen = [v for v in values if values.count(v) > 1]
         if seen:
             raise ValueError(f"duplicate entries: {sorted(set(map(str, seen)))}")
         return values
+
+
+GrantName = Literal["authorization_code"]
+"""Grants a platform client may be declared to need. Only the browser flow (which runs bizid-access) is
+offered: direct grant, implicit, client credentials, device, CIBA and token exchange stay off everywhere."""
+
+BUILTIN_CLIENTS = (
+    "account",
+    "account-console",
+    "admin-cli",
+    "broker",
+    "realm-management",
+    "security-admin-console",
+)
+"""Clients Keycloak creates in every realm; platform-clients.yaml must declare each of them."""
+
+
+class PlatformClient(Strict):
+    """One of Keycloak's built-in clients in the realm, declared like an RP: whether it stays enabled, the
+    grants it needs and, if users sign in to it, which tiers at which level. Never created or deleted by the
+    reconciler (Keycloak owns them); only the fields that decide whether it can issue a token are owned."""
+
+    client_id: Annotated[str, Field(pattern=CLIENT_ID)]
+    purpose: str = Field(min_length=10, description="why the client stays enabled, or why it is disabled")
+    enabled: bool
+    grants: tuple[GrantName, ...] = Field((), description="grants the client needs; empty: none")
+    accepted_tiers: tuple[Tier, ...] = Field((), description="tiers that may sign in to it")
+    min_acr: Acr = "aal1"
+    any_provisional: bool = Field(
+        False,
+        description="a provisional Prime may use it whatever RPs its account names (its own account page)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlatformClient:
+        if self.client_id not in BUILTIN_CLIENTS:
+            raise ValueError(f"{self.client_id!r} is not a Keycloak built-in client {list(BUILTIN_CLIENTS)}")
+        if self.grants and not self.enabled:
+            raise ValueError("a disabled client needs no grants")
+        if bool(self.grants) != bool(self.accepted_tiers):
+            raise ValueError("a client users sign in to needs both grants and accepted_tiers")
+        return self
 
 
 Seconds = Annotated[int, Field(gt=0)]
@@ -145,6 +212,8 @@ class Lifetimes(Strict):
     client_session_max: Seconds
     login_action: Seconds
     loa_max_age_aal2: Seconds
+    loa_max_age_aal1: Seconds = 36000
+    """How long a password sign-in (level 1) counts for SSO; Keycloak's own default for a level, 10 h."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Lifetimes:
@@ -183,6 +252,13 @@ class WebAuthnPolicy(Strict):
     user_verification: Literal["required", "preferred", "discouraged", "not specified"] = "preferred"
 
 
+class RefreshTokens(Strict):
+    """Refresh-token rotation with reuse detection (RFC 9700 §4.14.2)."""
+
+    rotate: Literal[True] = Field(True, description="every refresh returns a new refresh token")
+    max_reuse: Literal[0] = Field(0, description="a refresh token works once; a replay ends its session")
+
+
 class RealmSettings(Strict):
     """Realm-wide security settings; docs/realm.md explains each choice."""
 
@@ -198,6 +274,7 @@ class RealmSettings(Strict):
     login_with_email: bool = True
     otp: OtpPolicy = OtpPolicy()
     webauthn: WebAuthnPolicy = WebAuthnPolicy()
+    refresh_tokens: RefreshTokens = RefreshTokens()
 
 
 def corporate_number_check_digit(base12: str) -> int:
@@ -238,11 +315,15 @@ class Definitions(Strict):
     scopes: tuple[ScopeDefinition, ...]
     licences: tuple[LicenceKind, ...]
     rps: tuple[RelyingParty, ...]
+    platform_clients: tuple[PlatformClient, ...]
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Definitions:
         if {t.name for t in self.tiers} != set(Tier):
             raise ValueError(f"tiers must define exactly {[t.value for t in Tier]}")
+        issued = [t.name.value for t in self.tiers if t.issued_by_prime]
+        if issued and not any(t.can_create_members for t in self.tiers):
+            raise ValueError(f"tiers {issued} are issued by a Prime, but no tier can_create_members")
         scope_names = {s.name for s in self.scopes}
         licence_kinds = {lic.kind for lic in self.licences}
         client_ids: set[str] = set()
@@ -261,7 +342,18 @@ class Definitions(Strict):
                         )
             if rp.procedures and "delegation" not in rp.scopes:
                 raise ValueError(f"RP {rp.client_id!r} has delegable procedures but no 'delegation' scope")
+        self._platform_clients_complete(client_ids)
         return self
+
+    def _platform_clients_complete(self, rp_ids: set[str]) -> None:
+        declared = [c.client_id for c in self.platform_clients]
+        for client_id in sorted({c for c in declared if declared.count(c) > 1}):
+            raise ValueError(f"platform client {client_id!r} is declared twice")
+        missing = sorted(set(BUILTIN_CLIENTS) - set(declared))
+        if missing:
+            raise ValueError(f"platform clients {missing} are not declared: say whether each stays enabled")
+        for client_id in sorted(rp_ids & set(declared)):
+            raise ValueError(f"{client_id!r} is both an RP and a platform client")
 
     def tier(self, name: Tier) -> TierDefinition:
         return next(t for t in self.tiers if t.name == name)
@@ -310,6 +402,11 @@ class ProfileAttribute(Strict):
     )
     annotations: dict[str, str] = Field(default_factory=dict)
     reason: str = Field(min_length=10, description="why these permissions (shown to reviewers only)")
+
+    @property
+    def operator_set(self) -> bool:
+        """Only operators can change it: the holder may never edit it (what a verified claim may read)."""
+        return "user" not in self.permissions.edit
 
     @model_validator(mode="after")
     def _default_is_an_option(self) -> ProfileAttribute:

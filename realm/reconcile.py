@@ -6,28 +6,46 @@ the fields the definitions declare: server-owned fields (ids, generated secrets 
 never set) are never compared, so a second `apply` finds nothing to do and makes zero writes.
 
 Ownership: the definitions own the realm settings, the events configuration, the whole user profile,
-every client scope named in scopes.yaml, every client in rps/, and the flows `bizid-browser` and
-`bizid-registration`. Anything else (Keycloak's built-in clients and scopes, built-in flows, a client
-created by hand) is left alone. Objects this code created carry the attribute `bizid.managed=true`;
-only those are deleted when they disappear from the definitions.
+every client scope named in scopes.yaml, every client in rps/, the flows bound to the realm (`bizid-browser`,
+`bizid-registration`, `bizid-reset-credentials`, `bizid-direct-grant`, `bizid-first-broker-login`), and of
+Keycloak's built-in clients (platform-clients.yaml) the fields that decide whether they can issue a token.
+The realm's client profiles and policies are wholly owned too. Anything else (Keycloak's built-in scopes,
+built-in flows, a client created by hand) is left alone. Objects this code created carry the attribute
+`bizid.managed=true`; only those are deleted when they disappear from the definitions.
 
 Every POST/PUT/DELETE goes through `AdminApi`, which counts them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any
 
+from realm import admin_paths as paths
 from realm import build
+from realm.admin import admin_client
+from realm.admin_api import AdminApi, ReconcileError
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm, Flow, Options, Step, SubFlow
+from realm.changes import Change, FieldDiff, Plan, _same, diff_fields
+from realm.live import LiveRealm, fetch_live, live_flow_shape
 from realm.loader import DEFINITIONS_DIR
+from realm.target import Target
+
+__all__ = [  # moved to their own modules; re-exported for reconcile's callers
+    "AdminApi",
+    "Change",
+    "FieldDiff",
+    "LiveRealm",
+    "Plan",
+    "ReconcileError",
+    "diff_fields",
+    "fetch_live",
+    "live_flow_shape",
+]
 
 KEYCLOAK_BUILTIN_SCOPES = frozenset(
     {
@@ -66,260 +84,8 @@ FLOW_BINDINGS = (
 WITHOUT_EXTENSION_ENV = "BIZID_REALM_WITHOUT_EXTENSION"
 
 
-class ReconcileError(RuntimeError):
-    """The Admin API refused or failed a request; the message names method, path, status and body."""
-
-
 class ExtensionMissingError(ValueError):
     """Keycloak lacks the bizid extension providers the definitions need."""
-
-
-# --- the Admin API, with a write counter ------------------------------------------------------------
-
-
-class AdminApi:
-    """JSON over the Admin REST API through python-keycloak's (token-refreshing) connection.
-
-    `writes` counts POST, PUT and DELETE requests: `apply` on an unchanged realm must leave it unchanged.
-    """
-
-    def __init__(self, connection: Any) -> None:
-        self._c = connection
-        self.writes = 0
-        self.reads = 0
-
-    @staticmethod
-    def _check(method: str, path: str, response: Any, ok: Iterable[int] = (200, 201, 204)) -> Any:
-        if response.status_code not in tuple(ok):
-            raise ReconcileError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
-        return response
-
-    def get(self, path: str, **params: Any) -> Any:
-        self.reads += 1
-        r = self._check("GET", path, self._c.raw_get(path, **params))
-        return r.json() if r.content else None
-
-    def get_or_none(self, path: str) -> Any:
-        self.reads += 1
-        r = self._c.raw_get(path)
-        if r.status_code == 404:
-            return None
-        return self._check("GET", path, r).json()
-
-    def post(self, path: str, body: Any) -> str | None:
-        """POST; returns the id at the end of the Location header, if any."""
-        self.writes += 1
-        r = self._check("POST", path, self._c.raw_post(path, data=json.dumps(body)))
-        location = r.headers.get("Location")
-        return location.rstrip("/").rsplit("/", 1)[-1] if location else None
-
-    def put(self, path: str, body: Any) -> None:
-        self.writes += 1
-        self._check("PUT", path, self._c.raw_put(path, data=json.dumps(body)))
-
-    def delete(self, path: str) -> None:
-        self.writes += 1
-        self._check("DELETE", path, self._c.raw_delete(path))
-
-
-# --- the plan ---------------------------------------------------------------------------------------
-
-ChangeKind = Literal["create", "update", "delete"]
-
-
-@dataclass(frozen=True)
-class FieldDiff:
-    field: str
-    live: Any
-    desired: Any
-
-
-@dataclass(frozen=True)
-class Change:
-    """One object to create, update or delete, with the fields that differ (for update)."""
-
-    kind: ChangeKind
-    object_type: str
-    key: str
-    diffs: tuple[FieldDiff, ...] = ()
-    desired: Any = field(default=None, compare=False, repr=False)
-    live: Any = field(default=None, compare=False, repr=False)
-
-    def render(self) -> str:
-        mark = {"create": "+", "update": "~", "delete": "-"}[self.kind]
-        lines = [f"{mark} {self.kind} {self.object_type} {self.key}"]
-        lines += [f"    {d.field}: {_show(d.live)} -> {_show(d.desired)}" for d in self.diffs]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Plan:
-    realm: str
-    changes: tuple[Change, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes
-
-    def render(self) -> str:
-        if self.empty:
-            return f"realm {self.realm}: no changes (live realm matches the definitions)"
-        head = f"realm {self.realm}: {len(self.changes)} change(s)"
-        return "\n".join([head, *(c.render() for c in self.changes)])
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(absent)"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-# --- comparison -------------------------------------------------------------------------------------
-
-
-def _norm(value: Any) -> Any:
-    """Order-insensitive, empty-as-absent normal form for comparison."""
-    if isinstance(value, dict):
-        return {k: _norm(v) for k, v in sorted(value.items()) if _norm(v) is not None}
-    if isinstance(value, list | tuple):
-        items = [_norm(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True)) if items else None
-    if value in ({}, ""):
-        return None
-    return value
-
-
-def _same(desired: Any, live: Any) -> bool:
-    return bool(_norm(desired) == _norm(live))
-
-
-def _json_or_raw(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def diff_fields(
-    desired: dict[str, Any],
-    live: dict[str, Any],
-    skip: Iterable[str] = (),
-    json_attributes: Iterable[str] = (),
-) -> list[FieldDiff]:
-    """Differences in the fields `desired` declares; for `attributes`, only the declared keys."""
-    skipped = set(skip)
-    as_json = set(json_attributes)
-    diffs: list[FieldDiff] = []
-    for key, want in desired.items():
-        if key in skipped:
-            continue
-        have = live.get(key)
-        if key == "attributes" and isinstance(want, dict):
-            have_attrs = have if isinstance(have, dict) else {}
-            for name, value in want.items():
-                live_value = have_attrs.get(name)
-                if name in as_json:
-                    equal = _json_or_raw(live_value) == _json_or_raw(value)
-                else:
-                    equal = _same(value, live_value)
-                if not equal:
-                    diffs.append(FieldDiff(f"attributes.{name}", live_value, value))
-        elif not _same(want, have):
-            diffs.append(FieldDiff(key, have, want))
-    return diffs
-
-
-# --- live state -------------------------------------------------------------------------------------
-
-
-@dataclass
-class LiveRealm:
-    realm: dict[str, Any]
-    events: dict[str, Any]
-    user_profile: dict[str, Any]
-    client_scopes: list[dict[str, Any]]
-    clients: list[dict[str, Any]]
-    client_default_scopes: dict[str, list[str]]
-    client_optional_scopes: dict[str, list[str]]
-    flows: dict[str, list[dict[str, Any]] | None]
-    """alias -> shape rows (None: flow absent)."""
-    flow_ids: dict[str, str]
-
-
-def _r(realm: str, path: str = "") -> str:
-    return f"/admin/realms/{quote(realm)}{path}"
-
-
-def live_flow_shape(api: AdminApi, realm: str, alias: str) -> list[dict[str, Any]]:
-    """The live flow flattened like `build.Flow.shape()` (depth-first, levels, requirement, config)."""
-    rows = api.get(_r(realm, f"/authentication/flows/{quote(alias)}/executions"))
-    shape: list[dict[str, Any]] = []
-    for row in rows:
-        if row.get("authenticationFlow"):
-            flow = api.get(_r(realm, f"/authentication/flows/{row['flowId']}"))
-            provider = row.get("providerId") if flow.get("providerId") == "form-flow" else None
-            shape.append(
-                {
-                    "level": row["level"],
-                    "flow": row.get("displayName"),
-                    "type": flow.get("providerId"),
-                    "provider": provider,
-                    "requirement": row.get("requirement"),
-                }
-            )
-        else:
-            config = None
-            if row.get("authenticationConfig"):
-                cfg = api.get(_r(realm, f"/authentication/config/{row['authenticationConfig']}"))
-                config = dict(cfg.get("config") or {})
-            shape.append(
-                {
-                    "level": row["level"],
-                    "step": row.get("providerId"),
-                    "requirement": row.get("requirement"),
-                    "config": config,
-                }
-            )
-    return shape
-
-
-def fetch_live(api: AdminApi, desired: DesiredRealm) -> LiveRealm | None:
-    """Read everything the definitions own; None when the realm does not exist."""
-    name = desired.name
-    realm = api.get_or_none(_r(name))
-    if realm is None:
-        return None
-    scopes = api.get(_r(name, "/client-scopes"))
-    clients = api.get(_r(name, "/clients"))
-    wanted_clients = {c["clientId"] for c in desired.clients}
-    default_scopes: dict[str, list[str]] = {}
-    optional_scopes: dict[str, list[str]] = {}
-    for c in clients:
-        if c["clientId"] in wanted_clients:
-            default_scopes[c["clientId"]] = [
-                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/default-client-scopes"))
-            ]
-            optional_scopes[c["clientId"]] = [
-                s["name"] for s in api.get(_r(name, f"/clients/{c['id']}/optional-client-scopes"))
-            ]
-    top_flows = {f["alias"]: f["id"] for f in api.get(_r(name, "/authentication/flows"))}
-    flows: dict[str, list[dict[str, Any]] | None] = {}
-    for flow in desired.flows:
-        flows[flow.alias] = live_flow_shape(api, name, flow.alias) if flow.alias in top_flows else None
-    return LiveRealm(
-        realm=realm,
-        events=api.get(_r(name, "/events/config")),
-        user_profile=api.get(_r(name, "/users/profile")),
-        client_scopes=scopes,
-        clients=clients,
-        client_default_scopes=default_scopes,
-        client_optional_scopes=optional_scopes,
-        flows=flows,
-        flow_ids=top_flows,
-    )
 
 
 # --- planning ---------------------------------------------------------------------------------------
@@ -438,6 +204,7 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
             Change("update", "flow-binding", f.binding, (FieldDiff(f.binding, None, f.alias),), desired=f)
             for f in desired.flows
         ]
+        changes += plan_client_policies(desired, None)
         return Plan(desired.name, tuple(changes))
 
     diffs = diff_fields(desired.realm, live.realm, json_attributes=build.JSON_REALM_ATTRIBUTES)
@@ -506,6 +273,9 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
                 )
             )
 
+    changes += plan_builtin_clients(desired, live)
+    changes += plan_client_policies(desired, live)
+
     wanted_clients = {c["clientId"] for c in desired.clients}
     for have in live.clients:
         if _is_managed(have) and have["clientId"] not in wanted_clients:
@@ -519,6 +289,39 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
         ):
             changes.append(Change("delete", "client-scope", have["name"], live=have))
     return Plan(desired.name, tuple(changes))
+
+
+def plan_builtin_clients(desired: DesiredRealm, live: LiveRealm) -> list[Change]:
+    """Keycloak's built-in clients (platform-clients.yaml): only the declared fields are compared; a client
+    Keycloak did not create is not created here, and none is ever deleted."""
+    changes: list[Change] = []
+    live_clients = {c["clientId"]: c for c in live.clients}
+    for want in desired.builtin_clients:
+        have = live_clients.get(want["clientId"])
+        if have is None:
+            continue
+        diffs = diff_fields(want, have)
+        if diffs:
+            changes.append(Change("update", "builtin-client", want["clientId"], tuple(diffs), want, have))
+    return changes
+
+
+CLIENT_POLICY_DOCUMENTS = (("client-profiles", "profiles"), ("client-policies", "policies"))
+"""(object type, key) of the realm's client-policy documents, profiles first: a policy names its profiles."""
+
+
+def plan_client_policies(desired: DesiredRealm, live: LiveRealm | None) -> list[Change]:
+    """The realm's client profiles and policies are wholly owned (global ones are Keycloak's, not listed)."""
+    changes: list[Change] = []
+    for object_type, key in CLIENT_POLICY_DOCUMENTS:
+        want = desired.client_profiles if key == "profiles" else desired.client_policies
+        have_doc = (live.client_profiles if key == "profiles" else live.client_policies) if live else {}
+        have = (have_doc or {}).get(key) or []
+        if not _same(want[key], have):
+            changes.append(
+                Change("update", object_type, key, (FieldDiff(key, have, want[key]),), want, have_doc)
+            )
+    return changes
 
 
 def _row_label(row: dict[str, Any]) -> str:
@@ -551,12 +354,13 @@ class Applier:
     def realm(self) -> str:
         return self.desired.name
 
-    def r(self, path: str = "") -> str:
-        return _r(self.realm, path)
+    def p(self, pattern: str, **values: str) -> str:
+        """A path of this realm from the table in `realm.admin_paths`."""
+        return paths.path(pattern, realm=self.realm, **values)
 
     def scope_id(self, name: str) -> str:
         if self._scope_ids is None or name not in self._scope_ids:
-            self._scope_ids = {s["name"]: s["id"] for s in self.api.get(self.r("/client-scopes"))}
+            self._scope_ids = {s["name"]: s["id"] for s in self.api.get(self.p(paths.CLIENT_SCOPES))}
         if name not in self._scope_ids:
             raise ReconcileError(f"client scope {name!r} does not exist in realm {self.realm}")
         return self._scope_ids[name]
@@ -570,19 +374,19 @@ class Applier:
             body[top] = change.desired[top]
         if "attributes" in body:
             body["attributes"] = {**(change.live.get("attributes") or {}), **change.desired["attributes"]}
-        self.api.put(self.r(), body)
+        self.api.put(self.p(paths.REALM), body)
 
     def events_update(self, change: Change) -> None:
-        live = change.live if change.live is not None else self.api.get(self.r("/events/config"))
-        self.api.put(self.r("/events/config"), {**live, **change.desired})
+        live = change.live if change.live is not None else self.api.get(self.p(paths.EVENTS_CONFIG))
+        self.api.put(self.p(paths.EVENTS_CONFIG), {**live, **change.desired})
 
     def profile_update(self, change: Change) -> None:
-        self.api.put(self.r("/users/profile"), change.desired)
+        self.api.put(self.p(paths.USER_PROFILE), change.desired)
 
     # client scopes
 
     def scope_create(self, change: Change) -> None:
-        self.api.post(self.r("/client-scopes"), change.desired)
+        self.api.post(self.p(paths.CLIENT_SCOPES), change.desired)
         self._scope_ids = None
 
     def scope_update(self, change: Change) -> None:
@@ -591,23 +395,28 @@ class Applier:
             body = {k: v for k, v in have.items() if k != "protocolMappers"}
             body.update({k: v for k, v in want.items() if k != "protocolMappers"})
             body["attributes"] = {**(have.get("attributes") or {}), **want["attributes"]}
-            self.api.put(self.r(f"/client-scopes/{have['id']}"), body)
+            self.api.put(self.p(paths.CLIENT_SCOPE, scope_id=have["id"]), body)
         self._sync_mappers(
-            f"/client-scopes/{have['id']}", want["protocolMappers"], have.get("protocolMappers") or []
+            "client-scopes", have["id"], want["protocolMappers"], have.get("protocolMappers") or []
         )
 
-    def _sync_mappers(self, base: str, desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> None:
+    def _sync_mappers(
+        self, kind: str, object_id: str, desired: list[dict[str, Any]], live: list[dict[str, Any]]
+    ) -> None:
+        """Make the protocol mappers of one client or client scope (`kind`) match `desired`."""
+        collection, one = paths.MAPPERS[kind]
+        owner = {"id": object_id} if kind == "clients" else {"scope_id": object_id}
         live_by_name = {m["name"]: m for m in live}
         for want in desired:
             have = live_by_name.get(want["name"])
             if have is None:
-                self.api.post(self.r(f"{base}/protocol-mappers/models"), _with_generated(want))
+                self.api.post(self.p(collection, **owner), _with_generated(want))
             elif _mapper_diffs([want], [have]):
                 merged = {**have, **{k: v for k, v in want.items() if k != "config"}}
                 merged["config"] = {**(have.get("config") or {}), **want.get("config", {})}
-                self.api.put(self.r(f"{base}/protocol-mappers/models/{have['id']}"), _with_generated(merged))
+                self.api.put(self.p(one, **owner, mapper_id=have["id"]), _with_generated(merged))
         for name in live_by_name.keys() - {m["name"] for m in desired}:
-            self.api.delete(self.r(f"{base}/protocol-mappers/models/{live_by_name[name]['id']}"))
+            self.api.delete(self.p(one, **owner, mapper_id=live_by_name[name]["id"]))
 
     # clients
 
@@ -630,7 +439,7 @@ class Applier:
         body["attributes"] = {k: v for k, v in body.get("attributes", {}).items() if v != ""}
         if body["clientId"] in self.desired.confidential_clients:
             body["secret"] = self.client_secret(body["clientId"])
-        self.api.post(self.r("/clients"), body)
+        self.api.post(self.p(paths.CLIENTS), body)
 
     def client_update(self, change: Change) -> None:
         want, have = change.desired, change.live
@@ -639,7 +448,7 @@ class Applier:
             body = {k: v for k, v in have.items() if k not in collections}
             body.update({k: v for k, v in want.items() if k not in collections})
             body["attributes"] = {**(have.get("attributes") or {}), **want["attributes"]}
-            self.api.put(self.r(f"/clients/{have['id']}"), body)
+            self.api.put(self.p(paths.CLIENT, id=have["id"]), body)
         for key, kind in (
             ("defaultClientScopes", "default-client-scopes"),
             ("optionalClientScopes", "optional-client-scopes"),
@@ -649,35 +458,50 @@ class Applier:
                 continue
             have_names, want_names = set(diff.live or []), set(diff.desired or [])
             for name in sorted(have_names - want_names):
-                self.api.delete(self.r(f"/clients/{have['id']}/{kind}/{self.scope_id(name)}"))
+                link = paths.CLIENT_SCOPE_LINKS[kind]
+                self.api.delete(self.p(link, id=have["id"], client_scope_id=self.scope_id(name)))
             for name in sorted(want_names - have_names):
-                self.api.put(self.r(f"/clients/{have['id']}/{kind}/{self.scope_id(name)}"), {})
+                link = paths.CLIENT_SCOPE_LINKS[kind]
+                self.api.put(self.p(link, id=have["id"], client_scope_id=self.scope_id(name)), {})
         if any(d.field.startswith("protocolMappers") for d in change.diffs):
             self._sync_mappers(
-                f"/clients/{have['id']}", want["protocolMappers"], have.get("protocolMappers") or []
+                "clients", have["id"], want["protocolMappers"], have.get("protocolMappers") or []
             )
+
+    def builtin_client_update(self, change: Change) -> None:
+        """PUT the live representation with the owned fields replaced (attributes merged, not replaced)."""
+        want, have = change.desired, change.live
+        body = {k: v for k, v in have.items() if k != "protocolMappers"}
+        body.update(want)
+        body["attributes"] = {**(have.get("attributes") or {}), **want["attributes"]}
+        self.api.put(self.p(paths.CLIENT, id=have["id"]), body)
+
+    def client_policies_update(self, change: Change) -> None:
+        """PUT the whole realm-level document (profiles or policies); Keycloak validates its executors."""
+        self.api.put(self.p(paths.CLIENT_POLICY_DOCUMENTS[change.key]), change.desired)
 
     def delete(self, change: Change) -> None:
         kind = "clients" if change.object_type == "client" else "client-scopes"
-        self.api.delete(self.r(f"/{kind}/{change.live['id']}"))
+        key = "id" if kind == "clients" else "scope_id"
+        self.api.delete(self.p(paths.OBJECTS[kind], **{key: change.live["id"]}))
 
     # flows
 
     def _top_flows(self) -> dict[str, str]:
-        return {f["alias"]: f["id"] for f in self.api.get(self.r("/authentication/flows"))}
+        return {f["alias"]: f["id"] for f in self.api.get(self.p(paths.FLOWS))}
 
     def _set_requirement(self, parent: str, execution_id: str, requirement: str) -> None:
-        rows = self.api.get(self.r(f"/authentication/flows/{quote(parent)}/executions"))
+        rows = self.api.get(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent))
         row = next(r for r in rows if r["id"] == execution_id)
         if row.get("requirement") != requirement:
             row["requirement"] = requirement
-            self.api.put(self.r(f"/authentication/flows/{quote(parent)}/executions"), row)
+            self.api.put(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent), row)
 
     def _add(self, parent: str, nodes: tuple[Step | SubFlow, ...]) -> None:
         for node in nodes:
             if isinstance(node, SubFlow):
                 self.api.post(
-                    self.r(f"/authentication/flows/{quote(parent)}/executions/flow"),
+                    self.p(paths.FLOW_ADD_SUBFLOW, flow_alias=parent),
                     {
                         "alias": node.alias,
                         "description": node.description,
@@ -685,28 +509,28 @@ class Applier:
                         "provider": node.form_provider or "registration-page-form",
                     },
                 )
-                rows = self.api.get(self.r(f"/authentication/flows/{quote(parent)}/executions"))
+                rows = self.api.get(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent))
                 row = next(r for r in rows if r["level"] == 0 and r.get("displayName") == node.alias)
                 self._set_requirement(parent, row["id"], node.requirement)
                 self._add(node.alias, node.children)
             else:
                 execution_id = self.api.post(
-                    self.r(f"/authentication/flows/{quote(parent)}/executions/execution"),
+                    self.p(paths.FLOW_ADD_EXECUTION, flow_alias=parent),
                     {"provider": node.provider},
                 )
                 if execution_id is None:
-                    rows = self.api.get(self.r(f"/authentication/flows/{quote(parent)}/executions"))
+                    rows = self.api.get(self.p(paths.FLOW_EXECUTIONS, flow_alias=parent))
                     execution_id = [r for r in rows if r["level"] == 0][-1]["id"]
                 self._set_requirement(parent, execution_id, node.requirement)
                 if node.config is not None:
                     self.api.post(
-                        self.r(f"/authentication/executions/{execution_id}/config"),
+                        self.p(paths.EXECUTION_CONFIG, id=execution_id),
                         {"alias": node.config_alias or f"{parent}-{node.provider}", "config": node.config},
                     )
 
     def _create_flow(self, flow: Flow) -> None:
         self.api.post(
-            self.r("/authentication/flows"),
+            self.p(paths.FLOWS),
             {
                 "alias": flow.alias,
                 "description": flow.description,
@@ -725,8 +549,8 @@ class Applier:
         (if it points at this flow) points at a flow that denies every sign-in, so nobody signs in through
         a half-built flow."""
         flow: Flow = change.desired
-        realm = self.api.get(self.r())
-        bound = [b for b in ("browserFlow", "registrationFlow") if realm.get(b) == flow.alias]
+        realm = self.api.get(self.p(paths.REALM))
+        bound = [b for b in FLOW_BINDINGS if realm.get(b) == flow.alias]
         flows = self._top_flows()
         if bound:
             if HOLD_FLOW not in flows:
@@ -738,11 +562,11 @@ class Applier:
                         (Step("deny-access-authenticator", "REQUIRED"),),
                     )
                 )
-            self.api.put(self.r(), dict.fromkeys(bound, HOLD_FLOW))
-        self.api.delete(self.r(f"/authentication/flows/{flows[flow.alias]}"))
+            self.api.put(self.p(paths.REALM), dict.fromkeys(bound, HOLD_FLOW))
+        self.api.delete(self.p(paths.FLOW, id=flows[flow.alias]))
         self._create_flow(flow)
         if bound:
-            self.api.put(self.r(), dict.fromkeys(bound, flow.alias))
+            self.api.put(self.p(paths.REALM), dict.fromkeys(bound, flow.alias))
             self.remove_hold_flow()
 
     def remove_hold_flow(self) -> None:
@@ -752,14 +576,14 @@ class Applier:
         flows = self._top_flows()
         if HOLD_FLOW not in flows:
             return
-        realm = self.api.get(self.r())
+        realm = self.api.get(self.p(paths.REALM))
         if any(realm.get(b) == HOLD_FLOW for b in FLOW_BINDINGS):
             return
-        self.api.delete(self.r(f"/authentication/flows/{flows[HOLD_FLOW]}"))
+        self.api.delete(self.p(paths.FLOW, id=flows[HOLD_FLOW]))
 
     def bind(self, change: Change) -> None:
         flow: Flow = change.desired
-        self.api.put(self.r(), {flow.binding: flow.alias})
+        self.api.put(self.p(paths.REALM), {flow.binding: flow.alias})
 
     def apply(self, change: Change) -> None:
         handlers: dict[tuple[str, str], Callable[[Change], None]] = {
@@ -771,6 +595,9 @@ class Applier:
             ("delete", "client-scope"): self.delete,
             ("create", "client"): self.client_create,
             ("update", "client"): self.client_update,
+            ("update", "builtin-client"): self.builtin_client_update,
+            ("update", "client-profiles"): self.client_policies_update,
+            ("update", "client-policies"): self.client_policies_update,
             ("delete", "client"): self.delete,
             ("create", "flow"): self.flow_create,
             ("update", "flow"): self.flow_rebuild,
@@ -783,11 +610,11 @@ class Applier:
         an existing database): copy the server's secret to the file. Reads only."""
         if self.secrets_dir is None:
             return
-        clients = {c["clientId"]: c for c in self.api.get(self.r("/clients"))}
+        clients = {c["clientId"]: c for c in self.api.get(self.p(paths.CLIENTS))}
         for client_id in sorted(self.desired.confidential_clients):
             path = self.secrets_dir / "clients" / client_id
             if client_id in clients and not path.exists():
-                secret = self.api.get(self.r(f"/clients/{clients[client_id]['id']}/client-secret"))
+                secret = self.api.get(self.p(paths.CLIENT_SECRET, id=clients[client_id]["id"]))
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 path.touch(mode=0o600)
                 path.write_text(str(secret["value"]) + "\n")
@@ -805,7 +632,7 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
     applier = Applier(api, desired, secrets_dir)
     if current.changes and current.changes[0].kind == "create" and current.changes[0].object_type == "realm":
         # A new realm comes with Keycloak's built-in scopes and flows: create it, then plan against it.
-        api.post("/admin/realms", {"realm": desired.name, "enabled": True})
+        api.post(paths.path(paths.REALMS), {"realm": desired.name, "enabled": True})
         current = Plan(desired.name, (current.changes[0], *plan(api, desired).changes))
         todo = current.changes[1:]
     else:
@@ -823,7 +650,7 @@ def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tup
 
 def missing_extension_providers(api: AdminApi) -> list[str]:
     """bizid extension provider ids Keycloak does not know (empty: the extension is installed)."""
-    info = api.get("/admin/serverinfo")
+    info = api.get(paths.path(paths.SERVER_INFO))
     providers = info.get("providers", {})
     missing = []
     for spi, ids in build.EXTENSION_PROVIDERS.items():
@@ -848,36 +675,38 @@ def resolve_options(api: AdminApi, opa_url: str, without_extension: bool | None 
     return Options(opa_url=opa_url, extension=True)
 
 
-def connect(settings: Any) -> AdminApi:
-    from scripts.keycloak_admin import admin_client
-
-    return AdminApi(admin_client(settings, realm="master").connection)
+def connect(target: Target) -> AdminApi:
+    return AdminApi(admin_client(target, realm=target.admin_realm).connection)
 
 
 def prepare(
-    settings: Any,
+    target: Target,
     directory: Path = DEFINITIONS_DIR,
     without_extension: bool | None = None,
     api: AdminApi | None = None,
 ) -> tuple[AdminApi, DesiredRealm]:
     """Validate the definitions first (no request before that), then connect and build the desired state."""
     defs, profile = build.load(directory)
-    api = api or connect(settings)
-    options = resolve_options(api, settings.opa_url, without_extension)
+    api = api or connect(target)
+    options = resolve_options(api, target.opa_url, without_extension)
     return api, build.desired(defs, profile, options)
 
 
 def plan_definitions(
-    settings: Any, directory: Path = DEFINITIONS_DIR, without_extension: bool | None = None
+    target: Target, directory: Path = DEFINITIONS_DIR, without_extension: bool | None = None
 ) -> Plan:
-    api, desired = prepare(settings, directory, without_extension)
+    api, desired = prepare(target, directory, without_extension)
     return plan(api, desired)
 
 
 def apply_definitions(
-    settings: Any, directory: Path = DEFINITIONS_DIR, without_extension: bool | None = None
+    target: Target,
+    secrets_dir: Path,
+    directory: Path = DEFINITIONS_DIR,
+    without_extension: bool | None = None,
 ) -> int:
-    """Apply the definitions to the local platform; return the number of Admin API writes."""
-    api, desired = prepare(settings, directory, without_extension)
-    _, writes = apply(api, desired, settings.paths.secrets)
+    """Apply the definitions to the target; confidential clients' secrets go to `secrets_dir`.
+    Returns the number of Admin API writes."""
+    api, desired = prepare(target, directory, without_extension)
+    _, writes = apply(api, desired, secrets_dir)
     return writes

@@ -18,15 +18,14 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from loadtests import cli as load_cli
-    from policies import matrix
-    from realm import accounts, delegation, realm_cli
+    from scripts import cli_accounts, cli_delegation, cli_matrix, cli_realm
 
     return [
         platform_cli.register,
-        realm_cli.register,
-        accounts.register,
-        delegation.register,
-        matrix.register,
+        cli_realm.register,
+        cli_accounts.register,
+        cli_delegation.register,
+        cli_matrix.register,
         load_cli.register,
     ]
 

@@ -6,14 +6,15 @@ import argparse
 
 from realm import accounts, reconcile
 from scripts import install, services, settings
+from scripts.keycloak_admin import admin_client
 
 
 def _up(args: argparse.Namespace) -> int:
     cfg = settings.load()
     services.start_all(cfg)
-    writes = reconcile.apply_definitions(cfg)
+    writes = reconcile.apply_definitions(cfg.target(), cfg.paths.secrets)
     print(f"[bizid] realm applied ({writes} Admin API writes)")
-    demo = accounts.ensure_demo_accounts(cfg)
+    demo = accounts.ensure_demo_accounts(admin_client(cfg), cfg.paths.secrets / accounts.DEMO_ACCOUNTS_FILE)
     print(f"""
 bizid local platform is up (all on loopback; TLS CA: {cfg.paths.ca_cert})
   Keycloak      {cfg.keycloak_url}   admin console: {cfg.keycloak_url}/admin/

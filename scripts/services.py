@@ -7,7 +7,6 @@ nothing. Processes are detached into their own session and tracked by pid files 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import ssl
@@ -19,14 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies import opa_server
+from realm.platform import DB_NAME, DB_USER
 from scripts import install, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
 
-POLICY_DIR = REPO_ROOT / "policies" / "bizid"
 PG_SUPERUSER = "postgres"
-DB_NAME = "keycloak"
-DB_USER = "keycloak"
 PG_CONF_FILE = "bizid.conf"
 
 # Build-time Keycloak options (`kc.sh build`); a change triggers a rebuild before the next start.
@@ -307,9 +305,10 @@ def _opa_ready(settings: Settings) -> bool:
 
 def write_opa_data(settings: Settings) -> None:
     """OPA's data comes only from the realm definitions (one source, nothing to drift)."""
-    from realm import loader, opa_data
+    from realm import build, opa_data
 
-    opa_data.write(loader.load(), settings.paths.opa_data)
+    defs, profile = build.load()
+    opa_data.write(defs, settings.paths.opa_data, profile=profile)
 
 
 def start_opa(settings: Settings) -> None:
@@ -319,22 +318,12 @@ def start_opa(settings: Settings) -> None:
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url}")
-    cmd = [
-        str(opa),
-        "run",
-        "--server",
-        "--addr",
+    cmd = opa_server.server_command(
+        opa,
         f"{LOOPBACK}:{settings.ports.opa}",
-        "--watch",
-        "--log-format",
-        "json",
-        "--set",
-        "decision_logs.console=true",
-        "--ignore",
-        "*_test.rego",
-        str(POLICY_DIR),
-        str(settings.paths.opa_data),
-    ]
+        settings.paths.opa_data,
+        ("--watch", "--log-format", "json", "--set", "decision_logs.console=true"),
+    )
     _spawn(settings, "opa", cmd, dict(os.environ), REPO_ROOT)
     _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
 
@@ -369,7 +358,3 @@ def status(settings: Settings) -> list[ServiceStatus]:
         ServiceStatus("keycloak", kc_pid is not None, _keycloak_ready(settings), settings.keycloak_url),
         ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), settings.opa_url),
     ]
-
-
-def status_json(settings: Settings) -> str:
-    return json.dumps([s.__dict__ for s in status(settings)], indent=2)

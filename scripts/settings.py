@@ -1,4 +1,4 @@
-"""Where the local platform lives and which versions it runs: the one source for every path, port and pin.
+"""Where the local platform lives: the one source for its paths and ports (pins: realm/platform.py).
 
 Everything the local platform writes sits under one ignored folder (`.bizid/`); downloads are cached
 outside the repo (`~/.cache/bizid`) so a fresh clone re-uses them but never depends on them.
@@ -10,18 +10,32 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
+    KEYCLOAK_VERSION,
+    LOOPBACK,
+    OPA_VERSION,
+    POSTGRES_MAJOR,
+    REALM,
+    REGAL_MODULE,
+    REGAL_VERSION,
+    REPO_ROOT,
+)
+from realm.target import Target
 
-KEYCLOAK_VERSION = "26.5.6"
-OPA_VERSION = "v1.22.2"
-# Regal has no release reachable from the Go module proxy here (403); kept pinned so the lint step can
-# try it and say exactly why it could not run.
-REGAL_MODULE = "github.com/open-policy-agent/regal"
-REGAL_VERSION = "v0.36.1"
-POSTGRES_MAJOR = "15"
-
-REALM = "bizid"
-LOOPBACK = "127.0.0.1"
+__all__ = [
+    "KEYCLOAK_VERSION",
+    "LOOPBACK",
+    "OPA_VERSION",
+    "POSTGRES_MAJOR",
+    "REALM",
+    "REGAL_MODULE",
+    "REGAL_VERSION",
+    "REPO_ROOT",
+    "Paths",
+    "Ports",
+    "Settings",
+    "load",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,11 @@ class Paths:
         return self.state / "secrets"
 
     @property
+    def load(self) -> Path:
+        """Load-test output: CSV, HTML and raw samples of each run."""
+        return self.state / "load"
+
+    @property
     def pids(self) -> Path:
         return self.state / "run"
 
@@ -116,6 +135,17 @@ class Settings:
     def secret(self, name: str) -> str:
         """Read a generated local secret; `bizid up` creates them."""
         return (self.paths.secrets / name).read_text().strip()
+
+    def target(self) -> Target:
+        """The local platform as the libraries take it (reads the generated admin password)."""
+        return Target(
+            keycloak_url=self.keycloak_url,
+            admin_username=self.admin_username,
+            admin_password=self.secret("admin-password"),
+            ca_cert=self.paths.ca_cert,
+            opa_url=self.opa_url,
+            realm=REALM,
+        )
 
 
 def load() -> Settings:

@@ -1,6 +1,6 @@
 """Performance settings of the local Keycloak and PostgreSQL, kept apart so each has a reason beside it.
 
-docs/tuning.md records what was measured with each setting. The load-test work owns these values.
+docs/tuning.md records what was measured with each setting; `bizid load bench` is how to re-measure them.
 Keycloak reads KEYCLOAK_ENV at its next start; PostgreSQL gets POSTGRES_CONF at the next `bizid up`
 (which restarts it when the file changed).
 """

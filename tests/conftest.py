@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, Client
 from realm import accounts, loader, reconcile
 from realm.accounts import AccountSpec, CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, Client
 from scripts import services, settings
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
@@ -35,12 +35,20 @@ TEST_COMPANY = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the `platform` fixture (directly or through another fixture) is a platform test,
+    so `make test-fast` (`-m "not platform"`) never starts the platform."""
+    for item in items:
+        if "platform" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.platform)
+
+
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Settings]:
     cfg = settings.load()
     already_running = all(s.healthy for s in services.status(cfg))
     services.start_all(cfg)
-    reconcile.apply_definitions(cfg)
+    reconcile.apply_definitions(cfg.target(), cfg.paths.secrets)
     yield cfg
     if not already_running and not os.environ.get("BIZID_KEEP_PLATFORM"):
         services.stop_all(cfg)
@@ -110,6 +118,42 @@ def make_account(
     return make
 
 
+def set_attributes(admin: Any, user_id: str, **changes: str | None) -> None:
+    """An operator edit through the Admin API: set (or, with None, remove) user attributes."""
+    user = admin.get_user(user_id)
+    attributes: dict[str, list[str]] = dict(user.get("attributes") or {})
+    for name, value in changes.items():
+        if value is None:
+            attributes.pop(name, None)
+        else:
+            attributes[name] = [value]
+    admin.update_user(user_id, {**user, "attributes": attributes})
+
+
+def prime_record(admin: Any, username: str | None) -> dict[str, Any] | None:
+    """The issuing Prime's current record as `bizid-access` / `bizid-release` send it (input.prime)."""
+    if not username:
+        return None
+    users: list[dict[str, Any]] = admin.get_users({"username": username, "exact": True})
+    if not users:
+        return {"username": username, "found": False}
+    stored: dict[str, list[str]] = users[0].get("attributes") or {}
+
+    def first(name: str) -> str | None:
+        values = [v for v in stored.get(name, []) if v]
+        return values[0] if values else None
+
+    status = first("account_status") or "active"
+    return {
+        "username": users[0]["username"],
+        "found": True,
+        "tier": first("tier"),
+        "status": status if users[0].get("enabled", True) else "suspended",
+        "valid_until": first("valid_until"),
+        "corporate_number": first("corporate_number"),
+    }
+
+
 def release_input(admin: Any, user: dict[str, Any], rp: str, loa: int, scopes: list[str]) -> dict[str, Any]:
     """The release input `bizid-release` builds (docs/policies.md) from a stored user: single-valued profile
     attributes as strings, multivalued ones as lists, empty values and non-profile attributes left out."""
@@ -148,6 +192,7 @@ def release_input(admin: Any, user: dict[str, Any], rp: str, loa: int, scopes: l
         "delegation": None,
         "grantor": None,
         "licences": None,
+        "prime": prime_record(admin, account["prime_username"]),
         "now": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "decision_id": str(uuid.uuid4()),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from realm.models import Definitions, Tier
 from scripts.cli import main as bizid
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
+from tests.conftest import set_attributes
 
 pytestmark = pytest.mark.platform
 
@@ -79,6 +81,18 @@ def test_invalid_input_is_refused_and_nothing_is_written(
     assert admin.get_users({"username": username, "exact": True}) == []
 
 
+def test_a_member_records_its_primes_own_username(
+    admin: Any, definitions: Definitions, run_id: str, prime: accounts.CreatedAccount
+) -> None:
+    """Keycloak usernames are lower-case; the record the policy compares must name the Prime exactly."""
+    member = accounts.create(
+        spec(Tier.MEMBER, f"acct-member-case-{run_id}", prime_username=prime.username.upper()),
+        definitions,
+        admin,
+    )
+    assert admin.get_user(member.user_id)["attributes"]["prime_username"] == [prime.username]
+
+
 def test_a_provisional_prime_cannot_create_members(admin: Any, definitions: Definitions, run_id: str) -> None:
     provisional = accounts.create(
         spec(Tier.PROVISIONAL_PRIME, f"acct-prov-{run_id}", **COMPANY, provisional_rps=("it-subsidy",)),
@@ -118,3 +132,43 @@ def test_cli_reports_bad_input_with_exit_code_2(
     )
     assert code == 2
     assert "--corporate-number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"account_status": "suspended"}, "the Prime is suspended"),
+        ({"valid_until": (dt.date.today() - dt.timedelta(days=2)).isoformat()}, "the Prime expired on"),
+        ({"valid_until": None}, "the Prime has no validity date"),
+    ],
+    ids=["suspended-prime", "expired-prime", "prime-without-validity"],
+)
+def test_a_suspended_or_expired_prime_cannot_create_members(
+    admin: Any,
+    definitions: Definitions,
+    run_id: str,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, str | None],
+    message: str,
+) -> None:
+    """The CLI refuses, before writing anything, a Member the access policy would refuse (issue 10, §2)."""
+    name = f"{next(iter(change))}-{abs(hash(message)) % 1000}"
+    prime = accounts.create(spec(Tier.PRIME, f"acct-{name}-prime-{run_id}", **COMPANY), definitions, admin)
+    set_attributes(admin, prime.user_id, **change)  # the operator suspends / expires the Prime
+    username = f"acct-{name}-member-{run_id}"
+    with pytest.raises(AccountError, match=f"--prime '{prime.username}': {message}"):
+        accounts.create(spec(Tier.MEMBER, username, prime_username=prime.username), definitions, admin)
+    assert admin.get_users({"username": username, "exact": True}) == []
+
+    code = bizid(
+        [
+            "accounts", "create", "--tier", "member", "--username", username,
+            "--email", f"{username}@example.test", "--first-name", "A", "--last-name", "B",
+            "--prime", prime.username,
+        ]
+    )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--prime '{prime.username}'" in err and message in err
+    assert "Traceback" not in err
+    assert admin.get_users({"username": username, "exact": True}) == []

@@ -16,8 +16,8 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import decode_jwt_payload
 from realm.models import ACR_LOA, Definitions, Tier
+from realm.oidc.browser_flow import decode_jwt_payload
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, release_input, rp_client
@@ -98,7 +98,10 @@ def test_each_rp_receives_exactly_the_released_claims(
     account = make_account(tier, **extra)
     otp = (lambda: pyotp.TOTP(account.totp_base32 or "").now()) if account.totp_secret else None
     browser = new_browser(platform)
-    result = browser.login(rp_client(platform, definitions, rp), account.username, account.password, otp=otp)
+    scope = " ".join(["openid", *definitions.rp(rp).scopes])  # every registered scope, optional ones too
+    result = browser.login(
+        rp_client(platform, definitions, rp), account.username, account.password, otp=otp, scope=scope
+    )
     assert result.tokens is not None, f"{tier.value} at {rp} refused: {result}"
     id_token = decode_jwt_payload(result.tokens["id_token"])
     access_token = decode_jwt_payload(result.tokens["access_token"])
@@ -112,8 +115,14 @@ def test_each_rp_receives_exactly_the_released_claims(
     loa = ACR_LOA["aal2"] if {"otp", "hwk"} & set(id_token.get("amr", [])) else ACR_LOA["aal1"]
     decision = opa_release(platform, admin, user, rp, loa, str(access_token["scope"]).split())
     assert decision["claims"], f"OPA released nothing: {decision['withheld']}"
-    for where, claims in (("id token", id_token), ("access token", access_token), ("userinfo", userinfo)):
+    for where, claims in (("id token", id_token), ("userinfo", userinfo)):
         assert gated(claims) == decision["claims"], where
+    # Released claims never go into the access token (docs/claims.md); it names its audience, the RP.
+    assert not set(decision["claims"]) & set(access_token), sorted(
+        set(decision["claims"]) & set(access_token)
+    )
+    audience = access_token["aud"]
+    assert rp in (audience if isinstance(audience, list) else [audience])
 
     # Expectations that do not come from the policy.
     released = gated(id_token)
@@ -126,6 +135,8 @@ def test_each_rp_receives_exactly_the_released_claims(
         verified = released["verified_claims"]
         assert verified["verification"]["assurance_level"] == tier.value
         assert verified["claims"]["corporate_number"] == CORPORATE_NUMBER
+        # The holder-editable name is a plain claim only, never verified (issue 10, §3).
+        assert not {"family_name", "given_name", "name"} & set(verified["claims"])
         if tier is Tier.MEMBER:
             assert released["branch"] == "Osaka branch"
     else:

@@ -88,7 +88,10 @@ def test_wildcard_redirect_uri_is_refused(definitions_copy: Path) -> None:
 
 
 def test_rp_registering_an_unknown_scope_is_refused(definitions_copy: Path) -> None:
-    _edit(definitions_copy / "rps" / "seminar.yaml", {"scopes": ["profile", "bank_account"]})
+    _edit(
+        definitions_copy / "rps" / "seminar.yaml",
+        {"scopes": ["profile", "bank_account"], "optional_scopes": []},
+    )
     with pytest.raises(DefinitionError, match="unknown scope 'bank_account'"):
         loader.load(definitions_copy)
 
@@ -102,4 +105,16 @@ def test_invalid_yaml_names_the_file(definitions_copy: Path) -> None:
 def test_client_id_must_match_file_name(definitions_copy: Path) -> None:
     shutil.copy(definitions_copy / "rps" / "seminar.yaml", definitions_copy / "rps" / "webinar.yaml")
     with pytest.raises(DefinitionError, match=r"webinar\.yaml: client_id: must match the file name"):
+        loader.load(definitions_copy)
+
+
+def test_members_need_a_tier_that_can_issue_them(definitions_copy: Path) -> None:
+    path = definitions_copy / "tiers.yaml"
+    tiers = yaml.safe_load(path.read_text())
+    for tier in tiers:
+        tier.pop("can_create_members", None)
+    path.write_text(yaml.safe_dump(tiers))
+    with pytest.raises(
+        DefinitionError, match=r"tiers \['member'\] are issued by a Prime, but no tier can_create"
+    ):
         loader.load(definitions_copy)

@@ -16,11 +16,11 @@ from typing import Any
 import pyotp
 import pytest
 
-from loadtests.browser_flow import LoginResult, decode_jwt_payload
 from realm import delegation
 from realm.accounts import CreatedAccount
 from realm.delegation import DelegationRecord, GrantSpec, LicenceRecord
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client
 
@@ -95,7 +95,8 @@ def test_a_delegate_acts_for_the_principal_with_a_valid_delegation(
     id_token = decode_jwt_payload(result.tokens["id_token"])
     access_token = decode_jwt_payload(result.tokens["access_token"])
     userinfo = browser.userinfo(result.tokens["access_token"])
-    for where, claims in (("id token", id_token), ("access token", access_token), ("userinfo", userinfo)):
+    assert "delegation" not in access_token  # released claims never go into the access token
+    for where, claims in (("id token", id_token), ("userinfo", userinfo)):
         assert claims.get("delegation") == expected, where
         # The delegate's own claims describe the delegate's firm, not the principal.
         assert claims["corporate_number"] == FIRM["corporate_number"], where

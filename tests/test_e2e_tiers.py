@@ -11,9 +11,9 @@ import datetime as dt
 import pyotp
 import pytest
 
-from loadtests.browser_flow import LoginResult, decode_jwt_payload
 from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
+from realm.oidc.browser_flow import LoginResult, decode_jwt_payload
 from scripts.keycloak_admin import admin_client
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client

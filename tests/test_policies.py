@@ -27,10 +27,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policies import matrix
-from realm import loader, opa_data
-from realm.models import ACR_LOA, Definitions
+from realm import build, opa_data
+from realm.models import ACR_LOA, Definitions, UserProfileDefinition
+from realm.platform import REPO_ROOT
+from scripts import settings as bizid_settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 POLICIES = REPO / "policies" / "bizid"
 NOW = "2026-04-01T00:00:00Z"
 CORP_A = "7000012050002"
@@ -77,20 +79,27 @@ class Opa:
 
 @pytest.fixture(scope="session")
 def defs() -> Definitions:
-    return loader.load()
+    return build.load()[0]
 
 
 @pytest.fixture(scope="session")
-def data_dir(defs: Definitions, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def profile() -> UserProfileDefinition:
+    return build.load()[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir(
+    defs: Definitions, profile: UserProfileDefinition, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     directory = tmp_path_factory.mktemp("opa-data")
-    opa_data.write(defs, directory)
+    opa_data.write(defs, directory, profile=profile)
     return directory
 
 
 @pytest.fixture(scope="session")
 def opa() -> Iterator[Opa]:
     """The real OPA binary serving policies/bizid and the registry generated from the real definitions."""
-    with matrix.private_opa() as url:
+    with matrix.private_opa(binary=bizid_settings.load().paths.opa) as url:
         yield Opa(url)
 
 
@@ -168,6 +177,17 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
 }
 
 
+# The current record of prime-user, the Prime that issued member-user (input.prime, as Keycloak sends it).
+PRIME_RECORD = {
+    "username": "prime-user",
+    "found": True,
+    "tier": "prime",
+    "status": "active",
+    "valid_until": "2030-03-31",
+    "corporate_number": CORP_A,
+}
+
+
 def request_for(defs: Definitions, client_id: str, tier: str) -> dict[str, Any]:
     """A well-formed input: the account signed in at its tier's minimum level, asking for every scope."""
     return {
@@ -175,6 +195,7 @@ def request_for(defs: Definitions, client_id: str, tier: str) -> dict[str, Any]:
         "account": copy.deepcopy(ACCOUNTS[tier]),
         "authn": {"loa": ACR_LOA[defs.tier(ACCOUNTS[tier]["tier"]).min_acr]},
         "delegation": None,
+        "prime": copy.deepcopy(PRIME_RECORD) if ACCOUNTS[tier]["prime_username"] else None,
         "now": NOW,
         "decision_id": "00000000-0000-4000-8000-000000000001",
         "scopes": ["openid", *(scope.name for scope in defs.scopes)],
@@ -233,11 +254,17 @@ def codes(decision: dict[str, Any]) -> set[str]:
 # --- the data document -----------------------------------------------------------------------------
 
 
-def test_document_is_derived_from_the_definitions(defs: Definitions, data_dir: Path) -> None:
+def test_document_is_derived_from_the_definitions(
+    defs: Definitions, profile: UserProfileDefinition, data_dir: Path
+) -> None:
     written = data_dir / "bizid" / "registry" / "data.json"
-    assert json.loads(written.read_text(encoding="utf-8")) == opa_data.document(defs)
-    doc = opa_data.document(defs)
-    assert set(doc) == {"rps", "tiers", "scopes", "licences", "acr_loa"}
+    assert json.loads(written.read_text(encoding="utf-8")) == opa_data.document(defs, profile)
+    doc = opa_data.document(defs, profile)
+    assert set(doc) == {"rps", "tiers", "scopes", "attributes", "licences", "acr_loa", "platform_clients"}
+    assert not set(doc["platform_clients"]) & set(doc["rps"])
+    assert set(doc["platform_clients"]) == {
+        c.client_id for c in defs.platform_clients if c.enabled and c.grants
+    }
     assert doc["acr_loa"] == ACR_LOA
     assert set(doc["rps"]) == {rp.client_id for rp in defs.rps}
     assert set(doc["tiers"]) == set(TIERS)
@@ -256,11 +283,18 @@ def test_document_is_derived_from_the_definitions(defs: Definitions, data_dir: P
         "member",
         "provisional-prime",
     }
+    assert {name for name, tier in doc["tiers"].items() if tier["issued_by_prime"]} == {"member"}
+    # Which attributes only an operator sets comes from the user profile's edit permissions alone.
+    operator_set = {name for name, attr in doc["attributes"].items() if attr["operator_set"]}
+    assert operator_set == {a.name for a in profile.attributes if a.permissions.edit == ("admin",)}
+    assert {"corporate_number", "corporate_name", "tier"} <= operator_set
+    assert not {"firstName", "lastName", "email", "phone_number", "username"} & operator_set
+    assert {name for name, scope in doc["scopes"].items() if scope["verified"]} == {"corporate"}
 
 
-def test_registry_served_by_opa(opa: Opa, defs: Definitions) -> None:
+def test_registry_served_by_opa(opa: Opa, defs: Definitions, profile: UserProfileDefinition) -> None:
     response = opa.http.get(f"{opa.url}/v1/data/bizid/registry", timeout=10)
-    assert response.json()["result"] == opa_data.document(defs)
+    assert response.json()["result"] == opa_data.document(defs, profile)
 
 
 # --- access: tier x relying party ------------------------------------------------------------------
@@ -343,10 +377,8 @@ def test_prime_release_at_jgrants(opa: Opa, defs: Definitions) -> None:
     verified = claims["verified_claims"]
     assert verified["verification"]["trust_framework"] == "jp_gbizid"
     assert verified["verification"]["assurance_level"] == "prime"
+    # Only operator-set values are verified: the holder-editable name is released plain (issue 10, §3).
     assert set(verified["claims"]) == {
-        "family_name",
-        "given_name",
-        "name",
         "corporate_number",
         "corporate_name",
         "corporate_type",
@@ -390,7 +422,9 @@ def test_release_only_registered_scopes(opa: Opa, defs: Definitions, tier: str, 
     allowed = {claim.name for scope in defs.scopes if scope.name in rp.scopes for claim in scope.claims}
     released = set(decision["claims"]) - {"verified_claims"}
     assert released <= allowed
-    assert ("verified_claims" in decision["claims"]) is defs.tier(ACCOUNTS[tier]["tier"]).attributes_verified
+    verified_scope = any(scope.verified for scope in defs.scopes if scope.name in rp.scopes)
+    verified_tier = defs.tier(ACCOUNTS[tier]["tier"]).attributes_verified
+    assert ("verified_claims" in decision["claims"]) is (verified_tier and verified_scope)
 
 
 # --- delegation ------------------------------------------------------------------------------------

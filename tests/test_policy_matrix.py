@@ -17,17 +17,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policies import matrix
+from policies import matrix, matrix_report
 from realm import loader
+from scripts import cli_matrix, settings
 from scripts.settings import Settings
 
-REPORTS = Path(__file__).resolve().parent.parent / "docs" / "reports"
+REPORTS = matrix_report.DEFAULT_OUT
 
 
 @pytest.fixture(scope="module")
 def current() -> matrix.Matrix:
     """The matrix of the repository's policies and definitions, from a private OPA."""
-    with matrix.private_opa() as url:
+    with matrix.private_opa(binary=settings.load().paths.opa) as url:
         return matrix.build(matrix.Opa(url))
 
 
@@ -55,10 +56,11 @@ def test_the_platform_opa_refuses_entry_at_jgrants_and_admits_it_at_the_seminar(
 
 
 def test_the_committed_report_is_what_the_policy_decides_now(current: matrix.Matrix) -> None:
-    for suffix, render in (("md", matrix.render_markdown), ("html", matrix.render_html)):
-        committed = (REPORTS / f"{matrix.REPORT_NAME}.{suffix}").read_text(encoding="utf-8")
+    for suffix, render in (("md", matrix_report.render_markdown), ("html", matrix_report.render_html)):
+        committed = (REPORTS / f"{matrix_report.REPORT_NAME}.{suffix}").read_text(encoding="utf-8")
         assert committed == render(current), (
-            f"docs/reports/{matrix.REPORT_NAME}.{suffix} is stale: run `bizid policy matrix` and commit it"
+            f"docs/reports/{matrix_report.REPORT_NAME}.{suffix} is stale: "
+            "run `bizid policy matrix` and commit it"
         )
 
 
@@ -84,7 +86,7 @@ def _edited_definitions(tmp_path: Path) -> Path:
 
 
 def test_the_matrix_follows_an_edited_registry(tmp_path: Path, current: matrix.Matrix) -> None:
-    with matrix.private_opa(_edited_definitions(tmp_path)) as url:
+    with matrix.private_opa(_edited_definitions(tmp_path), binary=settings.load().paths.opa) as url:
         edited = matrix.build(matrix.Opa(url))
     assert current.access["seminar"]["entry"].allowed_acr == "aal1"
     assert edited.access["seminar"]["entry"] == matrix.AccessCell(None, ("tier_not_accepted",))
@@ -101,7 +103,7 @@ def test_the_cli_writes_both_reports_from_a_definitions_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser()
-    matrix.register(parser.add_subparsers(dest="command", required=True))
+    cli_matrix.register(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "out"
     args = parser.parse_args(
         ["policy", "matrix", "--definitions", str(_edited_definitions(tmp_path)), "--out", str(out)]

@@ -33,6 +33,7 @@ def _opa_installed() -> None:
     assert OPA.is_file(), f"{OPA} is missing: run `make install` (or set BIZID_OPA)"
 
 
+@pytest.mark.mutation
 def test_every_policy_mutant_is_killed_or_reviewed_equivalent() -> None:
     result = _check()
     assert result.returncode == 0, result.stdout + result.stderr

@@ -201,8 +201,8 @@ def test_every_client_is_locked_down(desired: build.DesiredRealm, loaded: tuple[
         assert c["attributes"]["pkce.code.challenge.method"] == "S256"
         # A floor only where it raises the level: Keycloak would report a declared aal1 floor as the acr.
         assert c["attributes"]["minimum.acr.value"] == ("aal2" if rp.min_acr == "aal2" else "")
-        assert c["defaultClientScopes"] == ["basic", "acr", *rp.scopes]
-        assert c["optionalClientScopes"] == []
+        assert c["defaultClientScopes"] == ["basic", *(s for s in rp.scopes if s not in rp.optional_scopes)]
+        assert c["optionalClientScopes"] == list(rp.optional_scopes)
         assert c["description"] == f"{rp.ministry}: {rp.purpose}"
         assert "secret" not in c
         mappers = {m["protocolMapper"] for m in c["protocolMappers"]}
@@ -358,6 +358,40 @@ def test_claim_without_a_source_attribute_is_rejected(defs_copy: Path) -> None:
         build.load(defs_copy)
 
 
+def test_a_verified_scope_reading_a_holder_editable_attribute_is_rejected(defs_copy: Path) -> None:
+    """Verified means verified (issue 10, §3): the holder's own name can never become a verified claim."""
+    _edit(defs_copy / "scopes.yaml", "- name: profile\n", "- name: profile\n  verified: true\n")
+    with pytest.raises(
+        DefinitionError,
+        match=r"scopes\.yaml: profile\.claims\.family_name\.attribute: the scope is verified, but 'lastName' "
+        r"is not an operator-set attribute of user-profile\.yaml",
+    ):
+        build.load(defs_copy)
+
+
+def test_a_verified_scope_reading_an_attribute_the_holder_may_edit_later_is_rejected(defs_copy: Path) -> None:
+    # Opening an operator-set attribute of a verified scope to the holder fails the load, not the release.
+    _edit(
+        defs_copy / "user-profile.yaml",
+        "  - name: corporate_name\n    display_name: Company name\n    group: company\n"
+        "    permissions: {view: [admin, user], edit: [admin]}",
+        "  - name: corporate_name\n    display_name: Company name\n    group: company\n"
+        "    permissions: {view: [admin, user], edit: [admin, user]}",
+    )
+    with pytest.raises(
+        DefinitionError, match=r"corporate\.claims\.corporate_name\.attribute: the scope is verified"
+    ):
+        build.load(defs_copy)
+
+
+def test_a_verified_scope_reading_a_computed_value_is_rejected(defs_copy: Path) -> None:
+    _edit(defs_copy / "scopes.yaml", "- name: account\n", "- name: account\n  verified: true\n")
+    with pytest.raises(
+        DefinitionError, match=r"account\.claims\.account_type\.attribute: the scope is verified"
+    ):
+        build.load(defs_copy)
+
+
 def test_aal2_max_age_shorter_than_the_session_is_rejected(defs_copy: Path) -> None:
     _edit(defs_copy / "realm.yaml", "loa_max_age_aal2: 43200", "loa_max_age_aal2: 3600")
     with pytest.raises(DefinitionError, match=r"realm\.yaml: lifetimes\.loa_max_age_aal2"):
@@ -380,7 +414,11 @@ def _live_from(desired: build.DesiredRealm) -> reconcile.LiveRealm:
             if m["protocolMapper"] == "oidc-sha256-pairwise-sub-mapper":
                 m["config"]["pairwiseSubAlgorithmSalt"] = "server-owned salt"
         clients.append(c)
-    clients.append({"id": "b", "clientId": "broker", "attributes": {}, "redirectUris": ["*"]})
+    for b in copy.deepcopy(list(desired.builtin_clients)):
+        b["id"] = f"id-{b['clientId']}"
+        b["attributes"]["post.logout.redirect.uris"] = "+"  # server-owned noise
+        b["redirectUris"] = ["*"] if b["clientId"] == "broker" else []
+        clients.append(b)
     scopes = [{**copy.deepcopy(s), "id": s["name"]} for s in desired.client_scopes]
     scopes.append({"id": "roles", "name": "roles", "protocolMappers": [{"name": "realm roles", "id": "x"}]})
     realm = {**copy.deepcopy(desired.realm), "id": "r", "sslRequired": "external"}
@@ -395,9 +433,10 @@ def _live_from(desired: build.DesiredRealm) -> reconcile.LiveRealm:
         client_scopes=scopes,
         clients=clients,
         client_default_scopes={c["clientId"]: list(c["defaultClientScopes"]) for c in desired.clients},
-        client_optional_scopes={c["clientId"]: [] for c in desired.clients},
+        client_optional_scopes={c["clientId"]: list(c["optionalClientScopes"]) for c in desired.clients},
         flows={f.alias: f.shape() for f in desired.flows},
-        flow_ids={f.alias: f.alias for f in desired.flows},
+        client_profiles=copy.deepcopy(desired.client_profiles),
+        client_policies=copy.deepcopy(desired.client_policies),
     )
 
 
@@ -467,7 +506,8 @@ def test_absent_realm_plans_creation_of_everything(desired: build.DesiredRealm) 
     kinds = [(c.kind, c.object_type) for c in plan.changes]
     assert kinds[0] == ("create", "realm")
     assert kinds.count(("create", "client")) == len(desired.clients)
-    assert kinds.count(("create", "flow")) == 2
+    assert kinds.count(("create", "flow")) == len(desired.flows) == 5
+    assert kinds[-2:] == [("update", "client-profiles"), ("update", "client-policies")]
 
 
 def test_a_pairwise_mapper_without_its_salt_is_repaired_with_a_generated_one() -> None:

@@ -1,6 +1,6 @@
 """The sign-in flow, release mapper and delegation wiring of the bizid realm, against the real platform.
 
-Each test signs in through a real authorization-code + PKCE flow (loadtests.browser_flow) and compares what
+Each test signs in through a real authorization-code + PKCE flow (realm.oidc.browser_flow) and compares what
 the RP receives with what OPA decides for the same input, so a change in the Java extension's input (a field
 missing, a scalar sent as a list) shows here as a difference, not as silently missing claims.
 """
@@ -19,9 +19,9 @@ import pyotp
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page, pkce_pair
 from realm.accounts import CreatedAccount
 from realm.models import ACR_LOA, Definitions, Tier
+from realm.oidc.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page, pkce_pair
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, release_input, rp_client
 
@@ -130,7 +130,8 @@ def test_tokens_and_userinfo_carry_exactly_what_the_release_policy_decides(
     else:
         assert "verified_claims" not in expected
     assert _released(id_token) == expected
-    assert _released(access_token) == expected
+    # Released claims go to the RP (ID token, userinfo), never into the access token (docs/claims.md).
+    assert not set(expected) & set(access_token), sorted(set(expected) & set(access_token))
     assert {k: v for k, v in userinfo.items() if k != "sub"} == expected
     # Single-valued attributes are released as strings, never as one-element lists.
     assert isinstance(id_token["tier"], str) and isinstance(id_token["email"], str)
@@ -278,7 +279,7 @@ def test_a_delegate_signs_in_under_a_delegation_and_the_rp_receives_it(
     }
     assert [p["id"] for p in claim["procedures"]] == ["subsidy-report"]
     assert claim["procedures"][0]["licences"] == [{"kind": "zeirishi", "number": "123456"}]
-    assert decode_jwt_payload(result.tokens["access_token"])["delegation"] == claim
+    assert "delegation" not in decode_jwt_payload(result.tokens["access_token"])  # docs/claims.md
     assert browser.userinfo(result.tokens["access_token"])["delegation"] == claim
 
     # The same browser signs in again at the same RP (SSO) without asking for a delegation: the delegation of

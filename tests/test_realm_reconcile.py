@@ -23,17 +23,17 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
-from loadtests.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from realm import reconcile
 from realm.build import DesiredRealm
 from realm.loader import DEFINITIONS_DIR
+from realm.oidc.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from scripts import cli
 from scripts.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def api(platform: Settings) -> reconcile.AdminApi:
-    return reconcile.connect(platform)
+    return reconcile.connect(platform.target())
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def scratch(
     platform: Settings, api: reconcile.AdminApi, scratch_defs: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[DesiredRealm, Path, int]]:
     """The scratch realm, applied once from nothing: (desired, secrets dir, writes of that first apply)."""
-    _, desired = reconcile.prepare(platform, scratch_defs, api=api)
+    _, desired = reconcile.prepare(platform.target(), scratch_defs, api=api)
     assert desired.name.startswith("bizid-rt-")
     secrets_dir = tmp_path_factory.mktemp("secrets")
     _, writes = reconcile.apply(api, desired, secrets_dir)
@@ -68,7 +68,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 @pytest.mark.platform
 def test_applied_bizid_realm_plans_nothing(platform: Settings, api: reconcile.AdminApi) -> None:
-    _, desired = reconcile.prepare(platform, api=api)
+    _, desired = reconcile.prepare(platform.target(), api=api)
     plan = reconcile.plan(api, desired)
     assert plan.empty, plan.render()
 
@@ -129,9 +129,9 @@ def test_hand_edits_show_in_drift_and_apply_repairs_them(
 
 
 def reconcile_drift_exit() -> int:
-    from realm import realm_cli
+    from scripts import cli_realm
 
-    return realm_cli.DRIFT_EXIT
+    return cli_realm.DRIFT_EXIT
 
 
 @pytest.mark.platform
@@ -225,7 +225,7 @@ def _register(platform: Settings, realm: str, client_id: str, **extra: str) -> R
         params={
             "client_id": client_id,
             "response_type": "code",
-            "scope": "openid",
+            "scope": "openid account",  # `account` is optional at seminar (rps/seminar.yaml)
             "redirect_uri": f"http://127.0.0.1:18900/callback/{client_id}",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
@@ -338,3 +338,38 @@ def test_a_self_registered_entry_account_is_refused_where_entry_is_not_accepted(
     events = api.get(f"/admin/realms/{desired.name}/events", user=user["id"])
     reasons = [e["details"].get("bizid_reasons", "") for e in events if e.get("error") == "access_denied"]
     assert reasons and "tier_not_accepted" in reasons[0].split(","), events
+
+
+@pytest.mark.platform
+def test_a_hand_re_enabled_built_in_client_or_grant_shows_in_drift_and_apply_disables_it(
+    api: reconcile.AdminApi,
+    scratch: tuple[DesiredRealm, Path, int],
+    scratch_defs: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 10 §1: built-in clients are owned (platform-clients.yaml) but never created or deleted."""
+    desired, secrets_dir, _ = scratch
+    base = f"/admin/realms/{desired.name}"
+    clients = {c["clientId"]: c for c in api.get(f"{base}/clients")}
+    assert clients["admin-cli"]["enabled"] is False
+    assert clients["account-console"]["directAccessGrantsEnabled"] is False
+    admin_cli = {**clients["admin-cli"], "enabled": True, "directAccessGrantsEnabled": True}
+    api.put(f"{base}/clients/{admin_cli['id']}", admin_cli)
+    console = clients["account-console"]
+    console["attributes"] = {**console["attributes"], "oauth2.device.authorization.grant.enabled": "true"}
+    api.put(f"{base}/clients/{console['id']}", console)
+    api.put(base, {"directGrantFlow": "direct grant"})
+
+    code, out = _cli(capsys, "realm", "drift", "--definitions", str(scratch_defs))
+    assert code == reconcile_drift_exit(), out
+    assert "builtin-client admin-cli" in out and "enabled: true -> false" in out
+    assert "directAccessGrantsEnabled: true -> false" in out
+    assert "builtin-client account-console" in out and "oauth2.device.authorization.grant.enabled" in out
+    assert '"direct grant" -> "bizid-direct-grant"' in out
+
+    reconcile.apply(api, desired, secrets_dir)
+    code, out = _cli(capsys, "realm", "drift", "--definitions", str(scratch_defs))
+    assert code == 0, out
+    clients = {c["clientId"]: c for c in api.get(f"{base}/clients")}
+    assert {"account", "broker", "realm-management", "security-admin-console", "admin-cli"} <= clients.keys()
+    assert clients["admin-cli"]["enabled"] is False

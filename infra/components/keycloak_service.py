@@ -21,6 +21,7 @@ from infra.components.common import (
     KEYCLOAK_HTTPS_PORT,
     KEYCLOAK_MANAGEMENT_PORT,
     OPA_PORT,
+    POSTGRES_PORT,
     TLS_POLICY,
     assume_role_policy,
     child,
@@ -258,7 +259,11 @@ class KeycloakService(pulumi.ComponentResource):
         env = {
             "KC_DB": "postgres",
             "KC_DB_URL": pulumi.Output.concat(
-                "jdbc:postgresql://", args.db_endpoint, ":5432/", args.db_name, "?sslmode=require"
+                "jdbc:postgresql://",
+                args.db_endpoint,
+                f":{POSTGRES_PORT}/",
+                args.db_name,
+                "?sslmode=require",
             ),
             "KC_HOSTNAME": f"https://{args.hostname}",
             "KC_PROXY_HEADERS": "xforwarded",

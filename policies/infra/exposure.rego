@@ -85,3 +85,25 @@ fully_blocked(bucket) if {
 	p.inputs.ignorePublicAcls == true
 	p.inputs.restrictPublicBuckets == true
 }
+
+deny contains sprintf("%s: database reachable from addresses, not only from the app tier", [sg.name]) if {
+	some sg in lib.resources_of("aws:ec2/securityGroup:SecurityGroup")
+	sg.state.id in database_security_groups
+	some rule in sg.inputs.ingress
+	count(object.get(rule, "securityGroups", [])) == 0
+}
+
+deny contains sprintf("%s: database cluster publicly accessible", [c.name]) if {
+	some c in lib.resources_of("aws:rds/cluster:Cluster")
+	object.get(c.inputs, "publiclyAccessible", false) != false
+}
+
+deny contains sprintf("%s: health check not on the management port over HTTPS", [g.name]) if {
+	some g in lib.resources_of("aws:lb/targetGroup:TargetGroup")
+	not _management_health_check(g)
+}
+
+_management_health_check(g) if {
+	g.inputs.healthCheck.port == "9000"
+	g.inputs.healthCheck.protocol == "HTTPS"
+}

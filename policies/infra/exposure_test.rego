@@ -32,3 +32,19 @@ test_bucket_without_block_denied if {
 	bucket := {"type": "aws:s3/bucket:Bucket", "name": "audit", "region": "ap-northeast-1", "inputs": {}, "state": {"id": "b1"}}
 	"audit: bucket without a public access block" in exposure.deny with input as {"resources": [bucket]}
 }
+
+test_database_group_needs_source_groups if {
+	cluster := {"type": "aws:rds/cluster:Cluster", "name": "db", "region": "ap-northeast-1", "inputs": {"vpcSecurityGroupIds": ["sg-db"]}, "state": {}}
+	group := {"type": "aws:ec2/securityGroup:SecurityGroup", "name": "db-sg", "region": "ap-northeast-1", "inputs": {"ingress": [{"fromPort": 5432, "toPort": 5432}]}, "state": {"id": "sg-db"}}
+	"db-sg: database reachable from addresses, not only from the app tier" in exposure.deny with input as {"resources": [cluster, group]}
+}
+
+test_public_cluster_denied if {
+	cluster := {"type": "aws:rds/cluster:Cluster", "name": "db", "region": "ap-northeast-1", "inputs": {"publiclyAccessible": true}, "state": {}}
+	"db: database cluster publicly accessible" in exposure.deny with input as {"resources": [cluster]}
+}
+
+test_health_check_on_management_port_over_https if {
+	group := {"type": "aws:lb/targetGroup:TargetGroup", "name": "tg", "region": "ap-northeast-1", "inputs": {"port": 8443, "healthCheck": {"port": "8443", "protocol": "HTTPS"}}, "state": {}}
+	"tg: health check not on the management port over HTTPS" in exposure.deny with input as {"resources": [group]}
+}

@@ -11,6 +11,7 @@ import data.infra.audit
 import data.infra.edge
 import data.infra.encryption
 import data.infra.exposure
+import data.infra.operations
 import data.infra.resilience
 
-deny := (((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | resilience.deny
+deny := ((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | operations.deny) | resilience.deny

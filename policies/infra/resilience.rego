@@ -84,3 +84,81 @@ deny contains sprintf("%s: deletion protection off in prod", [lb.name]) if {
 	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
 	not lb.inputs.enableDeletionProtection == true
 }
+
+deny contains sprintf("%s: backups kept under 7 days", [c.name]) if {
+	input.environment == "prod"
+	some c in lib.resources_of("aws:rds/cluster:Cluster")
+	object.get(c.inputs, "backupRetentionPeriod", 0) < 7
+}
+
+a_records := [r | some r in lib.resources_of("aws:route53/record:Record"); r.inputs.type == "A"]
+
+deny contains "dev needs exactly one A record" if {
+	input.environment == "dev"
+	count(a_records) != 1
+}
+
+deny contains sprintf("%s: not a failover alias to an ALB", [rec.name]) if {
+	input.environment != "dev"
+	some rec in a_records
+	not _failover_alias(rec)
+}
+
+_failover_alias(rec) if {
+	rec.inputs.failoverRoutingPolicies[0].type in {"PRIMARY", "SECONDARY"}
+	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	lb.state.dnsName == rec.inputs.aliases[0].name
+}
+
+deny contains sprintf("%s: no HTTPS health check on its ALB", [rec.name]) if {
+	input.environment != "dev"
+	some rec in a_records
+	_failover_alias(rec)
+	not _https_checked(rec)
+}
+
+_https_checked(rec) if {
+	some hc in lib.resources_of("aws:route53/healthCheck:HealthCheck")
+	hc.state.id == rec.inputs.healthCheckId
+	hc.inputs.fqdn == rec.inputs.aliases[0].name
+	hc.inputs.type == "HTTPS"
+}
+
+global_clusters := lib.resources_of("aws:rds/globalCluster:GlobalCluster")
+
+deny contains sprintf("%d global clusters, expected 1", [count(global_clusters)]) if {
+	count(global_clusters) != 1
+}
+
+deny contains "the Tokyo writer's master password is not a secret" if {
+	some c in members(lib.TOKYO)
+	c.inputs.masterPassword
+	c.inputs.masterPassword != "[secret]"
+}
+
+deny contains "the Osaka member of the global cluster has master credentials (it must be the secondary)" if {
+	input.environment != "dev"
+	some c in members(lib.OSAKA)
+	c.inputs.masterPassword
+}
+
+deny contains "Osaka secondary has no instance to promote" if {
+	input.environment != "dev"
+	some c in members(lib.OSAKA)
+	not _has_instance(c)
+}
+
+_has_instance(cluster) if {
+	some i in lib.resources_of("aws:rds/clusterInstance:ClusterInstance")
+	i.inputs.clusterIdentifier == cluster.state.id
+}
+
+deny contains sprintf("no Keycloak service in %s", [region]) if {
+	some region in lib.expected_regions
+	not _service_in(region)
+}
+
+_service_in(region) if {
+	some s in lib.resources_of("aws:ecs/service:Service")
+	s.region == region
+}

@@ -6,17 +6,22 @@ provider(region) := {"type": "pulumi:providers:aws", "name": region, "custom": t
 
 global := {"type": "aws:rds/globalCluster:GlobalCluster", "name": "g", "custom": true, "region": "ap-northeast-1", "inputs": {"deletionProtection": true}, "state": {"id": "g"}}
 
-member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true}, extra), "state": {}}
+member(region, extra) := {"type": "aws:rds/cluster:Cluster", "name": region, "custom": true, "region": region, "inputs": object.union({"globalClusterIdentifier": "g", "deletionProtection": true, "backupRetentionPeriod": 7}, extra), "state": {"id": concat("-", [region, "cluster"])}}
+
+instance(region) := {"type": "aws:rds/clusterInstance:ClusterInstance", "name": concat("-", [region, "db"]), "custom": true, "region": region, "inputs": {"clusterIdentifier": concat("-", [region, "cluster"])}, "state": {}}
+
+service(region) := {"type": "aws:ecs/service:Service", "name": concat("-", [region, "svc"]), "custom": true, "region": region, "inputs": {}, "state": {}}
 
 alb(region) := {"type": "aws:lb/loadBalancer:LoadBalancer", "name": region, "custom": true, "region": region, "inputs": {"enableDeletionProtection": true}, "state": {"dnsName": concat(".", [region, "elb"])}}
 
-check(region) := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc", "custom": true, "region": "ap-northeast-1", "inputs": {"fqdn": concat(".", [region, "elb"])}, "state": {"id": concat("-", ["hc", region])}}
+check(region) := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc", "custom": true, "region": "ap-northeast-1", "inputs": {"fqdn": concat(".", [region, "elb"]), "type": "HTTPS"}, "state": {"id": concat("-", ["hc", region])}}
 
-record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, "custom": true, "region": "ap-northeast-1", "inputs": {"failoverRoutingPolicies": [{"type": policy}], "aliases": [{"name": concat(".", [region, "elb"])}], "healthCheckId": concat("-", ["hc", region])}, "state": {}}
+record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, "custom": true, "region": "ap-northeast-1", "inputs": {"type": "A", "failoverRoutingPolicies": [{"type": policy}], "aliases": [{"name": concat(".", [region, "elb"])}], "healthCheckId": concat("-", ["hc", region])}, "state": {}}
 
 two_regions := [
 	provider("ap-northeast-1"), provider("ap-northeast-3"), global,
 	member("ap-northeast-1", {"masterPassword": "[secret]"}), member("ap-northeast-3", {}),
+	instance("ap-northeast-3"), service("ap-northeast-1"), service("ap-northeast-3"),
 	alb("ap-northeast-1"), alb("ap-northeast-3"), check("ap-northeast-1"), check("ap-northeast-3"),
 	record("ap-northeast-1", "PRIMARY"), record("ap-northeast-3", "SECONDARY"),
 ]
@@ -46,4 +51,56 @@ test_default_provider_denied if {
 test_prod_needs_deletion_protection if {
 	unprotected := [member("ap-northeast-1", {"masterPassword": "[secret]", "deletionProtection": false})]
 	"ap-northeast-1: deletion protection off in prod" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, unprotected)}
+}
+
+test_short_backups_denied_in_prod if {
+	short := [object.union(r, {"inputs": {"backupRetentionPeriod": 1}}) | some r in two_regions; r.type == "aws:rds/cluster:Cluster"]
+	others := [r | some r in two_regions; r.type != "aws:rds/cluster:Cluster"]
+	denied := resilience.deny with input as {"environment": "prod", "resources": array.concat(others, short)}
+	"ap-northeast-1: backups kept under 7 days" in denied
+}
+
+test_health_check_must_be_https if {
+	plain := [object.union(r, {"inputs": {"type": "HTTP"}}) | some r in two_regions; r.type == "aws:route53/healthCheck:HealthCheck"]
+	others := [r | some r in two_regions; r.type != "aws:route53/healthCheck:HealthCheck"]
+	denied := resilience.deny with input as {"environment": "staging", "resources": array.concat(others, plain)}
+	"PRIMARY: no HTTPS health check on its ALB" in denied
+}
+
+test_record_not_pointing_at_an_alb_denied if {
+	stray := {"type": "aws:route53/record:Record", "name": "stray", "custom": true, "region": "ap-northeast-1", "inputs": {"type": "A", "aliases": [{"name": "elsewhere"}]}, "state": {}}
+	denied := resilience.deny with input as {"environment": "staging", "resources": array.concat(two_regions, [stray])}
+	"stray: not a failover alias to an ALB" in denied
+}
+
+test_dev_needs_one_a_record if {
+	denied := resilience.deny with input as {"environment": "dev", "resources": []}
+	"dev needs exactly one A record" in denied
+}
+
+test_osaka_secondary_needs_an_instance if {
+	bare := [r | some r in two_regions; r.type != "aws:rds/clusterInstance:ClusterInstance"]
+	"Osaka secondary has no instance to promote" in resilience.deny with input as {"environment": "prod", "resources": bare}
+}
+
+test_every_region_runs_keycloak if {
+	one := [r | some r in two_regions; r.name != "ap-northeast-3-svc"]
+	"no Keycloak service in ap-northeast-3" in resilience.deny with input as {"environment": "prod", "resources": one}
+}
+
+test_tokyo_password_must_be_secret if {
+	plain := [object.union(r, {"inputs": {"masterPassword": "hunter2"}}) | some r in two_regions; r.type == "aws:rds/cluster:Cluster"; r.region == "ap-northeast-1"]
+	others := [r | some r in two_regions; not _tokyo_cluster(r)]
+	denied := resilience.deny with input as {"environment": "prod", "resources": array.concat(others, plain)}
+	"the Tokyo writer's master password is not a secret" in denied
+}
+
+_tokyo_cluster(r) if {
+	r.type == "aws:rds/cluster:Cluster"
+	r.region == "ap-northeast-1"
+}
+
+test_one_global_cluster if {
+	twice := array.concat(two_regions, [object.union(global, {"name": "g2"})])
+	"2 global clusters, expected 1" in resilience.deny with input as {"environment": "prod", "resources": twice}
 }

@@ -11,6 +11,8 @@ import pytest
 from infra.config import STACKS
 from infra.graph import Graph, stack_graph
 
+TOKYO, OSAKA = "ap-northeast-1", "ap-northeast-3"
+
 _graphs: dict[str, Graph] = {}
 
 

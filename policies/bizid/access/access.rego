@@ -15,8 +15,9 @@
 #
 #   Deny codes: malformed_input, unknown_rp, unknown_tier, tier_not_accepted, acr_too_low,
 #   account_suspended, missing_validity, account_expired, provisional_rp_not_allowed,
-#   delegation_invalid; and no_decision when no specific reason was found yet the allow was not
-#   established. Inputs are described in bizid.inputs and docs/policies.md.
+#   delegation_invalid; for a Member, the prime_* codes of prime.rego (its issuing Prime's current
+#   record); and no_decision when no specific reason was found yet the allow was not established.
+#   Inputs are described in bizid.inputs and docs/policies.md.
 # related_resources:
 #   - ref: ../../../docs/policies.md
 package bizid.access
@@ -66,6 +67,13 @@ reasons := sort({_reason("malformed_input", problem) | some problem in inputs.pr
 _reason(code, message) := {"code": code, "message": message}
 
 _rp := registry.rps[input.rp.client_id]
+
+# The platform's own clients (realm/definitions/platform-clients.yaml, e.g. the account console) are
+# judged like RPs; the loader keeps their client ids apart from the RPs'.
+_rp := registry.platform_clients[input.rp.client_id]
+
+# A platform client that a provisional Prime may use whatever RPs its account names (its own account page).
+_any_provisional if _rp.any_provisional == true
 
 _tier := registry.tiers[input.account.tier]
 
@@ -127,6 +135,7 @@ denials contains _reason("account_expired", msg) if {
 
 denials contains _reason("provisional_rp_not_allowed", msg) if {
 	_tier.rp_scoped == true
+	not _any_provisional
 	not inputs.unset(input.account, "provisional_rps")
 	not input.rp.client_id in input.account.provisional_rps
 	msg := sprintf("a %s account may sign in only to %v", [input.account.tier, input.account.provisional_rps])
@@ -134,6 +143,7 @@ denials contains _reason("provisional_rp_not_allowed", msg) if {
 
 denials contains _reason("provisional_rp_not_allowed", msg) if {
 	_tier.rp_scoped == true
+	not _any_provisional
 	inputs.unset(input.account, "provisional_rps")
 	msg := sprintf("a %s account names no relying party it may sign in to", [input.account.tier])
 }
@@ -151,6 +161,7 @@ _every_condition_met if {
 	_valid_today
 	_rp_scope_met
 	_delegation_met
+	_issuer_met
 }
 
 _loa_met if not _judge_loa
@@ -174,6 +185,8 @@ _rp_scope_met if {
 	_tier.rp_scoped == true
 	input.rp.client_id in input.account.provisional_rps
 }
+
+_rp_scope_met if _any_provisional
 
 _delegation_met if not _delegation_present
 

@@ -371,3 +371,50 @@ test_provisional_prime_without_rp_list_has_one_reason if {
 		"message": "a provisional-prime account names no relying party it may sign in to",
 	}]
 }
+
+# --- platform clients (realm/definitions/platform-clients.yaml) -------------------------------------
+
+_platform_registry := object.union(fixtures.registry, {"platform_clients": {
+	"account-console": {
+		"client_id": "account-console", "platform": true, "min_acr": "aal1",
+		"accepted_tiers": ["entry", "prime", "member", "provisional-prime"], "any_provisional": true,
+	},
+	"help-desk": {
+		"client_id": "help-desk", "platform": true, "min_acr": "aal1",
+		"accepted_tiers": ["prime", "provisional-prime"], "any_provisional": false,
+	},
+}})
+
+_decide_platform(request) := decision if {
+	decision := access.decision with input as request with data.bizid.registry as _platform_registry
+}
+
+test_every_tier_reaches_the_account_console if {
+	every tier in ["entry", "prime", "member", "provisional-prime"] {
+		_decide_platform(fixtures.input_for("account-console", tier)) == {"allow": true, "reasons": []}
+	}
+}
+
+test_provisional_prime_with_no_rp_list_reaches_the_account_console if {
+	request := _without("account-console", "provisional-prime", "account/provisional_rps")
+	_decide_platform(request) == {"allow": true, "reasons": []}
+}
+
+test_provisional_prime_refused_at_a_platform_client_without_any_provisional if {
+	decision := _decide_platform(fixtures.input_for("help-desk", "provisional-prime"))
+	_codes(decision) == {"provisional_rp_not_allowed"}
+	unlisted := _without("help-desk", "provisional-prime", "account/provisional_rps")
+	_codes(_decide_platform(unlisted)) == {"provisional_rp_not_allowed"}
+}
+
+test_platform_client_tiers_and_levels_apply if {
+	_codes(_decide_platform(fixtures.input_for("help-desk", "entry"))) == {"tier_not_accepted"}
+	at_aal1 := _patched("account-console", "prime", {"authn": {"loa": 1}})
+	_codes(_decide_platform(at_aal1)) == {"acr_too_low"}
+	suspended := _patched("account-console", "entry", {"account": {"status": "suspended"}})
+	_codes(_decide_platform(suspended)) == {"account_suspended"}
+}
+
+test_platform_client_unknown_without_registry_entry if {
+	_codes(_decide(fixtures.input_for("account-console", "entry"))) == {"unknown_rp"}
+}

@@ -105,7 +105,10 @@ document := input if is_object(input)
 #   authn.phase ("identified" or "complete", default "complete"),
 #   account.valid_until (YYYY-MM-DD), account.corporate_number (13 digits, valid check digit),
 #   account.prime_username (string), account.provisional_rps (array of strings),
-#   delegation (object; checked in detail by bizid.delegation).
+#   delegation (object; checked in detail by bizid.delegation),
+#   prime (the issuing Prime's current record, looked up by Keycloak when account.prime_username is set:
+#   {username, found: false} when there is no such account, else {username, found: true, tier, status,
+#   valid_until (date or null), corporate_number (valid or null)}).
 # scope: document
 problems contains "input must be an object" if not _input_is_object
 
@@ -169,6 +172,46 @@ problems contains "input.delegation must be absent, null or an object" if {
 	value != null
 	not is_object(value)
 }
+
+problems contains "input.prime must be absent, null or an object" if {
+	value := object.get(document, ["prime"], null)
+	value != null
+	not is_object(value)
+}
+
+problems contains "input.prime.username must be a non-empty string" if {
+	is_object(object.get(document, ["prime"], null))
+	not is_nonempty_string(object.get(document, ["prime", "username"], null))
+}
+
+problems contains "input.prime.found must be a boolean" if {
+	is_object(object.get(document, ["prime"], null))
+	not is_boolean(object.get(document, ["prime", "found"], null))
+}
+
+problems contains "input.prime.tier must be a non-empty string" if {
+	_prime_found
+	not is_nonempty_string(object.get(document, ["prime", "tier"], null))
+}
+
+problems contains `input.prime.status must be "active" or "suspended"` if {
+	_prime_found
+	not object.get(document, ["prime", "status"], null) in {"active", "suspended"}
+}
+
+problems contains "input.prime.valid_until must be absent, null or a date YYYY-MM-DD" if {
+	value := object.get(document, ["prime", "valid_until"], null)
+	value != null
+	not is_date(value)
+}
+
+problems contains "input.prime.corporate_number must be absent, null or a valid 13-digit corporate number" if {
+	value := object.get(document, ["prime", "corporate_number"], null)
+	value != null
+	not is_corporate_number(value)
+}
+
+_prime_found if object.get(document, ["prime", "found"], null) == true
 
 _input_is_object if is_object(input)
 

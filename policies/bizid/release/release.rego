@@ -18,9 +18,13 @@
 #       listed in `withheld`. Their personal claims (name, e-mail, ...) are released, but only as
 #       plain claims, never inside `verified_claims`, which is how an RP tells them apart;
 #     - for the `delegation` claim: a valid delegation (bizid.delegation) is in the input.
-#   For verified tiers, the identity claims (scopes `profile` and `corporate`) are also released
-#   inside `verified_claims` (OpenID Connect for Identity Assurance), with the trust framework
-#   `jp_gbizid`, the tier as assurance level and the evidence the tier was proofed with.
+#   For verified tiers, the claims of the verified scopes (registry `scopes.<name>.verified`: the
+#   company, `corporate`) are also released inside `verified_claims` (OpenID Connect for Identity
+#   Assurance), with the trust framework `jp_gbizid`, the tier as assurance level and the evidence the
+#   tier was proofed with - but only claims that read an operator-set attribute (registry
+#   `attributes.<name>.operator_set`, generated from the user profile's edit permissions). A value the
+#   holder can edit (their own name, e-mail, phone) or that is computed from one (`name`) is never
+#   inside verified_claims, whatever the scope says: a holder edit never changes a verified claim.
 # related_resources:
 #   - ref: https://openid.net/specs/openid-connect-4-identity-assurance-1_0.html
 #     description: verified_claims
@@ -70,10 +74,12 @@ withheld := sort(_withheld) if {
 _refusal(reason, message) := {"claim": "*", "scope": "*", "reason": reason, "message": message}
 
 # Scopes whose claims describe the company; released only for tiers whose attributes are verified.
-_corporate_scopes := {"corporate"}
-
-# Scopes whose claims identify the person or company; for verified tiers also put in verified_claims.
-_identity_scopes := {"profile", "corporate"}
+# From the registry (scopes.yaml `describes_company`); a registry scope that does not say counts as one
+# (fail closed).
+_corporate_scopes := {name |
+	some name, scope in data.bizid.registry.scopes
+	object.get(scope, "describes_company", true) != false
+}
 
 # Claims Keycloak sets itself; never emitted here even if a scope were to list them.
 _protocol_claims := {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid"}
@@ -197,10 +203,14 @@ _entries contains [scope, name, value] if {
 
 _plain_claims[name] := value if some [_, name, value] in _entries
 
+# Claims put in verified_claims: of a verified scope AND read from an attribute only an operator sets.
 _identity_claims[name] := value if {
 	some [scope, name, value] in _entries
-	scope in _identity_scopes
+	registry.scopes[scope].verified == true
+	_operator_set(registry.scopes[scope].claims[name].attribute)
 }
+
+_operator_set(attribute) if registry.attributes[attribute].operator_set == true
 
 default _verified_claims := {}
 

@@ -46,9 +46,6 @@ _prime_claims := {
 			"evidence": [{"type": "document", "document_details": {"type": "jp_seal_registration_certificate"}}],
 		},
 		"claims": {
-			"family_name": "山田",
-			"given_name": "太郎",
-			"name": "山田 太郎",
 			"corporate_number": fixtures.corp_a,
 			"corporate_name": "山田商事株式会社",
 			"corporate_type": "corporation",
@@ -72,6 +69,75 @@ test_verified_claims_only_hold_identity_claims if {
 	every name in ["email", "email_verified", "account_type", "tier", "valid_until"] {
 		not name in object.keys(decision.claims.verified_claims.claims)
 	}
+}
+
+test_holder_editable_names_are_never_verified if {
+	# The user's own name is holder-editable (user-profile.yaml): released plain, never as verified.
+	decision := _decide(fixtures.input_for("jgrants", "prime"))
+	decision.claims.family_name == "山田"
+	every name in ["family_name", "given_name", "name"] {
+		not name in object.keys(decision.claims.verified_claims.claims)
+	}
+}
+
+test_a_holder_edit_never_changes_verified_claims if {
+	before := _decide(fixtures.input_for("jgrants", "prime"))
+	edited := _decide(_patched("jgrants", "prime", {"account": {
+		"firstName": "Anyone", "lastName": "Impostor",
+		"email": "impostor@example.jp", "phone_number": "+81300000000",
+	}}))
+	edited.claims.name == "Impostor Anyone"
+	edited.claims.verified_claims == before.claims.verified_claims
+}
+
+test_a_verified_scope_releases_only_operator_set_attributes_as_verified if {
+	# Even if a verified scope listed a holder-editable attribute (the definitions refuse to load such a
+	# scope), the policy would release it only as a plain claim.
+	registry := json.patch(fixtures.registry, [
+		{"op": "add", "path": "/scopes/corporate/claims/contact_name", "value": {
+			"name": "contact_name", "attribute": "lastName", "description": "x", "multivalued": false,
+		}},
+		{"op": "add", "path": "/scopes/corporate/claims/company_code", "value": {
+			"name": "company_code", "attribute": "full_name", "description": "x", "multivalued": false,
+		}},
+	])
+	decision := release.decision with input as fixtures.input_for("jgrants", "prime")
+		with data.bizid.registry as registry
+	decision.claims.contact_name == "山田"
+	decision.claims.company_code == "山田 太郎"
+	not "contact_name" in object.keys(decision.claims.verified_claims.claims)
+	not "company_code" in object.keys(decision.claims.verified_claims.claims)
+	decision.claims.verified_claims.claims.corporate_number == fixtures.corp_a
+}
+
+test_an_attribute_missing_from_the_registry_is_not_verified if {
+	registry := json.remove(fixtures.registry, ["attributes/corporate_name"])
+	decision := release.decision with input as fixtures.input_for("jgrants", "prime")
+		with data.bizid.registry as registry
+	decision.claims.corporate_name == "山田商事株式会社"
+	not "corporate_name" in object.keys(decision.claims.verified_claims.claims)
+	decision.claims.verified_claims.claims.corporate_number == fixtures.corp_a
+}
+
+test_only_verified_scopes_go_into_verified_claims if {
+	# Operator-set attributes of a scope that is not verified (account: tier, valid_until) stay plain.
+	decision := _decide(fixtures.input_for("jgrants", "prime"))
+	decision.claims.tier == "prime"
+	not "tier" in object.keys(decision.claims.verified_claims.claims)
+
+	# Made verified, the scope's operator-set claims are in verified_claims, the computed one is not.
+	registry := json.patch(fixtures.registry, [{"op": "replace", "path": "/scopes/account/verified", "value": true}])
+	verified := release.decision with input as fixtures.input_for("jgrants", "prime")
+		with data.bizid.registry as registry
+	verified.claims.verified_claims.claims.tier == "prime"
+	verified.claims.verified_claims.claims.valid_until == "2030-03-31"
+	not "account_type" in object.keys(verified.claims.verified_claims.claims)
+}
+
+test_no_verified_claims_without_a_verified_scope if {
+	decision := _decide(_patched("jgrants", "prime", {"scopes": ["openid", "profile", "email", "account"]}))
+	decision.claims.family_name == "山田"
+	not "verified_claims" in object.keys(decision.claims)
 }
 
 test_no_verified_claims_without_identity_scopes if {
@@ -384,4 +450,21 @@ test_derived_multivalued_attribute_is_never_read_from_the_account if {
 	decision := release.decision with input as request with data.bizid.registry as registry
 	decision.claims.name == "山田 太郎"
 	not "delegation" in object.keys(decision.claims)
+}
+
+test_self_asserted_tiers_get_no_verified_claims_even_for_operator_set_values if {
+	# `tier` is operator-set; in a verified scope it would be verified - but never for a self-asserted tier.
+	registry := json.patch(fixtures.registry, [{"op": "replace", "path": "/scopes/account/verified", "value": true}])
+	decision := release.decision with input as _patched("seminar", "entry", {"authn": {"loa": 1}})
+		with data.bizid.registry as registry
+	decision.claims.tier == "entry"
+	not "verified_claims" in object.keys(decision.claims)
+}
+
+test_member_of_a_suspended_prime_gets_no_claims if {
+	# Release asks access, which judges the issuing Prime's current record: nothing, not even plain claims.
+	request := object.union(fixtures.input_for("jgrants", "member"), {"prime": {"status": "suspended"}})
+	decision := _decide(request)
+	decision.claims == {}
+	decision.withheld == [{"claim": "*", "scope": "*", "reason": "access_denied", "message": "prime_suspended"}]
 }

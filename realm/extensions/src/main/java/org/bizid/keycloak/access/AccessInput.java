@@ -11,7 +11,7 @@ import org.bizid.keycloak.delegation.DelegationInput;
 /**
  * Builds the input document of {@code data.bizid.access.decision} (docs/architecture.md, "OPA"; docs/policies.md):
  * {@code {"rp": {"client_id"}, "account": {...}, "authn": {"loa", "phase"}, "delegation", "grantor", "licences",
- * "now", "decision_id"}}.
+ * "prime", "now", "decision_id"}}.
  */
 public final class AccessInput {
 
@@ -24,13 +24,14 @@ public final class AccessInput {
     }
 
     public static ObjectNode build(String clientId, ObjectNode account, int loa, String phase,
-                                   DelegationInput delegation, Instant now, String decisionId) {
+                                   DelegationInput delegation, PrimeInput prime, Instant now, String decisionId) {
         JsonNodeFactory nodes = JsonNodeFactory.instance;
         ObjectNode input = nodes.objectNode();
         input.putObject("rp").put("client_id", clientId);
         input.set("account", account);
         input.putObject("authn").put("loa", loa).put("phase", phase);
         (delegation == null ? DelegationInput.none() : delegation).addTo(input);
+        (prime == null ? PrimeInput.none() : prime).addTo(input);
         input.put("now", rfc3339(now));
         input.put("decision_id", decisionId);
         return input;

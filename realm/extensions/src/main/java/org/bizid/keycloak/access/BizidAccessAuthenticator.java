@@ -69,6 +69,7 @@ public class BizidAccessAuthenticator extends SilentStep {
                     ReachedLevel.of(context.getSession(), authSession),
                     phase,
                     DelegationInput.lookup(context.getSession(), context.getRealm(), user, delegationId),
+                    PrimeInput.lookup(context.getSession(), context.getRealm(), user),
                     Instant.now(),
                     decisionId);
             OpaResult result = opa.query(opaUrl(context), DECISION_PATH, input);

@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bizid.keycloak.access.AccessInput;
+import org.bizid.keycloak.access.PrimeInput;
 import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
@@ -170,6 +171,8 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
         ArrayNode scopeArray = input.putArray("scopes");
         scopes.forEach(scopeArray::add);
         DelegationInput.lookup(keycloakSession, userSession.getRealm(), user, delegationId).addTo(input);
+        // The issuing Prime's current record: a Member of a Prime suspended since sign-in gets no claims.
+        PrimeInput.lookup(keycloakSession, userSession.getRealm(), user).addTo(input);
         input.put("now", AccessInput.rfc3339(Instant.now()));
         input.put("decision_id", decisionId);
 

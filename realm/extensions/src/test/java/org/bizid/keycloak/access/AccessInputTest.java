@@ -24,7 +24,7 @@ class AccessInputTest {
                 "corporate_number", List.of("7000012050002"),
                 "provisional_rps", List.of("it-subsidy", "jgrants"));
         ObjectNode account = AccountJson.forAccess("u-1", "taro", attributes::get);
-        ObjectNode input = AccessInput.build("jgrants", account, 2, AccessInput.PHASE_COMPLETE, null,
+        ObjectNode input = AccessInput.build("jgrants", account, 2, AccessInput.PHASE_COMPLETE, null, null,
                 Instant.parse("2026-04-01T09:30:00.123Z"), "6f1c1f0e-0000-4000-8000-000000000000");
 
         JsonNode expected = OpaClient.json().readTree("{"
@@ -33,7 +33,7 @@ class AccessInputTest {
                 + "  \"status\": \"active\", \"valid_until\": \"2030-03-31\", \"corporate_number\": \"7000012050002\","
                 + "  \"prime_username\": null, \"provisional_rps\": [\"it-subsidy\", \"jgrants\"]},"
                 + "\"authn\": {\"loa\": 2, \"phase\": \"complete\"},"
-                + "\"delegation\": null, \"grantor\": null, \"licences\": null,"
+                + "\"delegation\": null, \"grantor\": null, \"licences\": null, \"prime\": null,"
                 + "\"now\": \"2026-04-01T09:30:00Z\","
                 + "\"decision_id\": \"6f1c1f0e-0000-4000-8000-000000000000\"}");
         assertEquals(expected, input);
@@ -54,12 +54,23 @@ class AccessInputTest {
         DelegationInput delegation = DelegationInput.of("d-1", List.of("{\"id\":\"d-1\",\"granted_by\":\"p\"}"),
                 List.of(), username -> OpaClient.json().createObjectNode().put("username", username));
         ObjectNode input = AccessInput.build("rp", AccountJson.forAccess("u", "n", name -> null), 1,
-                AccessInput.PHASE_IDENTIFIED, delegation, Instant.EPOCH, "id");
+                AccessInput.PHASE_IDENTIFIED, delegation, null, Instant.EPOCH, "id");
         assertEquals("d-1", input.path("delegation").path("id").asText());
         assertEquals("p", input.path("grantor").path("username").asText());
         assertTrue(input.get("licences").isArray());
         assertEquals("identified", input.path("authn").path("phase").asText());
         assertEquals("1970-01-01T00:00:00Z", input.get("now").asText());
+    }
+
+    @Test
+    void theIssuingPrimesRecordIsPassedThrough() {
+        PrimeInput prime = PrimeInput.of("yamada", username -> PrimeInput.record(username, true,
+                Map.of("tier", List.of("prime"), "account_status", List.of("suspended"))::get));
+        ObjectNode input = AccessInput.build("rp", AccountJson.forAccess("u", "n", name -> null), 2,
+                AccessInput.PHASE_COMPLETE, null, prime, Instant.EPOCH, "id");
+        assertEquals("yamada", input.path("prime").path("username").asText());
+        assertEquals("suspended", input.path("prime").path("status").asText());
+        assertTrue(input.path("prime").path("found").asBoolean());
     }
 
     @Test

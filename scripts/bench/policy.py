@@ -1,6 +1,6 @@
 """Policy decision latency: inside OPA, over HTTP from the Keycloak host, and what a sign-in pays for it.
 
-    .venv/bin/python -m scripts.bench_policy [--requests 2000] [--signins 10] [--out docs/bench/policy.md]
+    .venv/bin/python -m scripts.bench.policy [--requests 2000] [--signins 10] [--out docs/bench/policy.md]
 
 Three measurements (docs/bench/policy.md explains the method and records the figures):
 
@@ -34,16 +34,15 @@ import pyotp
 import requests
 import yaml
 
-from loadtests.browser_flow import BrowserFlow, Client
 from policies import matrix
 from realm import accounts, delegation, loader
 from realm.accounts import AccountSpec
 from realm.delegation import DelegationRecord
 from realm.models import Tier
+from realm.oidc.browser_flow import BrowserFlow, Client
 from scripts import settings
 from scripts.keycloak_admin import admin_client
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 OPA_FLAGS = ("--set", "decision_logs.console=true", "--log-format", "json")
 PRINCIPAL_NUMBER = "5010401089998"
 FIRM_NUMBER = "7000012050002"
@@ -315,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     internal: dict[int, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bizid-bench-") as tmp:
         for rp_count in (10, 1000):
-            with matrix.private_opa(definitions_with(rp_count, Path(tmp)), extra_args=OPA_FLAGS) as url:
+            with matrix.private_opa(
+                definitions_with(rp_count, Path(tmp)), extra_args=OPA_FLAGS, binary=cfg.paths.opa
+            ) as url:
                 internal[rp_count] = opa_internal(url, cases, args.requests)
     emit(_row(["decision", "RPs", "handler p50", "handler p99", "eval p50", "eval p99"]))
     emit(_row(["---"] * 6))

@@ -1,6 +1,6 @@
 """Figures for the infrastructure code: resources per stack and the time of the whole infra test suite.
 
-Run from the repository root:  python scripts/bench_infra.py
+Run from the repository root:  .venv/bin/python -m scripts.bench.infra
 Counts come from the real Pulumi program run under mocks (the same graph the tests and Rego rules check);
 the suite time is one `pytest tests/infra` run in a subprocess, wall clock, on this machine.
 """
@@ -12,13 +12,10 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from infra.config import STACKS  # noqa: E402
-from infra.graph import stack_graph  # noqa: E402
+from infra.config import STACKS
+from infra.graph import stack_graph
+from realm.platform import REPO_ROOT
 
 
 def main() -> int:

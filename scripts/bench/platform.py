@@ -1,11 +1,11 @@
-"""Figures of the local platform and the realm reconciler (issue: local platform and realm as code).
+"""Figures of the local platform and the realm reconciler.
 
 Measures, on a second platform in a temporary state folder with shifted ports (so the usual one keeps
 running): a fresh `bizid up` (downloads come from the cache; everything else is installed and started
 anew), a warm `bizid up`, resident memory at idle; then `realm plan`/`apply` time and Admin API writes
 for the sample realm and for 1,000 generated RPs, and the writes of a no-op apply.
 
-Usage: .venv/bin/python -m scripts.bench_platform [--rps 1000] [--out docs/bench/platform.md]
+Usage: .venv/bin/python -m scripts.bench.platform [--rps 1000] [--out docs/bench/platform.md]
 """
 
 from __future__ import annotations
@@ -85,13 +85,13 @@ def generated_definitions(target: Path, rp_count: int) -> Path:
 
 def _timed_apply(cfg: Settings, directory: Path) -> tuple[float, int]:
     start = time.monotonic()
-    writes = reconcile.apply_definitions(cfg, directory)
+    writes = reconcile.apply_definitions(cfg.target(), cfg.paths.secrets, directory)
     return time.monotonic() - start, writes
 
 
 def _timed_plan(cfg: Settings, directory: Path) -> tuple[float, int]:
     start = time.monotonic()
-    plan = reconcile.plan_definitions(cfg, directory)
+    plan = reconcile.plan_definitions(cfg.target(), directory)
     return time.monotonic() - start, len(plan.changes)
 
 
@@ -184,7 +184,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench" / "platform.md")
     args = parser.parse_args()
     rows = measure(args.rps)
-    text = render(rows, f".venv/bin/python -m scripts.bench_platform --rps {args.rps}")
+    text = render(rows, f".venv/bin/python -m scripts.bench.platform --rps {args.rps}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

@@ -6,30 +6,27 @@
 - drift: like plan, for audits and CI: exit 1 when the live realm differs from the definitions.
 
 Definitions are validated before the first request to Keycloak; an invalid file exits 2 with a message
-naming the file and field (scripts/cli.py turns ValueError into that).
+naming the file and field (scripts/cli.py turns ValueError into that). The library is `realm.reconcile`;
+this module builds its `Target` from the local platform's settings.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from realm import build, opa_data, reconcile
 from realm.loader import DEFINITIONS_DIR
+from scripts import settings
+from scripts.settings import Settings
 
 DRIFT_EXIT = 1
 
 
-def _settings() -> Any:
-    from scripts import settings
-
-    return settings.load()
-
-
-def _prepare(args: argparse.Namespace) -> tuple[Any, reconcile.AdminApi, build.DesiredRealm]:
-    cfg = _settings()
-    api, desired = reconcile.prepare(cfg, args.definitions, args.without_extension)
+def _prepare(args: argparse.Namespace) -> tuple[Settings, reconcile.AdminApi, build.DesiredRealm]:
+    cfg = settings.load()
+    build.load(args.definitions)  # validate before anything else (the admin password is read next)
+    api, desired = reconcile.prepare(cfg.target(), args.definitions, args.without_extension)
     if not desired.extension:
         print("[bizid] WARNING: without the bizid extension: no OPA access decision, no release mapper")
     return cfg, api, desired
@@ -45,8 +42,8 @@ def _apply(args: argparse.Namespace) -> int:
     cfg, api, desired = _prepare(args)
     plan, writes = reconcile.apply(api, desired, cfg.paths.secrets)
     print(plan.render())
-    defs, _ = build.load(args.definitions)
-    written = opa_data.write(defs, cfg.paths.opa_data)
+    defs, profile = build.load(args.definitions)
+    written = opa_data.write(defs, cfg.paths.opa_data, profile=profile)
     print(f"[bizid] realm {desired.name}: {writes} Admin API writes; OPA data: {written}")
     return 0
 

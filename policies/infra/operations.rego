@@ -1,0 +1,91 @@
+# Running the service: alarms that reach someone, and Keycloak tasks that roll back, scale on CPU, carry the
+# OPA sidecar and take their passwords only from Secrets Manager in their own region.
+
+# METADATA
+# title: Operations
+# description: "Alarms notify an SNS topic; ECS services roll back and scale; tasks read secrets safely."
+package infra.operations
+
+import data.infra.lib
+
+topics := {t.state.arn | some t in lib.resources_of("aws:sns/topic:Topic")}
+
+alarms := lib.resources_of("aws:cloudwatch/metricAlarm:MetricAlarm")
+
+alarm_metrics := {[a.region, a.inputs.metricName] | some a in alarms}
+
+required_metrics := {"HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "UnHealthyHostCount", "FailedLogins"}
+
+deny contains sprintf("%s: notifies nobody", [a.name]) if {
+	some a in alarms
+	count({arn | some arn in object.get(a.inputs, "alarmActions", [])} & topics) == 0
+}
+
+deny contains sprintf("no %s alarm in %s", [metric, region]) if {
+	some region in input.regions
+	some metric in required_metrics
+	not [region, metric] in alarm_metrics
+}
+
+deny contains "no replication lag alarm on the Osaka secondary" if {
+	input.environment != "dev"
+	not [lib.OSAKA, "AuroraGlobalDBReplicationLag"] in alarm_metrics
+}
+
+deny contains sprintf("%s: no deployment circuit breaker with rollback", [s.name]) if {
+	some s in lib.resources_of("aws:ecs/service:Service")
+	breaker := object.get(s.inputs, "deploymentCircuitBreaker", {})
+	not _on(breaker)
+}
+
+_on(breaker) if {
+	breaker.enable == true
+	breaker.rollback == true
+}
+
+deny contains sprintf("no CPU autoscaling in %s", [region]) if {
+	some region in input.regions
+	not _cpu_scaled(region)
+}
+
+_cpu_scaled(region) if {
+	some p in lib.resources_of("aws:appautoscaling/policy:Policy")
+	p.region == region
+	spec := p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification
+	spec.predefinedMetricType == "ECSServiceAverageCPUUtilization"
+}
+
+tasks := lib.resources_of("aws:ecs/taskDefinition:TaskDefinition")
+
+containers(task) := {c.name: c | some c in json.unmarshal(task.inputs.containerDefinitions)}
+
+deny contains sprintf("%s: containers %v, expected keycloak and opa", [t.name, sort(object.keys(containers(t)))]) if {
+	some t in tasks
+	object.keys(containers(t)) != {"keycloak", "opa"}
+}
+
+deny contains sprintf("%s: %s passed as plain environment", [t.name, v.name]) if {
+	some t in tasks
+	object.keys(containers(t)) == {"keycloak", "opa"}
+	some c in containers(t)
+	some v in object.get(c, "environment", [])
+	_secret_like(v.name)
+}
+
+_secret_like(name) if contains(name, "PASSWORD")
+
+_secret_like(name) if contains(name, "SECRET")
+
+deny contains sprintf("%s: passwords not taken from Secrets Manager", [t.name]) if {
+	some t in tasks
+	object.keys(containers(t)) == {"keycloak", "opa"}
+	names := {s.name | some s in object.get(containers(t).keycloak, "secrets", [])}
+	count({"KC_DB_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD"} - names) > 0
+}
+
+deny contains sprintf("%s: reads secrets from another region", [t.name]) if {
+	some t in tasks
+	object.keys(containers(t)) == {"keycloak", "opa"}
+	some s in object.get(containers(t).keycloak, "secrets", [])
+	split(sprintf("%v", [s.valueFrom]), ":")[3] != t.region
+}

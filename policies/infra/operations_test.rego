@@ -1,0 +1,79 @@
+package infra.operations_test
+
+import data.infra.operations
+
+topic := {"type": "aws:sns/topic:Topic", "name": "t", "custom": true, "region": "ap-northeast-1", "inputs": {}, "state": {"arn": "arn:t"}}
+
+alarm(metric, actions) := {"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": metric, "custom": true, "region": "ap-northeast-1", "inputs": {"metricName": metric, "alarmActions": actions}, "state": {}}
+
+service(breaker) := {"type": "aws:ecs/service:Service", "name": "svc", "custom": true, "region": "ap-northeast-1", "inputs": {"deploymentCircuitBreaker": breaker}, "state": {}}
+
+scaling := {"type": "aws:appautoscaling/policy:Policy", "name": "cpu", "custom": true, "region": "ap-northeast-1", "inputs": {"targetTrackingScalingPolicyConfiguration": {"predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}, "state": {}}
+
+secret(name) := {"name": name, "valueFrom": "arn:aws:secretsmanager:ap-northeast-1:1:secret:x"}
+
+task(keycloak) := {"type": "aws:ecs/taskDefinition:TaskDefinition", "name": "task", "custom": true, "region": "ap-northeast-1", "inputs": {"containerDefinitions": json.marshal([keycloak, {"name": "opa"}])}, "state": {}}
+
+good_keycloak := {"name": "keycloak", "environment": [{"name": "KC_DB", "value": "postgres"}], "secrets": [secret("KC_DB_PASSWORD"), secret("KC_BOOTSTRAP_ADMIN_PASSWORD")]}
+
+dev(resources) := {"environment": "dev", "regions": ["ap-northeast-1"], "resources": resources}
+
+good := [
+	topic,
+	alarm("HTTPCode_ELB_5XX_Count", ["arn:t"]), alarm("HTTPCode_Target_5XX_Count", ["arn:t"]),
+	alarm("UnHealthyHostCount", ["arn:t"]), alarm("FailedLogins", ["arn:t"]),
+	service({"enable": true, "rollback": true}), scaling, task(good_keycloak),
+]
+
+test_dev_operations_pass if {
+	count(operations.deny) == 0 with input as dev(good)
+}
+
+test_alarm_without_topic_denied if {
+	denied := operations.deny with input as dev(array.concat(good, [alarm("Extra", [])]))
+	"Extra: notifies nobody" in denied
+}
+
+test_missing_alarm_denied if {
+	fewer := [r | some r in good; object.get(r.inputs, "metricName", "") != "FailedLogins"]
+	"no FailedLogins alarm in ap-northeast-1" in operations.deny with input as dev(fewer)
+}
+
+test_replication_lag_alarm_required_outside_dev if {
+	denied := operations.deny with input as {"environment": "prod", "regions": ["ap-northeast-1"], "resources": good}
+	"no replication lag alarm on the Osaka secondary" in denied
+}
+
+test_no_rollback_denied if {
+	others := [r | some r in good; r.type != "aws:ecs/service:Service"]
+	denied := operations.deny with input as dev(array.concat(others, [service({"enable": true})]))
+	"svc: no deployment circuit breaker with rollback" in denied
+}
+
+test_no_cpu_scaling_denied if {
+	others := [r | some r in good; r.type != "aws:appautoscaling/policy:Policy"]
+	"no CPU autoscaling in ap-northeast-1" in operations.deny with input as dev(others)
+}
+
+test_plain_password_denied if {
+	others := [r | some r in good; r.type != "aws:ecs/taskDefinition:TaskDefinition"]
+	leaky := {"name": "keycloak", "environment": [{"name": "KC_DB_PASSWORD", "value": "x"}], "secrets": [secret("KC_BOOTSTRAP_ADMIN_PASSWORD")]}
+	denied := operations.deny with input as dev(array.concat(others, [task(leaky)]))
+	"task: KC_DB_PASSWORD passed as plain environment" in denied
+	"task: passwords not taken from Secrets Manager" in denied
+}
+
+test_secret_from_another_region_denied if {
+	others := [r | some r in good; r.type != "aws:ecs/taskDefinition:TaskDefinition"]
+	remote := {"name": "keycloak", "secrets": [
+		{"name": "KC_DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:ap-northeast-3:1:secret:x"},
+		secret("KC_BOOTSTRAP_ADMIN_PASSWORD"),
+	]}
+	"task: reads secrets from another region" in operations.deny with input as dev(array.concat(others, [task(remote)]))
+}
+
+test_missing_sidecar_denied if {
+	others := [r | some r in good; r.type != "aws:ecs/taskDefinition:TaskDefinition"]
+	alone := {"type": "aws:ecs/taskDefinition:TaskDefinition", "name": "task", "custom": true, "region": "ap-northeast-1", "inputs": {"containerDefinitions": json.marshal([good_keycloak])}, "state": {}}
+	"task: containers [\"keycloak\"], expected keycloak and opa" in operations.deny with input as dev(array.concat(others, [alone]))
+}

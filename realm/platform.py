@@ -1,0 +1,35 @@
+"""Pins and names every layer may import: the repository's folders, the versions the platform runs, the
+realm's name and the database's name and user.
+
+This is the lowest layer (it imports nothing of bizid). Where the local platform lives on disk
+(`.bizid/`) and which loopback ports it uses are not here: only `scripts.settings` knows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS_DIR = REPO_ROOT / "realm" / "definitions"
+POLICY_DIR = REPO_ROOT / "policies" / "bizid"
+"""The access, release and delegation policies OPA serves (without `_test.rego`)."""
+INFRA_POLICY_DIR = REPO_ROOT / "policies" / "infra"
+EXTENSION_DIR = REPO_ROOT / "realm" / "extensions"
+
+KEYCLOAK_VERSION = "26.5.6"
+"""Also in realm/extensions/pom.xml and infra/images/keycloak/Dockerfile (tests/test_layers.py keeps
+them equal)."""
+OPA_VERSION = "v1.22.2"
+# Regal has no release reachable from the Go module proxy here (403); kept pinned so the lint step can
+# try it and say exactly why it could not run.
+REGAL_MODULE = "github.com/open-policy-agent/regal"
+REGAL_VERSION = "v0.36.1"
+POSTGRES_MAJOR = "15"
+
+REALM = "bizid"
+"""The realm's name; realm/definitions/realm.yaml declares it (tests/test_layers.py keeps them equal)."""
+LOOPBACK = "127.0.0.1"
+
+DB_NAME = "keycloak"
+DB_USER = "keycloak"
+"""Keycloak's PostgreSQL database and its owner (local cluster, seeder, and the ECS task)."""

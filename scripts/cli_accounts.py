@@ -1,0 +1,85 @@
+"""`bizid accounts create`: the command line of `realm.accounts` on the local platform."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from realm import loader
+from realm.accounts import AccountSpec, create
+from realm.models import Tier
+from scripts import settings
+from scripts.keycloak_admin import admin_client
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _create_cmd(args: argparse.Namespace) -> int:
+    spec = AccountSpec(
+        tier=Tier(args.tier),
+        username=args.username,
+        email=args.email,
+        first_name=args.first_name,
+        last_name=args.last_name,
+        password=args.password,
+        corporate_number=args.corporate_number,
+        corporate_name=args.corporate_name,
+        corporate_type=args.corporate_type,
+        representative_name=args.representative,
+        address=args.address,
+        phone_number=args.phone,
+        branch=args.branch,
+        prime_username=args.prime,
+        provisional_rps=tuple(args.rp or ()),
+        valid_until=args.valid_until,
+        status=args.status,
+        totp=args.totp,
+    )
+    defs = loader.load()
+    account = create(spec, defs, admin_client(settings.load()))
+    print(f"created {account.tier.value} account {account.username} (id {account.user_id})")
+    print(f"  password: {account.password}")
+    if account.totp_base32:
+        print(f"  TOTP secret (base32, shown once): {account.totp_base32}")
+        print(
+            f"  otpauth://totp/bizid:{account.username}?secret={account.totp_base32}&issuer=bizid"
+            f"&digits={defs.realm.otp.digits}&period={defs.realm.otp.period_seconds}"
+        )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    accounts = sub.add_parser("accounts", help="manage accounts on the local platform")
+    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    create_p = acc_sub.add_parser("create", help="create a ready-to-use account of a tier")
+    create_p.add_argument("--tier", required=True, choices=[t.value for t in Tier])
+    create_p.add_argument("--username", required=True)
+    create_p.add_argument("--email", required=True)
+    create_p.add_argument("--first-name", required=True)
+    create_p.add_argument("--last-name", required=True)
+    create_p.add_argument("--password", help="default: a random one, printed once")
+    create_p.add_argument("--corporate-number", help="13 digits with the NTA check digit")
+    create_p.add_argument("--corporate-name")
+    create_p.add_argument(
+        "--corporate-type", default="corporation", choices=["corporation", "sole_proprietor"]
+    )
+    create_p.add_argument("--representative", help="representative's name")
+    create_p.add_argument("--address")
+    create_p.add_argument("--phone")
+    create_p.add_argument("--branch", help="Member only: branch office")
+    create_p.add_argument("--prime", help="Member only: username of the issuing Prime")
+    create_p.add_argument("--rp", action="append", help="provisional Prime only: an RP it may use (repeat)")
+    create_p.add_argument("--valid-until", type=_date, help="YYYY-MM-DD (default: per tier)")
+    create_p.add_argument("--status", default="active", choices=["active", "suspended"])
+    create_p.add_argument(
+        "--totp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="enrol a TOTP authenticator (default: required tiers only)",
+    )
+    create_p.set_defaults(func=_create_cmd)
