@@ -341,6 +341,7 @@ test_conditions_alone_refuse if {
 		fixtures.input_for("seminar", "provisional-prime"),
 		_patched("seminar", "provisional-prime", {"account": {"provisional_rps": null}}),
 		object.union(fixtures.delegated_input, {"delegation": {"revoked": true}}),
+		object.union(fixtures.input_for("jgrants", "member"), {"prime": {"status": "suspended"}}),
 	]
 	every request in refused {
 		not _allowed_by_conditions_alone(request)

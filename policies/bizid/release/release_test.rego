@@ -376,7 +376,12 @@ test_one_identity_claim_is_enough_for_verified_claims if {
 }
 
 test_unverified_attributes_get_no_verified_claims_whatever_the_tier if {
-	registry := json.patch(fixtures.registry, [{"op": "replace", "path": "/tiers/prime/attributes_verified", "value": false}])
+	# prime has evidence and `account` is made a verified scope with an operator-set attribute (tier):
+	# only attributes_verified keeps verified_claims out
+	registry := json.patch(fixtures.registry, [
+		{"op": "replace", "path": "/tiers/prime/attributes_verified", "value": false},
+		{"op": "replace", "path": "/scopes/account/verified", "value": true},
+	])
 	decision := release.decision with input as fixtures.input_for("it-subsidy", "prime")
 		with data.bizid.registry as registry
 	not "verified_claims" in object.keys(decision.claims)
@@ -467,4 +472,13 @@ test_member_of_a_suspended_prime_gets_no_claims if {
 	decision := _decide(request)
 	decision.claims == {}
 	decision.withheld == [{"claim": "*", "scope": "*", "reason": "access_denied", "message": "prime_suspended"}]
+}
+
+test_a_scope_that_does_not_say_counts_as_describing_the_company if {
+	registry := json.remove(fixtures.registry, ["scopes/corporate/describes_company"])
+	decision := release.decision with input as fixtures.input_for("it-subsidy", "provisional-prime")
+		with data.bizid.registry as registry
+	not "corporate_number" in object.keys(decision.claims)
+	withheld := {entry.claim | some entry in decision.withheld; entry.reason == "unverified_tier"}
+	{"corporate_number", "corporate_name"} - withheld == set()
 }
