@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-fast lint install bench
+.PHONY: up down status test test-fast lint install bench mutants
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest
 
-# Pure unit, policy (a private OPA) and mock-graph tests: no platform is started. Under a minute.
+# Mutation check of policies/bizid (also run by `make test` via tests/test_policy_mutation.py).
+mutants: install
+	$(BIN)/python -m policies.mutation --report docs/reports/policy-mutants.md
+
+# Pure unit, policy (a private OPA) and mock-graph tests: no platform is started. Under a minute
+# (the mutation check, marked `mutation`, takes minutes: `make mutants`).
 test-fast: install
-	$(BIN)/python -m pytest -m "not platform" -q
+	$(BIN)/python -m pytest -m "not platform and not mutation" -q

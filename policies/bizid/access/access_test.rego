@@ -303,6 +303,76 @@ test_unknown_phase_is_malformed if {
 	_refused(_patched("seminar", "entry", {"authn": {"loa": 1, "phase": "later"}}), "malformed_input")
 }
 
+# --- both sides refuse on their own ----------------------------------------------------------------
+# The package promises that a deny rule which silently stops matching cannot turn into an allow,
+# because every condition must also be met positively (and the other way round). These tests switch
+# one side off and check that the other still refuses.
+
+_allowed_by_conditions_alone(request) if {
+	access.allow with input as request
+		with data.bizid.registry as fixtures.registry
+		with access.denials as set()
+		with data.bizid.inputs.problems as set()
+}
+
+_decide_by_conditions_alone(request) := decision if {
+	decision := access.decision with input as request
+		with data.bizid.registry as fixtures.registry
+		with access.denials as set()
+		with data.bizid.inputs.problems as set()
+}
+
+test_conditions_alone_allow_a_valid_account if {
+	_allowed_by_conditions_alone(fixtures.input_for("jgrants", "prime"))
+	_allowed_by_conditions_alone(fixtures.input_for("seminar", "entry"))
+	_allowed_by_conditions_alone(fixtures.input_for("it-subsidy", "provisional-prime"))
+	_allowed_by_conditions_alone(fixtures.delegated_input)
+}
+
+test_conditions_alone_refuse if {
+	refused := [
+		fixtures.input_for("jgrants", "entry"),
+		_patched("seminar", "prime", {"authn": {"loa": 1}}),
+		_patched("jgrants", "prime", {"account": {"status": "suspended"}}),
+		_patched("jgrants", "prime", {"account": {"valid_until": null}}),
+		_patched("jgrants", "prime", {"account": {"valid_until": "2026-03-31"}}),
+		_patched("jgrants", "prime", {"account": {"valid_until": "soon"}}),
+		_patched("seminar", "entry", {"account": {"valid_until": "2026-03-31"}}),
+		fixtures.input_for("seminar", "provisional-prime"),
+		_patched("seminar", "provisional-prime", {"account": {"provisional_rps": null}}),
+		object.union(fixtures.delegated_input, {"delegation": {"revoked": true}}),
+		object.union(fixtures.input_for("jgrants", "member"), {"prime": {"status": "suspended"}}),
+	]
+	every request in refused {
+		not _allowed_by_conditions_alone(request)
+	}
+}
+
+test_conditions_alone_unmet_give_no_decision if {
+	decision := _decide_by_conditions_alone(_patched("jgrants", "prime", {"account": {"status": "suspended"}}))
+	decision == {
+		"allow": false,
+		"reasons": [{"code": "no_decision", "message": "the conditions for access were not all established"}],
+	}
+}
+
+test_a_denial_alone_refuses if {
+	request := _patched("jgrants", "prime", {"account": {"status": "suspended"}})
+	decision := access.decision with input as request
+		with data.bizid.registry as fixtures.registry
+		with access._every_condition_met as true
+	decision.allow == false
+	_codes(decision) == {"account_suspended"}
+}
+
+test_provisional_prime_without_rp_list_has_one_reason if {
+	request := _patched("it-subsidy", "provisional-prime", {"account": {"provisional_rps": null}})
+	_decide(request).reasons == [{
+		"code": "provisional_rp_not_allowed",
+		"message": "a provisional-prime account names no relying party it may sign in to",
+	}]
+}
+
 # --- platform clients (realm/definitions/platform-clients.yaml) -------------------------------------
 
 _platform_registry := object.union(fixtures.registry, {"platform_clients": {

@@ -244,9 +244,11 @@ _bad_revoked(licence) := "" if {
 	is_boolean(object.get(licence, "revoked", null))
 } else := "revoked must be a boolean"
 
-# Licences the delegate may rely on now: theirs, not revoked, not expired.
+# Licences the delegate may rely on now: theirs, with a number, not revoked, not expired. (A licence
+# without a number is also malformed input; this keeps the positive side complete on its own.)
 _usable_licences contains licence if {
 	some licence in _licences
+	inputs.is_nonempty_string(licence.number)
 	licence.holder_username == _delegation.delegate_username
 	licence.revoked == false
 	_unexpired(licence.not_after, inputs.now_ns)

@@ -232,3 +232,116 @@ test_unknown_registry_rp_fails_closed if {
 	decision.valid == false
 	_codes(decision) == {"unknown_rp", "unknown_procedure"}
 }
+
+# --- licence records -------------------------------------------------------------------------------
+
+test_licence_without_number_does_not_qualify if {
+	every licence in [json.remove(fixtures.licence, ["number"]), object.union(fixtures.licence, {"number": ""})] {
+		decision := _decide(_patched({"licences": [licence]}))
+		decision.valid == false
+		decision.reasons == [{"code": "malformed_input", "message": "input.licences[0] number must be a non-empty string"}]
+
+		# and not even with the shape check switched off: a licence is usable only with a number
+		alone := _decide_by_conditions_alone(_patched({"licences": [licence]}))
+		alone.valid == false
+		"subsidy-report" in delegation._unlicensed_procedures with input as _patched({"licences": [licence]})
+			with data.bizid.registry as fixtures.registry
+	}
+}
+
+test_licence_valid_until_the_instant_it_expires if {
+	licence := object.union(fixtures.licence, {"not_after": fixtures.now})
+	_decide(_patched({"licences": [licence]})).valid == true
+}
+
+test_grantor_valid_through_its_last_day if {
+	_decide(_patched({"grantor": {"valid_until": "2026-04-01"}})).valid == true
+}
+
+test_licence_problems_name_the_field if {
+	licence := {"kind": 1, "number": "1", "holder_username": "zeirishi-user", "not_after": null, "revoked": false}
+	decision := _decide(_patched({"licences": [fixtures.licence, licence]}))
+	decision.reasons == [{"code": "malformed_input", "message": "input.licences[1] kind must be a non-empty string"}]
+}
+
+test_malformed_messages_name_the_path if {
+	decision := _decide(_patched({"delegation": {"granted_by": ""}, "grantor": {"corporate_number": "1"}}))
+	{reason.message | some reason in decision.reasons} == {
+		"input.delegation.granted_by must be a non-empty string",
+		"input.grantor.corporate_number must be a valid corporate number",
+	}
+}
+
+# --- nothing is judged without a delegation --------------------------------------------------------
+
+test_delegation_fields_are_not_judged_without_a_delegation if {
+	request := object.union(fixtures.input_for("jgrants", "prime"), {
+		"now": "yesterday",
+		"grantor": {"valid_until": "tomorrow", "corporate_name": 5},
+		"licences": "none",
+	})
+	delegation.problems == set() with input as request with data.bizid.registry as fixtures.registry
+	with_bad_licence := object.union(request, {"licences": [{}]})
+	delegation.problems == set() with input as with_bad_licence with data.bizid.registry as fixtures.registry
+}
+
+test_no_problems_or_denials_without_a_delegation if {
+	every request in [fixtures.input_for("jgrants", "prime"), json.remove(fixtures.input_for("jgrants", "prime"), ["delegation"])] {
+		delegation.problems == set() with input as request with data.bizid.registry as fixtures.registry
+		delegation.denials == set() with input as request with data.bizid.registry as fixtures.registry
+		not delegation.valid with input as request
+			with data.bizid.registry as fixtures.registry
+			with delegation._every_condition_met as true
+	}
+}
+
+# --- both sides refuse on their own (see the package description) ----------------------------------
+
+_decide_by_conditions_alone(request) := decision if {
+	decision := delegation.decision with input as request
+		with data.bizid.registry as fixtures.registry
+		with delegation.denials as set()
+		with delegation.problems as set()
+}
+
+test_conditions_alone_accept_a_valid_delegation if {
+	_decide_by_conditions_alone(fixtures.delegated_input).valid == true
+}
+
+test_conditions_alone_refuse if {
+	registry_without_jgrants := json.remove(fixtures.registry, ["rps/jgrants"])
+	not delegation.valid with input as fixtures.delegated_input
+		with data.bizid.registry as registry_without_jgrants
+		with delegation.denials as set()
+		with delegation.problems as set()
+	refused := [
+		{"rp": {"client_id": "shaho"}},
+		{"account": {"username": "someone-else"}},
+		{"now": "2025-12-31T14:59:59Z"},
+		{"now": "2026-12-31T15:00:00Z"},
+		{"delegation": {"revoked": true}},
+		{"delegation": {"procedures": []}},
+		{"delegation": {"procedures": ["subsidy-application", "no-such-procedure"]}},
+		{"licences": []},
+		{"grantor": {"username": "other-prime"}},
+		{"grantor": {"tier": "member"}},
+		{"grantor": {"corporate_number": fixtures.corp_b}},
+		{"grantor": {"status": "suspended"}},
+		{"grantor": {"valid_until": "2026-03-31"}},
+		{"grantor": {"valid_until": "soon"}},
+		{"grantor": {"valid_until": null}},
+	]
+	every patch in refused {
+		decision := _decide_by_conditions_alone(_patched(patch))
+		decision.valid == false
+		decision.reasons == [{"code": "no_decision", "message": "the conditions for the delegation were not all established"}]
+	}
+}
+
+test_a_denial_alone_refuses if {
+	decision := delegation.decision with input as _patched({"delegation": {"revoked": true}})
+		with data.bizid.registry as fixtures.registry
+		with delegation._every_condition_met as true
+	decision.valid == false
+	_codes(decision) == {"revoked"}
+}

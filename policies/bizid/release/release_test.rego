@@ -341,6 +341,122 @@ test_access_without_decision_releases_nothing if {
 	decision.withheld[0].reason == "access_denied"
 }
 
+# --- exact shapes ----------------------------------------------------------------------------------
+
+test_member_evidence_is_a_vouch_by_the_representative if {
+	decision := _decide(fixtures.input_for("it-subsidy", "member"))
+	decision.claims.verified_claims.verification == {
+		"trust_framework": "jp_gbizid",
+		"assurance_level": "member",
+		"evidence": [{
+			"type": "vouch",
+			"attestation": {"type": "digital_attestation"},
+			"voucher": {"occupation": "representative"},
+		}],
+	}
+}
+
+test_one_identity_claim_is_enough_for_verified_claims if {
+	request := json.remove(
+		_patched("it-subsidy", "prime", {"scopes": ["openid", "corporate"]}),
+		["account/corporate_name", "account/corporate_type", "account/representative_name", "account/address"],
+	)
+	decision := _decide(request)
+	decision.claims == {
+		"corporate_number": fixtures.corp_a,
+		"verified_claims": {
+			"verification": {
+				"trust_framework": "jp_gbizid",
+				"assurance_level": "prime",
+				"evidence": [{"type": "document", "document_details": {"type": "jp_seal_registration_certificate"}}],
+			},
+			"claims": {"corporate_number": fixtures.corp_a},
+		},
+	}
+}
+
+test_unverified_attributes_get_no_verified_claims_whatever_the_tier if {
+	# prime has evidence and `account` is made a verified scope with an operator-set attribute (tier):
+	# only attributes_verified keeps verified_claims out
+	registry := json.patch(fixtures.registry, [
+		{"op": "replace", "path": "/tiers/prime/attributes_verified", "value": false},
+		{"op": "replace", "path": "/scopes/account/verified", "value": true},
+	])
+	decision := release.decision with input as fixtures.input_for("it-subsidy", "prime")
+		with data.bizid.registry as registry
+	not "verified_claims" in object.keys(decision.claims)
+	not "corporate_number" in object.keys(decision.claims)
+	decision.claims.name == "山田 太郎"
+}
+
+test_withheld_corporate_claim_entry if {
+	decision := _decide(fixtures.input_for("it-subsidy", "provisional-prime"))
+	{
+		"claim": "corporate_number",
+		"scope": "corporate",
+		"reason": "unverified_tier",
+		"message": "provisional-prime accounts are self-asserted; corporate claims are released only for verified tiers",
+	} in decision.withheld
+}
+
+test_empty_name_part_is_left_out if {
+	decision := _decide(_patched("jgrants", "prime", {"account": {"firstName": ""}}))
+	decision.claims.name == "山田"
+	not "given_name" in object.keys(decision.claims)
+}
+
+test_caller_cannot_supply_the_full_name if {
+	request := json.remove(
+		_patched("jgrants", "prime", {"account": {"full_name": "偽名"}}),
+		["account/firstName", "account/lastName"],
+	)
+	decision := _decide(request)
+	not "name" in object.keys(decision.claims)
+	not "name" in object.keys(decision.claims.verified_claims.claims)
+}
+
+test_protocol_claims_are_all_reserved if {
+	reserved := ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid"]
+	patches := [{
+		"op": "add", "path": concat("/", ["", "scopes", "profile", "claims", claim]),
+		"value": {"name": claim, "attribute": "username", "description": "x", "multivalued": false},
+	} |
+		some claim in reserved
+	]
+	decision := release.decision with input as fixtures.input_for("jgrants", "prime")
+		with data.bizid.registry as json.patch(fixtures.registry, patches)
+	decision.claims.name == "山田 太郎"
+	every claim in reserved {
+		not claim in object.keys(decision.claims)
+	}
+}
+
+test_multivalued_claims_may_be_absent_or_null if {
+	registry := json.patch(fixtures.registry, [{
+		"op": "replace", "path": "/scopes/corporate/claims/branch/multivalued",
+		"value": true,
+	}])
+	every request in [
+		_patched("it-subsidy", "member", {"account": {"branch": null}}),
+		json.remove(fixtures.input_for("it-subsidy", "member"), ["account/branch"]),
+	] {
+		decision := release.decision with input as request with data.bizid.registry as registry
+		decision.claims.corporate_number == fixtures.corp_a
+		not "branch" in object.keys(decision.claims)
+	}
+}
+
+test_derived_multivalued_attribute_is_never_read_from_the_account if {
+	registry := json.patch(fixtures.registry, [{
+		"op": "replace", "path": "/scopes/delegation/claims/delegation/multivalued",
+		"value": true,
+	}])
+	request := _patched("jgrants", "prime", {"account": {"delegation": "forged"}})
+	decision := release.decision with input as request with data.bizid.registry as registry
+	decision.claims.name == "山田 太郎"
+	not "delegation" in object.keys(decision.claims)
+}
+
 test_self_asserted_tiers_get_no_verified_claims_even_for_operator_set_values if {
 	# `tier` is operator-set; in a verified scope it would be verified - but never for a self-asserted tier.
 	registry := json.patch(fixtures.registry, [{"op": "replace", "path": "/scopes/account/verified", "value": true}])
@@ -356,4 +472,13 @@ test_member_of_a_suspended_prime_gets_no_claims if {
 	decision := _decide(request)
 	decision.claims == {}
 	decision.withheld == [{"claim": "*", "scope": "*", "reason": "access_denied", "message": "prime_suspended"}]
+}
+
+test_a_scope_that_does_not_say_counts_as_describing_the_company if {
+	registry := json.remove(fixtures.registry, ["scopes/corporate/describes_company"])
+	decision := release.decision with input as fixtures.input_for("it-subsidy", "provisional-prime")
+		with data.bizid.registry as registry
+	not "corporate_number" in object.keys(decision.claims)
+	withheld := {entry.claim | some entry in decision.withheld; entry.reason == "unverified_tier"}
+	{"corporate_number", "corporate_name"} - withheld == set()
 }
