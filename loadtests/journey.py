@@ -74,7 +74,7 @@ def rp_clients(cfg: Settings, defs: Definitions | None = None) -> dict[str, Clie
     for rp in defs.rps:
         secret = None
         if rp.client_type == "confidential":
-            secret = (cfg.paths.secrets / "clients" / rp.client_id).read_text().strip()
+            secret = cfg.client_secret(rp.client_id)
         clients[rp.client_id] = Client(rp.client_id, str(rp.redirect_uris[0]), secret)
     return clients
 

@@ -29,12 +29,12 @@ from realm.delegation_records import (
     DelegationRecord,
     LicenceRecord,
     Parsed,
-    _end_of_day,
-    _jst_today,
-    _now,
-    _start_of_day,
+    end_of_day,
+    jst_today,
+    now_utc,
     parse,
     rfc3339,
+    start_of_day,
 )
 from realm.delegation_store import SCAN_PAGE, _account, _all_users, _delegations_of, _values, write_values
 from realm.licences import list_licences, record_licence, revoke_licence
@@ -52,14 +52,14 @@ __all__ = [  # moved to their own modules; re-exported for delegation's callers
     "DelegationRecord",
     "LicenceRecord",
     "Parsed",
-    "_end_of_day",
-    "_now",
-    "_start_of_day",
+    "end_of_day",
     "list_licences",
+    "now_utc",
     "parse",
     "record_licence",
     "revoke_licence",
     "rfc3339",
+    "start_of_day",
     "write_values",
 ]
 
@@ -88,7 +88,7 @@ def validate_grant(
     spec: GrantSpec, defs: Definitions, admin: Any, now: dt.datetime | None = None
 ) -> tuple[DelegationRecord, dict[str, Any], tuple[str, ...]]:
     """Check everything; return the record to append, the delegate's account and warnings."""
-    now = now or _now()
+    now = now or now_utc()
     warnings: list[str] = []
 
     # The RP and its procedures come from the definitions (the registry OPA decides with).
@@ -147,9 +147,9 @@ def validate_grant(
         raise DelegationError(
             f"--principal {spec.principal!r}: stored valid_until {valid_until!r} is not a date"
         ) from None
-    if principal_valid < _jst_today(now):
+    if principal_valid < jst_today(now):
         raise DelegationError(f"--principal {spec.principal!r}: the account expired on {valid_until}")
-    if not_after > _end_of_day(principal_valid):
+    if not_after > end_of_day(principal_valid):
         warnings.append(
             f"--not-after {rfc3339(not_after)}: later than the Prime's validity ({valid_until}); the "
             "delegation stops working when the Prime's account expires"

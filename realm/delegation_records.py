@@ -148,17 +148,17 @@ def parse(shape: type[R], username: str, attribute: str, values: Sequence[Any]) 
     return Parsed(tuple(records), tuple(corrupt))
 
 
-def _jst_today(now: dt.datetime) -> dt.date:
+def jst_today(now: dt.datetime) -> dt.date:
     return now.astimezone(JST).date()
 
 
-def _end_of_day(day: dt.date) -> dt.datetime:
+def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), JST)
 
 
-def _start_of_day(day: dt.date) -> dt.datetime:
+def start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0, 0), JST)
 
 
-def _now() -> dt.datetime:
+def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -17,7 +17,7 @@ from realm.delegation_records import (
     DelegationError,
     LicenceRecord,
     Parsed,
-    _now,
+    now_utc,
     rfc3339,
 )
 from realm.delegation_store import _account, _licences_of, _values, write_values
@@ -47,7 +47,7 @@ def record_licence(
     now: dt.datetime | None = None,
 ) -> LicenceRecord:
     """Validate, then append the licence to the holder's `licences`."""
-    now = now or _now()
+    now = now or now_utc()
     _licence_kind(defs, kind)
     _licence_number(number)
     if not_after is not None and not_after <= now:

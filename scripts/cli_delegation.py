@@ -17,29 +17,29 @@ from realm.delegation import (
     JST,
     DelegationError,
     GrantSpec,
-    _end_of_day,
-    _now,
-    _start_of_day,
+    end_of_day,
     grant,
     list_delegations,
     list_licences,
+    now_utc,
     record_licence,
     revoke,
     revoke_licence,
     rfc3339,
+    start_of_day,
 )
 from scripts import settings
 from scripts.keycloak_admin import admin_client
 
 
-def _moment(end_of_day: bool) -> Callable[[str], dt.datetime]:
+def _moment(at_end: bool) -> Callable[[str], dt.datetime]:
     """argparse type: a date (JST day; start or end of it) or an ISO date-time (no offset: JST)."""
 
     def parse_moment(value: str) -> dt.datetime:
         try:
             if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
                 day = dt.date.fromisoformat(value)
-                return _end_of_day(day) if end_of_day else _start_of_day(day)
+                return end_of_day(day) if at_end else start_of_day(day)
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             raise argparse.ArgumentTypeError(
@@ -97,7 +97,7 @@ def _list_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.model_dump(mode="json") for r in listing.records], ensure_ascii=False, indent=2))
         return 0
-    now = _now()
+    now = now_utc()
     rows = [
         ["id", "principal", "granted by", "delegate", "rp", "procedures", "not before", "not after", "state"]
     ]
@@ -135,7 +135,7 @@ def _licence_revoke_cmd(args: argparse.Namespace) -> int:
 def _licence_list_cmd(args: argparse.Namespace) -> int:
     parsed = list_licences(_admin(), args.holder)
     _print_warnings([c.describe() for c in parsed.corrupt])
-    now = _now()
+    now = now_utc()
     rows = [["kind", "number", "holder", "not after", "state"]]
     rows += [
         [
@@ -163,10 +163,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--procedure", required=True, action="append", help="a procedure id at that RP (repeat)"
     )
     grant_p.add_argument(
-        "--not-before", type=_moment(end_of_day=False), help="date (00:00 JST) or date-time; default now"
+        "--not-before", type=_moment(at_end=False), help="date (00:00 JST) or date-time; default now"
     )
     grant_p.add_argument(
-        "--not-after", required=True, type=_moment(end_of_day=True), help="date (23:59:59 JST) or date-time"
+        "--not-after", required=True, type=_moment(at_end=True), help="date (23:59:59 JST) or date-time"
     )
     grant_p.set_defaults(func=_grant_cmd)
 
@@ -197,7 +197,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     record_p.add_argument("--number", required=True, help="registration number")
     record_p.add_argument(
         "--not-after",
-        type=_moment(end_of_day=True),
+        type=_moment(at_end=True),
         help="last valid day (JST); default: no expiry on record",
     )
     record_p.set_defaults(func=_licence_record_cmd)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policies import opa_client, opa_server
+from realm.client_secrets import FileClientSecrets
 from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
     KEYCLOAK_VERSION,
     LOOPBACK,
@@ -145,6 +146,17 @@ class Settings:
     def remember_opa_read_token(self) -> None:
         """Let every `policies.opa_client.Opa` of this process authenticate at the platform's OPA."""
         opa_client.remember_token(self.opa_url, self.opa_read_token())
+
+    def client_secrets(self) -> FileClientSecrets:
+        """The confidential clients' secrets as `bizid realm apply` keeps them for this platform."""
+        return FileClientSecrets(self.paths.secrets)
+
+    def client_secret(self, client_id: str) -> str:
+        """A confidential client's kept secret; `bizid up` / `realm apply` creates it."""
+        value = self.client_secrets().get(client_id)
+        if value is None:
+            raise ValueError(f"no secret kept for client {client_id!r} (run `bizid realm apply`)")
+        return value
 
     def secret(self, name: str) -> str:
         """Read a generated local secret; `bizid up` creates them."""

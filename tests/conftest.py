@@ -69,7 +69,7 @@ def rp_client(cfg: Settings, defs: Definitions, client_id: str) -> Client:
     rp = defs.rp(client_id)
     secret = None
     if rp.client_type == "confidential":
-        secret = (cfg.paths.secrets / "clients" / client_id).read_text().strip()
+        secret = cfg.client_secret(client_id)
     return Client(client_id=client_id, redirect_uri=str(rp.redirect_uris[0]), secret=secret)
 
 

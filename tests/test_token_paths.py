@@ -149,8 +149,7 @@ def test_no_enabled_client_offers_a_grant_that_skips_the_browser_flow(
 
 
 def _secret(platform: Settings, client_id: str) -> str | None:
-    path = platform.paths.secrets / "clients" / client_id
-    return path.read_text().strip() if path.exists() else None
+    return platform.client_secrets().get(client_id)
 
 
 def _token(platform: Settings, client_id: str, data: dict[str, str]) -> requests.Response:

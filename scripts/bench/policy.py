@@ -235,9 +235,7 @@ def signin_times(
         admin,
     )
     rp = defs.rp("jgrants")
-    client = Client(
-        "jgrants", str(rp.redirect_uris[0]), (cfg.paths.secrets / "clients" / "jgrants").read_text().strip()
-    )
+    client = Client("jgrants", str(rp.redirect_uris[0]), cfg.client_secret("jgrants"))
     results: dict[int, dict[str, float]] = {}
     for held in holdings:
         samples: list[float] = []
