@@ -210,6 +210,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 keycloak_log_group=audit.keycloak_log_group,
                 opa_log_group=audit.opa_log_group,
                 deletion_protection=config.is_prod,
+                short_name=label,
             ),
             opts,
         )

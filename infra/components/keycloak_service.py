@@ -62,6 +62,10 @@ class KeycloakServiceArgs:
     keycloak_log_group: pulumi.Input[str]
     opa_log_group: pulumi.Input[str]
     deletion_protection: bool
+    short_name: str
+    """Logical name of the ALB and target group (`<short_name>-alb`/`-tg`): the engine auto-names them as
+    the logical name + '-' + 7 hex characters, and AWS allows 32 characters for both
+    (policies/infra/naming.rego)."""
 
 
 class KeycloakService(pulumi.ComponentResource):
@@ -77,7 +81,7 @@ class KeycloakService(pulumi.ComponentResource):
     ) -> None:
         super().__init__("bizid:infra:KeycloakService", name, None, opts)
         self.alb = aws.lb.LoadBalancer(
-            f"{name}-alb",
+            f"{args.short_name}-alb",
             load_balancer_type="application",
             internal=False,
             security_groups=[args.alb_security_group_id],
@@ -88,7 +92,7 @@ class KeycloakService(pulumi.ComponentResource):
             opts=child(self),
         )
         self.target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
+            f"{args.short_name}-tg",
             port=KEYCLOAK_HTTPS_PORT,
             protocol="HTTPS",
             target_type="ip",
