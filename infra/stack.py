@@ -111,7 +111,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         {
             r.region: Registry(
                 f"{prefix}-{r.label}-registry",
-                RegistryArgs(tuple(image_sources), keys[r.region].arn),
+                RegistryArgs(tuple(image_sources), keys[r.region].arn, env),
                 on[r.region],
             )
             for r in config.regions

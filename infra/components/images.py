@@ -21,10 +21,13 @@ from infra.config import INFRA_DIR, REPO_ROOT, ImageSource
 class RegistryArgs:
     repositories: tuple[str, ...]
     kms_key_arn: pulumi.Input[str]
+    environment: str
+    """In every repository name: the stacks share one account, and each must own its repositories."""
 
 
 class Registry(pulumi.ComponentResource):
-    """ECR repositories of one region, KMS encrypted, scanned on push, old images expired."""
+    """ECR repositories of one region (`bizid/<environment>/<repo>`), KMS encrypted, scanned on push, old
+    images expired. Only dev's are force-deleted with their images: the throwaway stack stays destroyable."""
 
     urls: dict[str, pulumi.Output[str]]
     username: pulumi.Output[str]
@@ -36,11 +39,11 @@ class Registry(pulumi.ComponentResource):
         for repo in args.repositories:
             repository = aws.ecr.Repository(
                 f"{name}-{repo}",
-                name=f"bizid/{repo}",
+                name=f"bizid/{args.environment}/{repo}",
                 image_tag_mutability="MUTABLE",  # tags move per deploy; tasks always run a digest
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
-                force_delete=False,
+                force_delete=args.environment == "dev",
                 opts=child(self),
             )
             aws.ecr.LifecyclePolicy(

@@ -13,7 +13,8 @@ import data.infra.encryption
 import data.infra.exposure
 import data.infra.naming
 import data.infra.operations
+import data.infra.registry
 import data.infra.resilience
 import data.infra.sidecar
 
-deny := ((((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | naming.deny) | operations.deny) | resilience.deny) | sidecar.deny
+deny := (((((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny

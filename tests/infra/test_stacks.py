@@ -156,3 +156,15 @@ def test_opa_sidecar_mutations_are_caught(mutation: str, opa: Path, tmp_path: Pa
         keycloak["environment"].append({"name": "BIZID_OPA_TOKEN", "value": "plain"})
     task.inputs["containerDefinitions"] = json.dumps([keycloak, sidecar])
     assert any("OPA" in p or "BIZID_OPA_TOKEN" in p for p in rego_deny(opa, graph, tmp_path)), mutation
+
+
+def test_stacks_in_one_account_never_share_an_ecr_repository() -> None:
+    """All stacks deploy to one account: a (region, repository name) pair belongs to one stack only."""
+    owners: dict[tuple[str | None, str], str] = {}
+    for stack in STACKS:
+        for repo in graph_of(stack).of_type("aws:ecr/repository:Repository"):
+            key = (repo.region, str(repo.inputs["name"]))
+            assert key not in owners, f"{key} is declared by {owners[key]} and {stack}"
+            owners[key] = stack
+            assert repo.inputs.get("forceDelete", False) is (stack == "dev"), repo.name
+    assert owners, "no stack declares an ECR repository: the check above checked nothing"
