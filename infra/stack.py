@@ -18,7 +18,13 @@ from infra.components.edge import EdgeProtection, EdgeProtectionArgs
 from infra.components.images import Registry, RegistryArgs, needs_registry, resolve_image
 from infra.components.keycloak_service import KeycloakService, KeycloakServiceArgs
 from infra.components.keys import StackKey, StackKeyArgs
-from infra.components.monitoring import Alarms, AlarmsArgs
+from infra.components.monitoring import (
+    ROUTE53_METRICS_REGION,
+    Alarms,
+    AlarmsArgs,
+    HealthCheckAlarms,
+    HealthCheckAlarmsArgs,
+)
 from infra.components.network import Network, NetworkArgs
 from infra.components.secrets import ReplicatedSecret, ReplicatedSecretArgs
 from infra.config import PROJECT, RegionConfig, StackConfig, StackSecrets
@@ -46,6 +52,22 @@ def regional_provider(config: StackConfig, region: RegionConfig, role: str) -> a
                 "project": PROJECT,
                 "environment": config.environment,
                 "region-role": role,
+                "managed-by": "pulumi",
+            }
+        },
+    )
+
+
+def route53_metrics_provider(config: StackConfig) -> aws.Provider:
+    """us-east-1, for the Route 53 health-check alarms only: Route 53 publishes its metrics there alone."""
+    return aws.Provider(
+        "route53-metrics",
+        region=ROUTE53_METRICS_REGION,
+        default_tags={
+            "tags": {
+                "project": PROJECT,
+                "environment": config.environment,
+                "region-role": "route53-metrics",
                 "managed-by": "pulumi",
             }
         },
@@ -241,7 +263,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             RegionalDeployment(region, role, providers[region.region], service, database, audit)
         )
 
-    FailoverDns(
+    dns = FailoverDns(
         f"{prefix}-dns",
         FailoverDnsArgs(
             zone_id=zone.zone_id,
@@ -258,6 +280,20 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             ],
         ),
         on[primary.region],  # Route 53 is global; its calls go through the primary's provider
+    )
+
+    # The health checks' alarms live where Route 53's metrics are, with a key and topic of that region (no
+    # data key material leaves Japan: this key encrypts alarm notifications only).
+    metrics = pulumi.ResourceOptions(provider=route53_metrics_provider(config))
+    metrics_key = StackKey(
+        f"{prefix}-route53-metrics",
+        StackKeyArgs(ROUTE53_METRICS_REGION, f"{prefix} Route 53 health-check alarm notifications"),
+        metrics,
+    )
+    HealthCheckAlarms(
+        f"{prefix}-dns-alarms",
+        HealthCheckAlarmsArgs(dns.health_check_ids, metrics_key.key_id, config.alarms.emails),
+        metrics,
     )
 
     outputs: dict[str, pulumi.Output[object]] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -135,3 +135,53 @@ class Alarms(pulumi.ComponentResource):
             ok_actions=[self.topic_arn],
             opts=child(self),
         )
+
+
+# Route 53 publishes health-check metrics in us-east-1 only; an alarm there notifies only a topic there.
+ROUTE53_METRICS_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class HealthCheckAlarmsArgs:
+    health_check_ids: Mapping[str, pulumi.Input[str]]  # region label -> Route 53 health check id
+    kms_key_id: pulumi.Input[str]  # a key in us-east-1: SNS encrypts with a key of the topic's region
+    subscribers: Sequence[str]
+
+
+class HealthCheckAlarms(pulumi.ComponentResource):
+    """One alarm per Route 53 health check (HealthCheckStatus Minimum < 1), to an encrypted us-east-1 topic.
+
+    Declare it under a us-east-1 provider: that is where Route 53's metrics live. The topic carries health
+    signals only (which region's endpoint fails), no personal data."""
+
+    topic_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: HealthCheckAlarmsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bizid:infra:HealthCheckAlarms", name, None, opts)
+        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=args.kms_key_id, opts=child(self))
+        for i, address in enumerate(args.subscribers):
+            aws.sns.TopicSubscription(
+                f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=address, opts=child(self)
+            )
+        self.topic_arn = topic.arn
+        for label, check_id in args.health_check_ids.items():
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{label}",
+                alarm_description=f"Route 53 health check of {label} fails: its endpoint is out of DNS",
+                namespace="AWS/Route53",
+                metric_name="HealthCheckStatus",
+                dimensions={"HealthCheckId": check_id},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                # Route 53 reports every minute while the check exists: silence is itself a failure.
+                treat_missing_data="breaching",
+                alarm_actions=[topic.arn],
+                ok_actions=[topic.arn],
+                opts=child(self),
+            )
+        self.register_outputs({"topic_arn": topic.arn})

@@ -12,6 +12,9 @@ TOKYO := "ap-northeast-1"
 
 OSAKA := "ap-northeast-3"
 
+# Route 53 publishes health-check metrics here only: the health-check alarms, their topic and its key live here.
+ROUTE53_METRICS := "us-east-1"
+
 resources_of(t) := [r | some r in input.resources; r.type == t]
 
 # ARNs of the stack's own KMS keys in a region.

@@ -32,6 +32,27 @@ deny contains "no replication lag alarm on the Osaka secondary" if {
 	not [lib.OSAKA, "AuroraGlobalDBReplicationLag"] in alarm_metrics
 }
 
+# Route 53 health checks reach on-call: an alarm on HealthCheckStatus (Minimum < 1) per check, in us-east-1
+# (the only region with Route 53 metrics), notifying a topic in that same region.
+deny contains sprintf("%s: no us-east-1 HealthCheckStatus alarm notifying a us-east-1 topic", [hc.name]) if {
+	some hc in lib.resources_of("aws:route53/healthCheck:HealthCheck")
+	not _health_check_alarmed(hc)
+}
+
+_health_check_alarmed(hc) if {
+	some a in alarms
+	a.region == lib.ROUTE53_METRICS
+	a.inputs.namespace == "AWS/Route53"
+	a.inputs.metricName == "HealthCheckStatus"
+	a.inputs.dimensions.HealthCheckId == hc.state.id
+	a.inputs.statistic == "Minimum"
+	a.inputs.comparisonOperator == "LessThanThreshold"
+	a.inputs.threshold == 1
+	some t in lib.resources_of("aws:sns/topic:Topic")
+	t.region == lib.ROUTE53_METRICS
+	t.state.arn in a.inputs.alarmActions
+}
+
 deny contains sprintf("%s: no deployment circuit breaker with rollback", [s.name]) if {
 	some s in lib.resources_of("aws:ecs/service:Service")
 	breaker := object.get(s.inputs, "deploymentCircuitBreaker", {})

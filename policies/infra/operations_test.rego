@@ -77,3 +77,29 @@ test_missing_sidecar_denied if {
 	alone := {"type": "aws:ecs/taskDefinition:TaskDefinition", "name": "task", "custom": true, "region": "ap-northeast-1", "inputs": {"containerDefinitions": json.marshal([good_keycloak])}, "state": {}}
 	"task: containers [\"keycloak\"], expected keycloak and opa" in operations.deny with input as dev(array.concat(others, [alone]))
 }
+
+health_check := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc-tokyo", "custom": true, "region": "ap-northeast-1", "inputs": {}, "state": {"id": "hc-1"}}
+
+us_topic := object.union(topic, {"name": "us", "region": "us-east-1", "state": {"arn": "arn:us"}})
+
+hc_alarm(region, actions) := {"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": "hc", "custom": true, "region": region, "inputs": {"namespace": "AWS/Route53", "metricName": "HealthCheckStatus", "dimensions": {"HealthCheckId": "hc-1"}, "statistic": "Minimum", "comparisonOperator": "LessThanThreshold", "threshold": 1, "alarmActions": actions}, "state": {}}
+
+missing := "hc-tokyo: no us-east-1 HealthCheckStatus alarm notifying a us-east-1 topic"
+
+test_health_check_alarmed_in_us_east_1_passes if {
+	count(operations.deny) == 0 with input as dev(array.concat(good, [health_check, us_topic, hc_alarm("us-east-1", ["arn:us"])]))
+}
+
+test_health_check_without_alarm_denied if {
+	missing in operations.deny with input as dev(array.concat(good, [health_check, us_topic]))
+}
+
+test_health_check_alarm_outside_us_east_1_denied if {
+	# Route 53 publishes no metrics in Tokyo: such an alarm would never fire.
+	missing in operations.deny with input as dev(array.concat(good, [health_check, hc_alarm("ap-northeast-1", ["arn:t"])]))
+}
+
+test_health_check_alarm_to_a_tokyo_topic_denied if {
+	# An alarm notifies only topics of its own region.
+	missing in operations.deny with input as dev(array.concat(good, [health_check, us_topic, hc_alarm("us-east-1", ["arn:t"])]))
+}

@@ -10,8 +10,36 @@ import data.infra.lib
 
 provider_regions := {p.state.region | some p in lib.resources_of("pulumi:providers:aws")}
 
-deny contains sprintf("regional providers %v, expected %v", [provider_regions, lib.expected_regions]) if {
-	provider_regions != lib.expected_regions
+expected_provider_regions := lib.expected_regions | {lib.ROUTE53_METRICS}
+
+deny contains sprintf("regional providers %v, expected %v", [provider_regions, expected_provider_regions]) if {
+	provider_regions != expected_provider_regions
+}
+
+# Nothing but the health-check alarms and what they need may live in us-east-1 (data stays in Japan).
+route53_metrics_types := {
+	"aws:cloudwatch/metricAlarm:MetricAlarm",
+	"aws:sns/topic:Topic",
+	"aws:sns/topicSubscription:TopicSubscription",
+	"aws:kms/key:Key",
+	"aws:kms/alias:Alias",
+}
+
+deny contains sprintf("%s: only Route 53 health-check alarms belong in %s", [r.name, lib.ROUTE53_METRICS]) if {
+	some r in input.resources
+	r.custom
+	r.region == lib.ROUTE53_METRICS
+	not _route53_metrics_resource(r)
+}
+
+_route53_metrics_resource(r) if {
+	r.type in route53_metrics_types
+	r.type != "aws:cloudwatch/metricAlarm:MetricAlarm"
+}
+
+_route53_metrics_resource(r) if {
+	r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+	r.inputs.namespace == "AWS/Route53"
 }
 
 deny contains sprintf("no resources in %s", [region]) if {
@@ -23,7 +51,7 @@ deny contains sprintf("%s: not under an explicit regional provider", [r.name]) i
 	some r in input.resources
 	r.custom
 	startswith(r.type, "aws:")
-	not r.region in lib.expected_regions
+	not r.region in expected_provider_regions
 }
 
 deny contains sprintf("%s: declared under the default provider", [r.name]) if {

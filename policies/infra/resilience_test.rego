@@ -19,7 +19,7 @@ check(region) := {"type": "aws:route53/healthCheck:HealthCheck", "name": "hc", "
 record(region, policy) := {"type": "aws:route53/record:Record", "name": policy, "custom": true, "region": "ap-northeast-1", "inputs": {"type": "A", "failoverRoutingPolicies": [{"type": policy}], "aliases": [{"name": concat(".", [region, "elb"])}], "healthCheckId": concat("-", ["hc", region])}, "state": {}}
 
 two_regions := [
-	provider("ap-northeast-1"), provider("ap-northeast-3"), global,
+	provider("ap-northeast-1"), provider("ap-northeast-3"), provider("us-east-1"), global,
 	member("ap-northeast-1", {"masterPassword": "[secret]"}), member("ap-northeast-3", {}),
 	instance("ap-northeast-3"), service("ap-northeast-1"), service("ap-northeast-3"),
 	alb("ap-northeast-1"), alb("ap-northeast-3"), check("ap-northeast-1"), check("ap-northeast-3"),
@@ -28,6 +28,16 @@ two_regions := [
 
 test_two_region_prod_passes if {
 	count(resilience.deny) == 0 with input as {"environment": "prod", "resources": two_regions}
+}
+
+test_only_health_check_alarms_in_us_east_1 if {
+	hc_alarm := {"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": "hc-alarm", "custom": true, "region": "us-east-1", "inputs": {"namespace": "AWS/Route53"}, "state": {}}
+	count(resilience.deny) == 0 with input as {"environment": "prod", "resources": array.concat(two_regions, [hc_alarm])}
+	stray := object.union(service("us-east-1"), {"name": "stray"})
+	denied := resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, [stray])}
+	"stray: only Route 53 health-check alarms belong in us-east-1" in denied
+	other_alarm := object.union(hc_alarm, {"name": "alb", "inputs": {"namespace": "AWS/ApplicationELB"}})
+	"alb: only Route 53 health-check alarms belong in us-east-1" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, [other_alarm])}
 }
 
 test_missing_standby_denied if {

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.components.monitoring import ROUTE53_METRICS_REGION
 from infra.config import STACKS, load_stack_config
 from infra.graph import PROVIDER_TYPE
 from tests.infra.conftest import OSAKA, TOKYO, graph_of
@@ -22,13 +23,36 @@ def test_stack_files_validate(stack: str) -> None:
 
 
 def test_two_region_stacks_deploy_both_regions() -> None:
+    # us-east-1 holds the Route 53 health-check alarms only (Route 53's metrics live there alone).
     for stack in ("staging", "prod"):
         graph = graph_of(stack)
         regions = {r.region for r in graph.cloud_resources() if r.type.startswith("aws:")}
-        assert regions == {TOKYO, OSAKA}, stack
+        assert regions == {TOKYO, OSAKA, ROUTE53_METRICS_REGION}, stack
         providers = {p.name: p.state["region"] for p in graph.of_type(PROVIDER_TYPE)}
-        assert providers == {"tokyo": TOKYO, "osaka": OSAKA}
-    assert {r.region for r in graph_of("dev").cloud_resources() if r.type.startswith("aws:")} == {TOKYO}
+        assert providers == {"tokyo": TOKYO, "osaka": OSAKA, "route53-metrics": ROUTE53_METRICS_REGION}
+    dev = {r.region for r in graph_of("dev").cloud_resources() if r.type.startswith("aws:")}
+    assert dev == {TOKYO, ROUTE53_METRICS_REGION}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_health_check_alarms_to_a_us_east_1_topic(stack: str) -> None:
+    graph = graph_of(stack)
+    checks = graph.of_type("aws:route53/healthCheck:HealthCheck")
+    assert len(checks) == (1 if stack == "dev" else 2)
+    topics = {t.state["arn"]: t for t in graph.of_type("aws:sns/topic:Topic")}
+    alarms = {
+        a.inputs["dimensions"]["HealthCheckId"]: a
+        for a in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("namespace") == "AWS/Route53"
+    }
+    for check in checks:
+        alarm = alarms[check.state["id"]]
+        assert alarm.region == ROUTE53_METRICS_REGION
+        assert (alarm.inputs["metricName"], alarm.inputs["statistic"]) == ("HealthCheckStatus", "Minimum")
+        assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("LessThanThreshold", 1)
+        (action,) = alarm.inputs["alarmActions"]
+        assert topics[action].region == ROUTE53_METRICS_REGION
+        assert topics[action].inputs["kmsMasterKeyId"]
 
 
 def test_global_cluster_has_tokyo_primary_and_osaka_secondary() -> None:
@@ -96,7 +120,7 @@ def test_images_from_config_need_no_build() -> None:
 def test_invokes_go_through_regional_providers() -> None:
     for stack in STACKS:
         for invoke in graph_of(stack).invokes:
-            assert invoke.region in (TOKYO, OSAKA), (stack, invoke.token)
+            assert invoke.region in (TOKYO, OSAKA, ROUTE53_METRICS_REGION), (stack, invoke.token)
 
 
 def test_outputs_name_both_regions() -> None:
