@@ -196,6 +196,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 security_group_id=network.db_security_group_id,
                 instances=region.database_instances,
                 master_password=secrets.db_master_password if is_primary else None,
+                log_retention_days=config.audit.log_retention_days,
                 depends_on=[] if is_primary else deployments[0].database.instances,
             ),
             opts,
@@ -233,6 +234,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 opa_log_group=audit.opa_log_group,
                 deletion_protection=config.is_prod,
                 short_name=label,
+                log_retention_days=config.audit.log_retention_days,
             ),
             opts,
         )

@@ -29,6 +29,8 @@ class AuroraClusterArgs:
     instances: int
     # Only the primary cluster carries credentials; a secondary inherits them through replication.
     master_password: pulumi.Output[str] | None
+    # Of the log group RDS would otherwise create itself (unencrypted, kept forever) for the exported logs.
+    log_retention_days: int
     # The secondary may join only once the primary has a writer instance.
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -62,6 +64,15 @@ class AuroraCluster(pulumi.ComponentResource):
             ],
             opts=child(self),
         )
+        # RDS creates /aws/rds/cluster/<id>/postgresql on first export, unencrypted, kept forever; the stack
+        # owns it instead, on the stack key, and creates it before the cluster can write to it.
+        postgresql_logs = aws.cloudwatch.LogGroup(
+            f"{name}-postgresql-logs",
+            name=f"/aws/rds/cluster/{name}/postgresql",
+            kms_key_id=args.kms_key_arn,
+            retention_in_days=args.log_retention_days,
+            opts=child(self),
+        )
         self.cluster = aws.rds.Cluster(
             f"{name}-cluster",
             cluster_identifier=name,
@@ -87,7 +98,7 @@ class AuroraCluster(pulumi.ComponentResource):
             iam_database_authentication_enabled=True,
             opts=child(
                 self,
-                depends_on=list(args.depends_on),
+                depends_on=[*args.depends_on, postgresql_logs],
                 # After a switchover or failover AWS rewrites these; the runbook reconciles config instead.
                 ignore_changes=["replication_source_identifier", "global_cluster_identifier"],
             ),

@@ -66,6 +66,8 @@ class KeycloakServiceArgs:
     """Logical name of the ALB and target group (`<short_name>-alb`/`-tg`): the engine auto-names them as
     the logical name + '-' + 7 hex characters, and AWS allows 32 characters for both
     (policies/infra/naming.rego)."""
+    log_retention_days: int
+    """Of the Container Insights log group, which ECS would otherwise create unencrypted, kept forever."""
 
 
 class KeycloakService(pulumi.ComponentResource):
@@ -150,6 +152,14 @@ class KeycloakService(pulumi.ComponentResource):
             settings=[{"name": "containerInsights", "value": "enhanced"}],
             opts=child(self),
         )
+        # Container Insights writes here once tasks run; the service (which starts them) waits for the group.
+        insights_logs = aws.cloudwatch.LogGroup(
+            f"{name}-insights-logs",
+            name=pulumi.Output.concat("/aws/ecs/containerinsights/", self.cluster.name, "/performance"),
+            kms_key_id=args.kms_key_arn,
+            retention_in_days=args.log_retention_days,
+            opts=child(self),
+        )
         execution_role = aws.iam.Role(
             f"{name}-execution-role",
             assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
@@ -222,7 +232,7 @@ class KeycloakService(pulumi.ComponentResource):
             health_check_grace_period_seconds=180,
             propagate_tags="SERVICE",
             enable_execute_command=False,
-            opts=child(self, depends_on=[listener], ignore_changes=["desired_count"]),
+            opts=child(self, depends_on=[listener, insights_logs], ignore_changes=["desired_count"]),
         )
         scaling = aws.appautoscaling.Target(
             f"{name}-scaling",

@@ -11,10 +11,11 @@ import data.infra.audit
 import data.infra.edge
 import data.infra.encryption
 import data.infra.exposure
+import data.infra.logs
 import data.infra.naming
 import data.infra.operations
 import data.infra.registry
 import data.infra.resilience
 import data.infra.sidecar
 
-deny := (((((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny
+deny := ((((((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny
