@@ -101,7 +101,31 @@ def plain_opa_token(graph: Graph) -> None:
     _edit_containers(graph, change)
 
 
+def long_alb_name(graph: Graph) -> None:
+    for lb in graph.of_type("aws:lb/loadBalancer:LoadBalancer"):
+        lb.name = lb.name.replace("-alb", "-keycloak-alb")  # the pre-fix logical name: 36+ with the suffix
+
+
+def shared_ecr_names(graph: Graph) -> None:
+    for repo in graph.of_type("aws:ecr/repository:Repository"):
+        repo.inputs["name"] = "bizid/" + str(repo.inputs["name"]).rsplit("/", 1)[-1]
+
+
+def drop_health_check_alarms(graph: Graph) -> None:
+    graph.resources = [r for r in graph.resources if r.inputs.get("namespace") != "AWS/Route53"]
+
+
+def drop_aurora_log_groups(graph: Graph) -> None:
+    graph.resources = [
+        r for r in graph.resources if not str(r.inputs.get("name", "")).startswith("/aws/rds/")
+    ]
+
+
 GRAPH_MUTATIONS: dict[str, tuple[Callable[[Graph], None], str]] = {
+    "alb-name": (long_alb_name, "AWS allows 32 for aws:lb/loadBalancer:LoadBalancer"),
+    "ecr-shared": (shared_ecr_names, "does not carry the stack"),
+    "health-check-alarm": (drop_health_check_alarms, "no us-east-1 HealthCheckStatus alarm"),
+    "aurora-log-group": (drop_aurora_log_groups, "RDS would create /aws/rds/cluster/"),
     "opa-authorization": (open_opa, "OPA sidecar runs without --authorization=basic"),
     "opa-token-plain": (plain_opa_token, "opa gets BIZID_OPA_TOKEN as plain environment"),
     "encryption": (drop_encryption, "Aurora storage not encrypted"),
@@ -149,3 +173,11 @@ def test_program_without_object_lock_is_caught(opa: Path, tmp_path: Path) -> Non
     program = with_transformation({"aws:s3/bucket:Bucket"}, _unlock)
     graph = run_program("dev", load_stack_config("dev"), program)
     assert any("no compliance-mode Object Lock" in m for m in rego_deny(opa, graph, tmp_path))
+
+
+def test_program_without_health_check_alarms_is_caught(
+    monkeypatch: pytest.MonkeyPatch, opa: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(infra.stack, "HealthCheckAlarms", lambda *args, **kwargs: None)
+    graph = run_program("staging", load_stack_config("staging"))
+    assert sum("no us-east-1 HealthCheckStatus alarm" in m for m in rego_deny(opa, graph, tmp_path)) == 2
