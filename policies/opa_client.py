@@ -40,12 +40,6 @@ def token_for(url: str) -> str | None:
     return _TOKENS.get(url.rstrip("/"))
 
 
-def headers_for(url: str) -> dict[str, str]:
-    """The Authorization header for a plain HTTP call to the OPA at `url` (none without a token)."""
-    token = token_for(url)
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
 class Opa:
     """A client of one OPA server's data API."""
 

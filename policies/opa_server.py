@@ -118,7 +118,7 @@ def private_opa(
 
     It serves the policies and the registry generated from `definitions` by `realm.opa_data` - or the
     given `registry` document as is. Its read token is known to `policies.opa_client` while it runs, so
-    `Opa(url)` and `opa_client.headers_for(url)` authenticate without the caller handling tokens.
+    `Opa(url)` authenticates without the caller handling tokens (`opa_client.token_for(url)` for plain HTTP).
     """
     with tempfile.TemporaryDirectory(prefix="bizid-opa-") as tmp:
         data_dir = Path(tmp) / "data"

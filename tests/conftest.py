@@ -6,15 +6,24 @@ so `make test` works on a fresh machine and beside a developer's `make up` alike
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import html
 import itertools
 import os
+import re
+import secrets
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from realm import accounts, loader, reconcile
 from realm.accounts import AccountSpec, CreatedAccount
@@ -196,3 +205,82 @@ def release_input(admin: Any, user: dict[str, Any], rp: str, loa: int, scopes: l
         "now": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "decision_id": str(uuid.uuid4()),
     }
+
+
+@pytest.fixture
+def definitions_copy(tmp_path: Path) -> Path:
+    """A private copy of realm/definitions to edit in a test."""
+    target = tmp_path / "definitions"
+    shutil.copytree(loader.DEFINITIONS_DIR, target)
+    return target
+
+
+def edit_yaml(path: Path, change: dict[str, Any]) -> None:
+    """Set top-level keys of one YAML definitions file."""
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+
+
+# --- self-registration through the real registration page ------------------------------------------
+
+
+REGISTRATION_PASSWORD = "correct horse battery 9"
+
+
+@dataclass
+class Registration:
+    """A self-registration through the real registration page of the scratch realm, up to where it ended."""
+
+    session: requests.Session
+    username: str
+    verifier: str
+    form_fields: set[str]
+    response: requests.Response
+
+
+def register(
+    platform: Settings,
+    realm: str,
+    client_id: str,
+    password: str = REGISTRATION_PASSWORD,
+    email: str | None = None,
+    **extra: str,
+) -> Registration:
+    """Fill in the real registration page of `realm`, started from `client_id`'s authorization request."""
+    session = requests.Session()
+    session.trust_env = False
+    verifier = secrets.token_urlsafe(40)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    page = session.get(
+        f"{platform.keycloak_url}/realms/{realm}/protocol/openid-connect/registrations",
+        params={
+            "client_id": client_id,
+            "response_type": "code",
+            "scope": "openid account",  # `account` is optional at seminar (rps/seminar.yaml)
+            "redirect_uri": f"http://127.0.0.1:18900/callback/{client_id}",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+        },
+        verify=str(platform.paths.ca_cert),
+    )
+    assert page.status_code == 200
+    match = re.search(r'action="([^"]+)"', page.text)
+    assert match is not None
+    username = f"reg-{uuid.uuid4().hex[:8]}"
+    response = session.post(
+        html.unescape(match.group(1)),
+        data={
+            "username": username,
+            "email": email or f"{username}@example.test",
+            "firstName": "Hanako",
+            "lastName": "Suzuki",
+            "password": password,
+            "password-confirm": password,
+            **extra,
+        },
+        allow_redirects=False,
+        verify=str(platform.paths.ca_cert),
+    )
+    return Registration(session, username, verifier, set(re.findall(r'name="([^"]+)"', page.text)), response)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import stat
 import uuid
 from typing import Any
@@ -18,7 +17,7 @@ import requests
 from policies import opa_server
 from realm.models import Definitions, Tier
 from scripts.settings import REALM, Settings
-from tests.conftest import MakeAccount, new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, register, rp_client
 
 pytestmark = pytest.mark.platform
 
@@ -74,57 +73,22 @@ def test_live_realm_has_no_quick_login_lockout_and_no_permanent_lockout(admin: A
 # --- password policy ---------------------------------------------------------------------------------
 
 
-def _register(platform: Settings, password: str, email: str | None = None) -> tuple[str, requests.Response]:
-    """Fill in the real registration page of the bizid realm (client seminar accepts Entry)."""
-    session = requests.Session()
-    session.trust_env = False
-    page = session.get(
-        f"{platform.issuer}/protocol/openid-connect/registrations",
-        params={
-            "client_id": "seminar",
-            "response_type": "code",
-            "scope": "openid",
-            "redirect_uri": "http://127.0.0.1:18900/callback/seminar",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-            "state": "s",
-        },
-        verify=str(platform.paths.ca_cert),
-    )
-    assert page.status_code == 200
-    match = re.search(r'action="([^"]+)"', page.text)
-    assert match is not None
-    username = f"reg-{uuid.uuid4().hex[:10]}"
-    response = session.post(
-        html.unescape(match.group(1)),
-        data={
-            "username": username,
-            "email": email or f"{username}@example.test",
-            "firstName": "Hanako",
-            "lastName": "Suzuki",
-            "password": password,
-            "password-confirm": password,
-        },
-        allow_redirects=False,
-        verify=str(platform.paths.ca_cert),
-    )
-    return username, response
-
-
 @pytest.mark.parametrize("case", ["blocklisted", "equal-to-email"])
 def test_registration_refuses_common_passwords_and_the_email(
     platform: Settings, admin: Any, case: str
 ) -> None:
     email = f"hanako-{uuid.uuid4().hex[:10]}@example.test"
     password = BLOCKED_PASSWORD if case == "blocklisted" else email
-    username, response = _register(platform, password, email)
+    registration = register(platform, REALM, "seminar", password, email)
+    username, response = registration.username, registration.response
     assert response.status_code == 200, "the form must come back with an error, not go on"
     assert "Invalid password" in html.unescape(response.text)
     assert admin.get_users({"username": username, "exact": True}) == []
 
 
 def test_registration_with_a_good_password_still_creates_the_account(platform: Settings, admin: Any) -> None:
-    username, response = _register(platform, "quiet lantern over 7 rivers")
+    registration = register(platform, REALM, "seminar", "quiet lantern over 7 rivers")
+    username, response = registration.username, registration.response
     assert response.status_code == 302, response.text[:300]
     assert len(admin.get_users({"username": username, "exact": True})) == 1
 

@@ -17,6 +17,7 @@ import yaml
 from realm import loader, reconcile
 from scripts import cli
 from scripts.settings import Settings
+from tests.conftest import edit_yaml
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -28,19 +29,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, err
-
-
-@pytest.fixture
-def definitions_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "definitions"
-    shutil.copytree(loader.DEFINITIONS_DIR, target)
-    return target
-
-
-def _edit(path: Path, change: dict[str, Any]) -> None:
-    data = yaml.safe_load(path.read_text())
-    data.update(change)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
 
 
 # --- numbers and paths refused by the argument parser, before anything starts ------------------------
@@ -133,7 +121,7 @@ def test_realm_plan_refuses_unsafe_redirect_uris_before_any_request(
     capsys: pytest.CaptureFixture[str], definitions_copy: Path, uri: str
 ) -> None:
     rp_file = definitions_copy / "rps" / "jgrants.yaml"
-    _edit(rp_file, {"redirect_uris": [uri]})
+    edit_yaml(rp_file, {"redirect_uris": [uri]})
     code, err = run(capsys, "realm", "plan", "--definitions", str(definitions_copy))
     assert code == 2 and str(rp_file) in err and "redirect_uris" in err, err
 
@@ -172,7 +160,7 @@ def test_bad_validator_configs_are_refused_by_the_loader(
 def scratch_definitions(platform: Settings, definitions_copy: Path) -> Iterator[tuple[Path, str]]:
     """The shipped definitions under another realm name, applied once; the realm is deleted afterwards."""
     name = f"abuse-{uuid.uuid4().hex[:6]}"
-    _edit(definitions_copy / "realm.yaml", {"name": name})
+    edit_yaml(definitions_copy / "realm.yaml", {"name": name})
     reconcile.apply_definitions(platform.target(), platform.paths.secrets, definitions_copy)
     try:
         yield definitions_copy, name
@@ -199,7 +187,7 @@ def test_apply_with_a_validator_keycloak_lacks_writes_nothing(
     good, _ = scratch_definitions
     bad = tmp_path / "bad"
     shutil.copytree(good, bad)
-    _edit(bad / "realm.yaml", {"display_name": "changed before the profile"})
+    edit_yaml(bad / "realm.yaml", {"display_name": "changed before the profile"})
     _profile_with(bad, "no-such-validator", {})
     code, err = run(capsys, "realm", "apply", "--definitions", str(bad))
     assert code == 2, err
@@ -221,7 +209,7 @@ def test_apply_that_keycloak_refuses_stops_clearly_and_the_next_apply_converges(
     good, name = scratch_definitions
     bad = tmp_path / "bad"
     shutil.copytree(good, bad)
-    _edit(bad / "realm.yaml", {"display_name": "changed before the profile"})
+    edit_yaml(bad / "realm.yaml", {"display_name": "changed before the profile"})
     _profile_with(bad, "pattern", {"pattern": "^(?P<digits>[0-9]+)$"})
     code, err = run(capsys, "realm", "apply", "--definitions", str(bad))
     assert code == 2, err

@@ -11,6 +11,7 @@ import yaml
 from realm import loader
 from realm.loader import DefinitionError
 from realm.models import Tier, corporate_number_check_digit, corporate_number_error
+from tests.conftest import edit_yaml
 
 
 @pytest.mark.parametrize("number", ["7000012050002", "5010401089998"])
@@ -53,22 +54,9 @@ def test_the_shipped_definitions_load() -> None:
     assert Tier.ENTRY in defs.rp("seminar").accepted_tiers
 
 
-@pytest.fixture
-def definitions_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "definitions"
-    shutil.copytree(loader.DEFINITIONS_DIR, target)
-    return target
-
-
-def _edit(path: Path, change: dict[str, object]) -> None:
-    data = yaml.safe_load(path.read_text())
-    data.update(change)
-    path.write_text(yaml.safe_dump(data))
-
-
 def test_unknown_tier_names_file_field_and_value(definitions_copy: Path) -> None:
     rp_file = definitions_copy / "rps" / "seminar.yaml"
-    _edit(rp_file, {"accepted_tiers": ["entry", "platinum"]})
+    edit_yaml(rp_file, {"accepted_tiers": ["entry", "platinum"]})
     with pytest.raises(DefinitionError) as err:
         loader.load(definitions_copy)
     message = str(err.value)
@@ -76,19 +64,19 @@ def test_unknown_tier_names_file_field_and_value(definitions_copy: Path) -> None
 
 
 def test_unknown_key_is_an_error_not_ignored(definitions_copy: Path) -> None:
-    _edit(definitions_copy / "realm.yaml", {"registration_alowed": True})
+    edit_yaml(definitions_copy / "realm.yaml", {"registration_alowed": True})
     with pytest.raises(DefinitionError, match="registration_alowed"):
         loader.load(definitions_copy)
 
 
 def test_wildcard_redirect_uri_is_refused(definitions_copy: Path) -> None:
-    _edit(definitions_copy / "rps" / "jgrants.yaml", {"redirect_uris": ["https://rp.example/*"]})
+    edit_yaml(definitions_copy / "rps" / "jgrants.yaml", {"redirect_uris": ["https://rp.example/*"]})
     with pytest.raises(DefinitionError, match="wildcard"):
         loader.load(definitions_copy)
 
 
 def test_rp_registering_an_unknown_scope_is_refused(definitions_copy: Path) -> None:
-    _edit(
+    edit_yaml(
         definitions_copy / "rps" / "seminar.yaml",
         {"scopes": ["profile", "bank_account"], "optional_scopes": []},
     )
@@ -135,7 +123,7 @@ def test_members_need_a_tier_that_can_issue_them(definitions_copy: Path) -> None
 )
 def test_unsafe_redirect_uri_is_refused(definitions_copy: Path, uri: str, fragment: str) -> None:
     rp_file = definitions_copy / "rps" / "jgrants.yaml"
-    _edit(rp_file, {"redirect_uris": ["https://rp.example/ok", uri]})
+    edit_yaml(rp_file, {"redirect_uris": ["https://rp.example/ok", uri]})
     with pytest.raises(DefinitionError) as err:
         loader.load(definitions_copy)
     message = str(err.value)
@@ -147,7 +135,7 @@ def test_unsafe_redirect_uri_is_refused(definitions_copy: Path, uri: str, fragme
     ["https://rp.example/cb?x=1", "http://127.0.0.1:18900/cb", "http://localhost/cb", "http://[::1]:8/cb"],
 )
 def test_https_and_loopback_redirect_uris_are_accepted(definitions_copy: Path, uri: str) -> None:
-    _edit(definitions_copy / "rps" / "jgrants.yaml", {"redirect_uris": [uri]})
+    edit_yaml(definitions_copy / "rps" / "jgrants.yaml", {"redirect_uris": [uri]})
     assert str(loader.load(definitions_copy).rp("jgrants").redirect_uris[0]).startswith(uri.split("?")[0])
 
 

@@ -7,15 +7,10 @@ signing in to it) is never disturbed; the realm is deleted afterwards.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import re
-import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -29,6 +24,7 @@ from realm.loader import DEFINITIONS_DIR
 from realm.oidc.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from scripts import cli
 from scripts.settings import Settings
+from tests.conftest import REGISTRATION_PASSWORD, register
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +186,6 @@ def test_invalid_definitions_fail_before_any_admin_api_call(
     new: str,
     expected: str,
 ) -> None:
-    import re
 
     defs = tmp_path / "definitions"
     shutil.copytree(DEFINITIONS_DIR, defs)
@@ -204,59 +199,6 @@ def test_invalid_definitions_fail_before_any_admin_api_call(
         assert code == 2, out
         assert re.search(expected, out), out
         assert str(defs) in out
-
-
-REGISTRATION_PASSWORD = "correct horse battery 9"
-
-
-@dataclass
-class Registration:
-    """A self-registration through the real registration page of the scratch realm, up to where it ended."""
-
-    session: requests.Session
-    username: str
-    verifier: str
-    form_fields: set[str]
-    response: requests.Response
-
-
-def _register(platform: Settings, realm: str, client_id: str, **extra: str) -> Registration:
-    session = requests.Session()
-    session.trust_env = False
-    verifier = secrets.token_urlsafe(40)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    page = session.get(
-        f"{platform.keycloak_url}/realms/{realm}/protocol/openid-connect/registrations",
-        params={
-            "client_id": client_id,
-            "response_type": "code",
-            "scope": "openid account",  # `account` is optional at seminar (rps/seminar.yaml)
-            "redirect_uri": f"http://127.0.0.1:18900/callback/{client_id}",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "state": "s",
-        },
-        verify=str(platform.paths.ca_cert),
-    )
-    assert page.status_code == 200
-    match = re.search(r'action="([^"]+)"', page.text)
-    assert match is not None
-    username = f"reg-{uuid.uuid4().hex[:8]}"
-    response = session.post(
-        html.unescape(match.group(1)),
-        data={
-            "username": username,
-            "email": f"{username}@example.test",
-            "firstName": "Hanako",
-            "lastName": "Suzuki",
-            "password": REGISTRATION_PASSWORD,
-            "password-confirm": REGISTRATION_PASSWORD,
-            **extra,
-        },
-        allow_redirects=False,
-        verify=str(platform.paths.ca_cert),
-    )
-    return Registration(session, username, verifier, set(re.findall(r'name="([^"]+)"', page.text)), response)
 
 
 def _redirect_query(response: requests.Response) -> dict[str, str]:
@@ -274,7 +216,7 @@ def test_self_registration_creates_an_active_entry_account(
     when it reads the user, so the check reads the database-backed value through the access decision too
     (see test_a_self_registered_entry_account_signs_in_where_entry_is_accepted)."""
     desired, _, _ = scratch
-    reg = _register(platform, desired.name, "seminar", tier="prime")
+    reg = register(platform, desired.name, "seminar", tier="prime")
     assert {"username", "email", "firstName", "lastName", "password"} <= reg.form_fields
     assert not reg.form_fields & {
         "tier",
@@ -301,7 +243,7 @@ def test_a_self_registered_entry_account_signs_in_where_entry_is_accepted(
     the address verified through the Admin API, as following the link would; the same browser then continues
     and the RP gets an authorization code for an aal1 Entry sign-in. A later password sign-in works too."""
     desired, _, _ = scratch
-    reg = _register(platform, desired.name, "seminar")
+    reg = register(platform, desired.name, "seminar")
     assert reg.response.status_code == 302
     location = reg.response.headers["Location"]
     assert "required-action" in location and "VERIFY_EMAIL" in location, location
@@ -335,7 +277,7 @@ def test_a_self_registered_entry_account_is_refused_where_entry_is_not_accepted(
     RP with error=access_denied, and the policy's reasons (event detail) include tier_not_accepted: the stored
     tier was judged, not a missing one (before the fix: malformed_input)."""
     desired, _, _ = scratch
-    reg = _register(platform, desired.name, "jgrants")
+    reg = register(platform, desired.name, "jgrants")
     query = _redirect_query(reg.response)
     assert query["error"] == "access_denied", query
     assert "malformed_input" not in query.get("error_description", "")
