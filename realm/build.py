@@ -48,6 +48,17 @@ GRANTS_OFF_ATTRIBUTES = {
 """Client attributes that switch off the device grant, CIBA and (standard) token exchange: no client of
 the realm is declared to need them, and none of them is guaranteed to end in the bizid-access decision."""
 
+
+def grant_switches(authorization_code: bool) -> dict[str, bool]:
+    """A client's grant switches: at most the authorization code grant (the browser flow, which ends in
+    bizid-access); implicit, password and client credentials are always off."""
+    return {
+        "standardFlowEnabled": authorization_code,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "serviceAccountsEnabled": False,
+    }
+
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
 EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
@@ -464,10 +475,7 @@ def client(rp: RelyingParty, options: Options) -> dict[str, Any]:
         "publicClient": rp.client_type == "public",
         "redirectUris": sorted(str(u) for u in rp.redirect_uris),
         "webOrigins": [],
-        "standardFlowEnabled": True,
-        "implicitFlowEnabled": False,
-        "directAccessGrantsEnabled": False,
-        "serviceAccountsEnabled": False,
+        **grant_switches(authorization_code=True),
         "consentRequired": False,
         "fullScopeAllowed": False,
         "attributes": {
@@ -498,10 +506,7 @@ def builtin_client(platform: PlatformClient) -> dict[str, Any]:
     return {
         "clientId": platform.client_id,
         "enabled": platform.enabled,
-        "standardFlowEnabled": "authorization_code" in platform.grants,
-        "implicitFlowEnabled": False,
-        "directAccessGrantsEnabled": False,
-        "serviceAccountsEnabled": False,
+        **grant_switches(authorization_code="authorization_code" in platform.grants),
         "attributes": dict(GRANTS_OFF_ATTRIBUTES),
     }
 
