@@ -59,6 +59,7 @@ def grant_switches(authorization_code: bool) -> dict[str, bool]:
         "serviceAccountsEnabled": False,
     }
 
+
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
 EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
 EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
