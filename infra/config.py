@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from realm.site import writable_path
+
 PROJECT = "bizid"
 INFRA_DIR = Path(__file__).resolve().parent
 REPO_ROOT = INFRA_DIR.parent
@@ -29,7 +31,7 @@ Region = Literal["ap-northeast-1", "ap-northeast-3"]
 REGION_LABELS: dict[str, str] = {"ap-northeast-1": "tokyo", "ap-northeast-3": "osaka"}
 
 # Names of the secret config keys (`pulumi config set --secret bizid:<key> ...`); read by __main__.py.
-SECRET_KEYS = ("dbMasterPassword", "keycloakAdminPassword")
+SECRET_KEYS = ("dbMasterPassword", "keycloakDbPassword", "keycloakAdminPassword", "opaToken")
 
 
 class ConfigError(ValueError):
@@ -104,9 +106,17 @@ class DatabaseConfig(_Model):
     engine_version: Annotated[str, Field(pattern=r"^1[4-7]\.\d+$")]
     instance_class: Annotated[str, Field(pattern=r"^db\.r[5-8]g?\.(large|[0-9]*xlarge)$")]
     master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,15}$")]
+    keycloak_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,15}$")]
+    """Keycloak's own database user (not the master user): created once by the grant step (docs/infra.md)."""
     database_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,62}$")]
     backup_retention_days: Annotated[int, Field(ge=1, le=35)]
     deletion_protection: bool
+
+    @model_validator(mode="after")
+    def _own_user(self) -> DatabaseConfig:
+        if self.keycloak_username == self.master_username:
+            raise ValueError("keycloakUsername must differ from masterUsername (Keycloak has its own user)")
+        return self
 
     @property
     def parameter_group_family(self) -> str:
@@ -181,6 +191,11 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _topology(self) -> StackConfig:
+        if self.dns.health_check_path != writable_path(self.keycloak.realm):
+            raise ValueError(
+                f"dns.healthCheckPath must be {writable_path(self.keycloak.realm)}: the site writability "
+                "signal (realm/site.py), so DNS never sends users to a site whose database is read-only"
+            )
         if self.primary.region != "ap-northeast-1":
             raise ValueError("primary.region must be ap-northeast-1 (Tokyo serves)")
         if self.environment in ("staging", "prod") and self.standby is None:
@@ -217,6 +232,8 @@ class StackSecrets:
     """Values that only ever travel as Pulumi secrets (encrypted in state, masked in output)."""
 
     db_master_password: pulumi.Output[str]
+    keycloak_db_password: pulumi.Output[str]
+    """Of `database.keycloakUsername`: the only database password the Keycloak task gets."""
     keycloak_admin_password: pulumi.Output[str]
     opa_token: pulumi.Output[str]
     """Bearer token Keycloak presents to its OPA sidecar (OPA runs with token authentication)."""
@@ -289,6 +306,7 @@ def read_pulumi_secrets(cfg: pulumi.Config) -> StackSecrets:
     """Secrets set with `pulumi config set --secret bizid:<key>`; a missing one stops the program."""
     return StackSecrets(
         db_master_password=cfg.require_secret("dbMasterPassword"),
+        keycloak_db_password=cfg.require_secret("keycloakDbPassword"),
         keycloak_admin_password=cfg.require_secret("keycloakAdminPassword"),
         opa_token=cfg.require_secret("opaToken"),
     )

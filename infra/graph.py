@@ -30,6 +30,7 @@ ZONE_ID = "Z0BIZIDEXAMPLE"
 # Route 53 hosted zone ids of ALBs per region (published by AWS; alias records need them).
 ALB_ZONE_IDS = {"ap-northeast-1": "Z14GRHDCWA56QT", "ap-northeast-3": "Z5LXEXXYW11ES"}
 PROVIDER_TYPE = "pulumi:providers:aws"
+PROVIDER_PREFIX = "pulumi:providers:"
 SECRET_MARKER = "[secret]"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -37,6 +38,12 @@ _SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 def _short(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:10]
+
+
+def _camel(name: str) -> str:
+    """`engine_version` -> `engineVersion`: the graph names properties as the provider does."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _plain(value: Any) -> Any:
@@ -125,7 +132,10 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
         case "aws:route53/healthCheck:HealthCheck":
             out.update(id=f"hc-{suffix}", arn=f"arn:aws:route53:::healthcheck/hc-{suffix}")
         case "aws:ecr/repository:Repository":
-            out.update(repositoryUrl=f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{rid}")
+            out.update(
+                repositoryUrl=f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{rid}",
+                arn=f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{rid}",
+            )
         case "aws:s3/bucket:Bucket":
             bucket = f"{inputs.get('bucketPrefix', name)}{suffix}"
             out.update(id=bucket, bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
@@ -168,6 +178,8 @@ class Resource:
     provider: str | None  # the provider reference ("urn::id"), None for components
     inputs: dict[str, Any]
     state: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    """Resource options the engine acts on (`ignoreChanges`), as the program declared them."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -179,6 +191,7 @@ class Resource:
             "provider": self.provider,
             "inputs": self.inputs,
             "state": self.state,
+            "options": self.options,
         }
 
 
@@ -208,7 +221,7 @@ class Graph:
 
     def cloud_resources(self) -> list[Resource]:
         """What `pulumi up` would create in the account: custom resources except providers."""
-        return [r for r in self.resources if r.custom and r.type != PROVIDER_TYPE]
+        return [r for r in self.resources if r.custom and not r.type.startswith(PROVIDER_PREFIX)]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -227,7 +240,17 @@ class GraphMocks(pulumi.runtime.Mocks):
         self.prefix = f"urn:pulumi:{stack}::{project}::"
         self.resources: list[Resource] = []
         self.invokes: list[Invoke] = []
+        self.options: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
+
+    def record_options(
+        self, args: pulumi.ResourceTransformationArgs
+    ) -> pulumi.ResourceTransformationResult | None:
+        """A stack transformation that changes nothing and notes the options the mocks are not shown."""
+        ignored = [_camel(str(p)) for p in (args.opts.ignore_changes or [])] if args.opts else []
+        with self._lock:
+            self.options[(args.type_, args.name)] = {"ignoreChanges": sorted(ignored)} if ignored else {}
+        return None
 
     @staticmethod
     def region_of(provider: str | None) -> str | None:
@@ -239,9 +262,9 @@ class GraphMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = _plain(args.inputs)
-        if args.typ == PROVIDER_TYPE:
-            region = str(inputs.get("region"))
-            rid: str | None = f"provider-{region}"
+        if args.typ.startswith(PROVIDER_PREFIX):
+            region = inputs.get("region")
+            rid: str | None = f"provider-{region}" if region else f"global-{args.name}"
             state = dict(inputs)
             resource_region = None
         else:
@@ -292,13 +315,42 @@ class GraphMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
+MOCK_SECRET_VALUES = {
+    "db_master_password": "mock-db-password",
+    "keycloak_db_password": "mock-keycloak-db-password",
+    "keycloak_admin_password": "mock-admin-password",
+    "opa_token": "mock-opa-token-0123456789",
+}
+"""The plaintexts behind the mock config secrets: none may appear in a graph (tests/infra)."""
+
+
 def mock_secrets() -> StackSecrets:
     """Stand-ins for the Pulumi secret config the CLI would decrypt; secret Outputs like the real ones."""
-    return StackSecrets(
-        db_master_password=pulumi.Output.secret("mock-db-password"),
-        keycloak_admin_password=pulumi.Output.secret("mock-admin-password"),
-        opa_token=pulumi.Output.secret("mock-opa-token-0123456789"),
-    )
+    return StackSecrets(**{k: pulumi.Output.secret(v) for k, v in MOCK_SECRET_VALUES.items()})
+
+
+def graph_diff(before: Graph, after: Graph) -> list[str]:
+    """What a preview of `after` over the state of `before` would list: resources added or removed, and per
+    resource the input or option keys whose value differs (`urn: key`). Empty means no changes."""
+    old = {r.urn: r for r in before.resources}
+    new = {r.urn: r for r in after.resources}
+    lines = [f"+ {urn}" for urn in sorted(new.keys() - old.keys())]
+    lines += [f"- {urn}" for urn in sorted(old.keys() - new.keys())]
+    for urn in sorted(old.keys() & new.keys()):
+        a, b = old[urn], new[urn]
+        for kind, x, y in (("inputs", a.inputs, b.inputs), ("options", a.options, b.options)):
+            for key in sorted(x.keys() | y.keys()):
+                if x.get(key) != y.get(key):
+                    lines.append(f"~ {urn}: {kind}.{key}")
+        if a.provider != b.provider:
+            lines.append(f"~ {urn}: provider")
+    if before.outputs != after.outputs:
+        lines += [
+            f"~ output {k}"
+            for k in sorted(before.outputs.keys() | after.outputs.keys())
+            if before.outputs.get(k) != after.outputs.get(k)
+        ]
+    return lines
 
 
 def run_program(
@@ -320,6 +372,7 @@ def run_program(
         return lambda value: outputs.__setitem__(key, _plain(value))
 
     def body() -> pulumi.Output[list[Any]]:
+        pulumi.runtime.register_stack_transformation(mocks.record_options)
         declared = program(config, mock_secrets())
         for key, value in declared.items():
             value.apply(keep(key))
@@ -328,6 +381,8 @@ def run_program(
     # the public test runner: waits for every registration and output
     pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
     graph = Graph(stack=stack, environment=config.environment, regions=[r.region for r in config.regions])
+    for resource in mocks.resources:
+        resource.options = mocks.options.get((resource.type, resource.name), {})
     graph.resources = sorted(mocks.resources, key=lambda r: (r.type, r.name))
     graph.invokes = list(mocks.invokes)
     graph.outputs = dict(sorted(outputs.items()))

@@ -11,23 +11,33 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.audit import AuditArchive, AuditArchiveArgs
+from infra.components.audit import REPLICATION_RULE, AuditArchive, AuditArchiveArgs
 from infra.components.database import AuroraCluster, AuroraClusterArgs, global_cluster
 from infra.components.dns import Certificate, CertificateArgs, DnsTarget, FailoverDns, FailoverDnsArgs
 from infra.components.edge import EdgeProtection, EdgeProtectionArgs
-from infra.components.images import Registry, RegistryArgs, needs_registry, resolve_image
+from infra.components.images import (
+    Registry,
+    RegistryArgs,
+    ecr_repository_arn,
+    image_build_provider,
+    needs_registry,
+    resolve_image,
+)
 from infra.components.keycloak_service import KeycloakService, KeycloakServiceArgs
 from infra.components.keys import StackKey, StackKeyArgs
 from infra.components.monitoring import (
     ROUTE53_METRICS_REGION,
     Alarms,
     AlarmsArgs,
+    AuditSignals,
     HealthCheckAlarms,
     HealthCheckAlarmsArgs,
 )
 from infra.components.network import Network, NetworkArgs
 from infra.components.secrets import ReplicatedSecret, ReplicatedSecretArgs
 from infra.config import PROJECT, RegionConfig, StackConfig, StackSecrets
+
+MASTER_SECRET_PURPOSE = "aurora-master"
 
 
 @dataclass(frozen=True)
@@ -101,20 +111,33 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         r.region: keys[r.region].arn for r in config.regions if r is not primary
     }
 
-    def secret(name: str, description: str, username: str, password: pulumi.Output[str]) -> ReplicatedSecret:
+    def secret(
+        name: str, description: str, username: str, password: pulumi.Output[str], purpose: str | None = None
+    ) -> ReplicatedSecret:
         document: pulumi.Output[str] = pulumi.Output.json_dumps({"username": username, "password": password})
         value: pulumi.Output[str] = pulumi.Output.secret(document)
         return ReplicatedSecret(
             f"{prefix}-{name}",
-            ReplicatedSecretArgs(description, value, primary.region, keys[primary.region].arn, replicas),
+            ReplicatedSecretArgs(
+                description, value, primary.region, keys[primary.region].arn, replicas, purpose=purpose
+            ),
             on[primary.region],
         )
 
-    db_secret = secret(
+    # Operators only (the one-time grant step, docs/infra.md): no task and no role of the stack reads it.
+    secret(
         "db-master",
-        "Aurora master user (Keycloak's database user)",
+        "Aurora master user: operators only (creates Keycloak's database user once)",
         config.database.master_username,
         secrets.db_master_password,
+        purpose=MASTER_SECRET_PURPOSE,
+    )
+    db_secret = secret(
+        "kc-db",
+        "Keycloak's own database user (owner of the public schema, no other rights)",
+        config.database.keycloak_username,
+        secrets.keycloak_db_password,
+        purpose="keycloak-db",
     )
     admin_secret = secret(
         "kc-admin", "Keycloak bootstrap administrator", "bootstrap-admin", secrets.keycloak_admin_password
@@ -141,12 +164,21 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         if needs_registry(image_sources)
         else {}
     )
+    build_opts = pulumi.ResourceOptions(provider=image_build_provider()) if registries else on[primary.region]
     images = {
-        repo: resolve_image(
-            f"{prefix}-{repo}-image", repo, source, region_names, registries, env, on[primary.region]
-        )
+        repo: resolve_image(f"{prefix}-{repo}-image", repo, source, region_names, registries, env, build_opts)
         for repo, source in image_sources.items()
     }
+
+    def pull_arns(region: str) -> list[pulumi.Input[str]]:
+        """The ECR repositories the tasks of a region pull from: the stack's own, or those of pinned URIs."""
+        arns: list[pulumi.Input[str]] = []
+        for repo, source in image_sources.items():
+            if source.uri is None:
+                arns.append(registries[region].arns[repo])
+            elif (arn := ecr_repository_arn(source.uri)) is not None:
+                arns.append(arn)
+        return arns
 
     zone = aws.route53.get_zone_output(
         name=config.dns.zone_name,
@@ -170,6 +202,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 nat_gateways=region.nat_gateways,
                 flow_log_kms_key_arn=key.arn,
                 flow_log_retention_days=config.audit.log_retention_days,
+                region=region.region,
             ),
             opts,
         )
@@ -235,6 +268,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 deletion_protection=config.is_prod,
                 short_name=label,
                 log_retention_days=config.audit.log_retention_days,
+                image_repository_arns=pull_arns(region.region),
             ),
             opts,
         )
@@ -258,6 +292,12 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 keycloak_log_group=audit.keycloak_log_group,
                 replica_cluster_identifier=None if is_primary else database.cluster_identifier,
                 subscribers=config.alarms.emails,
+                audit=AuditSignals(
+                    delivery_stream_names=audit.stream_names,
+                    landing_bucket=audit.landing_bucket_name,
+                    archive_bucket=audit.bucket_name,
+                    replication_rule=REPLICATION_RULE,
+                ),
             ),
             opts,
         )

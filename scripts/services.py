@@ -170,6 +170,11 @@ def _psql(settings: Settings, pg_bin: Path, sql: str) -> str:
     return result.stdout.strip()
 
 
+def superuser_sql(settings: Settings, sql: str) -> str:
+    """One statement as the local cluster's superuser (tests that change the database's own state)."""
+    return _psql(settings, install.ensure_postgres(), sql)
+
+
 def start_postgres(settings: Settings) -> None:
     pg_bin = install.ensure_postgres()
     pgroot = settings.paths.pgdata.parent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,16 +37,24 @@ def account_id(parent: pulumi.Resource) -> pulumi.Output[str]:
     return identity.account_id
 
 
-def assume_role_policy(*services: str) -> str:
-    """Trust policy letting the given AWS services assume a role."""
-    return json.dumps(
+def assume_role_policy(
+    service: str, *, account: pulumi.Input[str], source_arn: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """Trust policy letting one AWS service assume a role, only on behalf of this account and of the named
+    resources (`aws:SourceAccount`, `aws:SourceArn`; `*` allowed in the ARN): the confused-deputy guard of the
+    IAM User Guide ("The confused deputy problem"). policies/infra/iam.rego requires both conditions."""
+    return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Principal": {"Service": list(services)},
+                    "Principal": {"Service": service},
                     "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
                 }
             ],
         }

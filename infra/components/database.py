@@ -17,6 +17,10 @@ from infra.components.common import POSTGRES_PORT, child
 from infra.config import DatabaseConfig
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
+# With minor upgrades on, AWS moves the running version past the configured one; the pulumi-aws GlobalCluster
+# docs ask to ignore engine_version on the global cluster, its clusters and instances, or the next plan tries
+# to "downgrade" and fails. A major upgrade is a deliberate change made outside this ignore (docs/infra.md).
+ENGINE_MANAGED = ("engine_version",)
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,12 @@ class AuroraCluster(pulumi.ComponentResource):
                 self,
                 depends_on=[*args.depends_on, postgresql_logs],
                 # After a switchover or failover AWS rewrites these; the runbook reconciles config instead.
-                ignore_changes=["replication_source_identifier", "global_cluster_identifier"],
+                # engine_version: AWS applies minor upgrades itself (pulumi-aws GlobalCluster guidance).
+                ignore_changes=[
+                    "replication_source_identifier",
+                    "global_cluster_identifier",
+                    *ENGINE_MANAGED,
+                ],
             ),
         )
         self.instances = [
@@ -117,7 +126,7 @@ class AuroraCluster(pulumi.ComponentResource):
                 performance_insights_kms_key_id=args.kms_key_arn,
                 auto_minor_version_upgrade=True,
                 promotion_tier=i,
-                opts=child(self),
+                opts=child(self, ignore_changes=list(ENGINE_MANAGED)),
             )
             for i in range(args.instances)
         ]
@@ -139,5 +148,5 @@ def global_cluster(
         storage_encrypted=True,
         deletion_protection=settings.deletion_protection,
         force_destroy=False,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=list(ENGINE_MANAGED))),
     )

@@ -1,8 +1,9 @@
 """The public name: ACM certificates in each region and Route 53 failover between the regions' ALBs.
 
-Route 53 health checks probe each region's ALB on the realm's discovery document (a request that needs
-Keycloak and its database); when the primary's check fails, Route 53 answers with the standby's ALB. Alias
-records carry the ALB's 60-second TTL."""
+Route 53 health checks probe each region's ALB on the site writability signal (realm/site.py): 200 with
+`"writable":true` only while the region's Keycloak runs on a database that takes writes. When the primary's
+check fails, Route 53 answers with the standby's ALB; a Tokyo left on a read-only secondary after a failover
+never passes again, so DNS cannot fail back to it. Alias records carry the ALB's 60-second TTL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.common import HTTPS_PORT, child
+from realm.site import WRITABLE_MARKER
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10
 HEALTH_CHECK_FAILURE_THRESHOLD = 3
@@ -95,7 +97,9 @@ class FailoverDns(pulumi.ComponentResource):
         for target in args.targets:
             check = aws.route53.HealthCheck(
                 f"{name}-{target.label}-health",
-                type="HTTPS",
+                # 2xx/3xx is not enough: the body must carry the marker only a writable site answers with.
+                type="HTTPS_STR_MATCH",
+                search_string=WRITABLE_MARKER,
                 fqdn=target.alb_dns_name,
                 port=HTTPS_PORT,
                 resource_path=args.health_check_path,

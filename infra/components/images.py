@@ -30,12 +30,14 @@ class Registry(pulumi.ComponentResource):
     images expired. Only dev's are force-deleted with their images: the throwaway stack stays destroyable."""
 
     urls: dict[str, pulumi.Output[str]]
+    arns: dict[str, pulumi.Output[str]]
     username: pulumi.Output[str]
     password: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bizid:infra:Registry", name, None, opts)
         self.urls = {}
+        self.arns = {}
         for repo in args.repositories:
             repository = aws.ecr.Repository(
                 f"{name}-{repo}",
@@ -68,6 +70,7 @@ class Registry(pulumi.ComponentResource):
                 opts=child(self),
             )
             self.urls[repo] = repository.repository_url
+            self.arns[repo] = repository.arn
         token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.username = token.user_name
         self.password = pulumi.Output.secret(token.password)
@@ -76,6 +79,24 @@ class Registry(pulumi.ComponentResource):
 
 def needs_registry(sources: Mapping[str, ImageSource]) -> bool:
     return any(source.dockerfile is not None for source in sources.values())
+
+
+def image_build_provider() -> pulumi.ProviderResource:
+    """The explicit docker-build provider of the image builds (the stack files disable the default one)."""
+    import pulumi_docker_build as docker_build  # type: ignore[import-not-found, unused-ignore]
+
+    return docker_build.Provider("image-build")
+
+
+def ecr_repository_arn(uri: str) -> str | None:
+    """`<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]` -> the repository's ARN; None for
+    an image outside ECR (the execution role then needs no ECR pull permission for it)."""
+    host, _, path = uri.partition("/")
+    parts = host.split(".")
+    if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"] or not path:
+        return None
+    repo = path.split("@", 1)[0].rsplit(":", 1)[0] if "@" in path or ":" in path else path
+    return f"arn:aws:ecr:{parts[3]}:{parts[0]}:repository/{repo}"
 
 
 def resolve_image(

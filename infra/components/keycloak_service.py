@@ -23,6 +23,7 @@ from infra.components.common import (
     OPA_PORT,
     POSTGRES_PORT,
     TLS_POLICY,
+    account_id,
     assume_role_policy,
     child,
     policy_document,
@@ -68,6 +69,8 @@ class KeycloakServiceArgs:
     (policies/infra/naming.rego)."""
     log_retention_days: int
     """Of the Container Insights log group, which ECS would otherwise create unencrypted, kept forever."""
+    image_repository_arns: Sequence[pulumi.Input[str]] = ()
+    """The ECR repositories the task pulls from: the only ones its execution role may read."""
 
 
 class KeycloakService(pulumi.ComponentResource):
@@ -160,38 +163,66 @@ class KeycloakService(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=child(self),
         )
+        account = account_id(self)
+        # ECS assumes both roles for the tasks of this account's clusters in this region only.
+        ecs_trust = assume_role_policy(
+            "ecs-tasks.amazonaws.com",
+            account=account,
+            source_arn=pulumi.Output.concat("arn:aws:ecs:", args.region, ":", account, ":*"),
+        )
         execution_role = aws.iam.Role(
-            f"{name}-execution-role",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child(self),
+            f"{name}-execution-role", assume_role_policy=ecs_trust, opts=child(self)
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-execution-managed",
-            role=execution_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
-            opts=child(self),
-        )
+        # Instead of AmazonECSTaskExecutionRolePolicy (ECR and CloudWatch Logs on "*"): exactly what the task
+        # definition needs. ecr:GetAuthorizationToken is the one action IAM only grants on "*" (it names no
+        # repository; the ECR User Guide's "Private registry authentication" says so).
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "ReadTheTaskSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": [args.db_secret_arn, args.admin_secret_arn, args.opa_secret_arn],
+            },
+            {"Sid": "DecryptThem", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": args.kms_key_arn},
+            {
+                "Sid": "WriteTheTaskLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [
+                    pulumi.Output.concat(
+                        "arn:aws:logs:", args.region, ":", account, ":log-group:", group, ":log-stream:*"
+                    )
+                    for group in (args.keycloak_log_group, args.opa_log_group)
+                ],
+            },
+        ]
+        if args.image_repository_arns:
+            statements += [
+                {
+                    "Sid": "PullTheTaskImages",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    "Resource": list(args.image_repository_arns),
+                },
+                {
+                    "Sid": "SignInToEcr",
+                    "Effect": "Allow",
+                    "Action": "ecr:GetAuthorizationToken",
+                    "Resource": "*",
+                },
+            ]
         aws.iam.RolePolicy(
-            f"{name}-execution-secrets",
+            f"{name}-execution-policy",
             role=execution_role.id,
-            policy=policy_document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": [args.db_secret_arn, args.admin_secret_arn, args.opa_secret_arn],
-                    },
-                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": args.kms_key_arn},
-                ]
-            ),
+            policy=policy_document(statements),
             opts=child(self),
         )
         # The tasks themselves call no AWS API; their role exists so none is inherited by accident.
-        task_role = aws.iam.Role(
-            f"{name}-task-role",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child(self),
-        )
+        task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=ecs_trust, opts=child(self))
 
         containers = pulumi.Output.json_dumps(self._containers(args))
         task_definition = aws.ecs.TaskDefinition(

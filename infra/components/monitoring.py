@@ -12,6 +12,8 @@ from infra.components.common import child
 from infra.config import AlarmConfig
 
 METRIC_NAMESPACE = "Bizid/Keycloak"
+ALB_5XX_WHILE_SERVING = "IF(healthy > 0, elb5xx, 0)"
+"""Metric math of the ALB 5xx alarm: the load balancer's 5xx count, or 0 while no task is healthy."""
 FAILED_LOGIN_PATTERN = '{ $.loggerName = "org.keycloak.events" && $.message = "*type=\\"LOGIN_ERROR\\"*" }'
 
 
@@ -25,6 +27,21 @@ class AlarmsArgs:
     # The Osaka cluster in a two-region stack: replication lag is measured on the secondary.
     replica_cluster_identifier: pulumi.Input[str] | None
     subscribers: Sequence[str]
+    # The audit pipeline of the region: Firehose streams into the landing bucket, replication to the archive.
+    audit: AuditSignals | None = None
+
+
+@dataclass(frozen=True)
+class AuditSignals:
+    delivery_stream_names: Sequence[pulumi.Input[str]]
+    landing_bucket: pulumi.Input[str]
+    archive_bucket: pulumi.Input[str]
+    replication_rule: str
+
+
+# Firehose buffers up to 300 s; records older than three buffers mean deliveries fail and are being retried
+# (for at most 24 hours, then they are lost: Firehose developer guide, "Handle data delivery failures").
+DELIVERY_FRESHNESS_SECONDS = 900
 
 
 class Alarms(pulumi.ComponentResource):
@@ -43,14 +60,51 @@ class Alarms(pulumi.ComponentResource):
         limits = args.thresholds
         alb = {"LoadBalancer": args.alb_arn_suffix}
 
-        self._alarm(
+        # The ALB's own 5xx count only while the region has a healthy task. A standby ALB with no tasks
+        # answers every Route 53 health check with 503: counted as is, that alarm never clears in Osaka.
+        # With no healthy task at all the outage is the Route 53 health check's alarm (HealthCheckAlarms).
+        aws.cloudwatch.MetricAlarm(
             f"{name}-alb-5xx",
-            "The load balancer itself answered 5xx (no healthy target, or overload)",
-            "AWS/ApplicationELB",
-            "HTTPCode_ELB_5XX_Count",
-            alb,
-            limits.http_5xx_per_minute,
-            period=60,
+            alarm_description=(
+                "The load balancer itself answered 5xx while the region had healthy Keycloak tasks (overload)"
+            ),
+            metric_queries=[
+                {
+                    "id": "elb5xx",
+                    "metric": {
+                        "namespace": "AWS/ApplicationELB",
+                        "metric_name": "HTTPCode_ELB_5XX_Count",
+                        "dimensions": alb,
+                        "period": 60,
+                        "stat": "Sum",
+                    },
+                    "return_data": False,
+                },
+                {
+                    "id": "healthy",
+                    "metric": {
+                        "namespace": "AWS/ApplicationELB",
+                        "metric_name": "HealthyHostCount",
+                        "dimensions": {**alb, "TargetGroup": args.target_group_arn_suffix},
+                        "period": 60,
+                        "stat": "Minimum",
+                    },
+                    "return_data": False,
+                },
+                {
+                    "id": "serving5xx",
+                    "expression": ALB_5XX_WHILE_SERVING,
+                    "label": "ELB 5xx while tasks are healthy",
+                    "return_data": True,
+                },
+            ],
+            evaluation_periods=1,
+            threshold=limits.http_5xx_per_minute,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+            opts=child(self),
         )
         self._alarm(
             f"{name}-target-5xx",
@@ -104,7 +158,36 @@ class Alarms(pulumi.ComponentResource):
                 statistic="Maximum",
                 evaluation_periods=3,
             )
+        if args.audit is not None:
+            self._audit_alarms(name, args.audit)
         self.register_outputs({"topic_arn": topic.arn})
+
+    def _audit_alarms(self, name: str, audit: AuditSignals) -> None:
+        """Audit records that do not reach the locked archive: Firehose stuck, or replication failing."""
+        for i, stream in enumerate(audit.delivery_stream_names):
+            self._alarm(
+                f"{name}-audit-delivery-{i}",
+                "Firehose cannot deliver audit records to S3 (retried for 24 hours, then lost)",
+                "AWS/Firehose",
+                "DeliveryToS3.DataFreshness",
+                {"DeliveryStreamName": stream},
+                DELIVERY_FRESHNESS_SECONDS,
+                period=300,
+                statistic="Maximum",
+            )
+        self._alarm(
+            f"{name}-audit-replication",
+            "Audit objects fail to replicate into the Object Lock archive (they expire from landing)",
+            "AWS/S3",
+            "OperationsFailedReplication",
+            {
+                "SourceBucket": audit.landing_bucket,
+                "DestinationBucket": audit.archive_bucket,
+                "RuleId": audit.replication_rule,
+            },
+            0,
+            period=300,
+        )
 
     def _alarm(
         self,

@@ -19,6 +19,7 @@ from infra.components.common import (
     KEYCLOAK_HTTPS_PORT,
     KEYCLOAK_MANAGEMENT_PORT,
     POSTGRES_PORT,
+    account_id,
     assume_role_policy,
     child,
     policy_document,
@@ -36,6 +37,7 @@ class NetworkArgs:
     nat_gateways: str
     flow_log_kms_key_arn: pulumi.Input[str]
     flow_log_retention_days: int
+    region: str
 
 
 def subnet_plan(cidr: ipaddress.IPv4Network, zones: int) -> dict[str, list[str]]:
@@ -197,7 +199,13 @@ class Network(pulumi.ComponentResource):
         )
         flow_role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=assume_role_policy(
+                "vpc-flow-logs.amazonaws.com",
+                account=account_id(self),
+                source_arn=pulumi.Output.concat(
+                    "arn:aws:ec2:", args.region, ":", account_id(self), ":vpc-flow-log/*"
+                ),
+            ),
             opts=child(self),
         )
         aws.iam.RolePolicy(

@@ -24,6 +24,8 @@ class ReplicatedSecretArgs:
     kms_key_arn: pulumi.Input[str]
     # standby region -> KMS key ARN in that region (the multi-region key's replica)
     replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The `bizid:purpose` tag: policies/infra/iam.rego keeps the `aurora-master` secret away from the tasks.
+    purpose: str | None = None
 
 
 class ReplicatedSecret(pulumi.ComponentResource):
@@ -42,6 +44,7 @@ class ReplicatedSecret(pulumi.ComponentResource):
             kms_key_id=args.kms_key_arn,
             recovery_window_in_days=30,
             replicas=[{"region": region, "kms_key_id": key} for region, key in args.replicas.items()],
+            tags={"bizid:purpose": args.purpose} if args.purpose else None,
             opts=child(self),
         )
         aws.secretsmanager.SecretVersion(

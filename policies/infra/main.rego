@@ -10,7 +10,10 @@ package infra.main
 import data.infra.audit
 import data.infra.edge
 import data.infra.encryption
+import data.infra.engine
 import data.infra.exposure
+import data.infra.failover
+import data.infra.iam
 import data.infra.logs
 import data.infra.naming
 import data.infra.operations
@@ -18,4 +21,4 @@ import data.infra.registry
 import data.infra.resilience
 import data.infra.sidecar
 
-deny := ((((((((audit.deny | edge.deny) | encryption.deny) | exposure.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny
+deny := (((((((((((audit.deny | edge.deny) | encryption.deny) | engine.deny) | exposure.deny) | failover.deny) | iam.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny

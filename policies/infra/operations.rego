@@ -12,7 +12,10 @@ topics := {t.state.arn | some t in lib.resources_of("aws:sns/topic:Topic")}
 
 alarms := lib.resources_of("aws:cloudwatch/metricAlarm:MetricAlarm")
 
-alarm_metrics := {[a.region, a.inputs.metricName] | some a in alarms}
+alarm_metrics := {[a.region, a.inputs.metricName] | some a in alarms} | {[a.region, q.metric.metricName] |
+	some a in alarms
+	some q in object.get(a.inputs, "metricQueries", [])
+}
 
 required_metrics := {"HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "UnHealthyHostCount", "FailedLogins"}
 
@@ -109,4 +112,58 @@ deny contains sprintf("%s: reads secrets from another region", [t.name]) if {
 	object.keys(containers(t)) == {"keycloak", "opa"}
 	some s in object.get(containers(t).keycloak, "secrets", [])
 	split(sprintf("%v", [s.valueFrom]), ":")[3] != t.region
+}
+
+# A standby ALB without tasks answers every Route 53 health check with 503: the ALB's own 5xx count is an
+# outage signal only while the region has healthy tasks (metric math IF(healthy > 0, elb5xx, 0)); with none,
+# the Route 53 health-check alarm says it.
+deny contains sprintf("%s: alarms on the ALB's own 5xx even with no task running (an idle standby's Route 53 checks keep it in alarm)", [a.name]) if {
+	some a in alarms
+	a.inputs.metricName == "HTTPCode_ELB_5XX_Count"
+}
+
+deny contains sprintf("%s: ALB 5xx alarm not gated on HealthyHostCount (IF(healthy > 0, ...))", [a.name]) if {
+	some a in alarms
+	queries := object.get(a.inputs, "metricQueries", [])
+	some q in queries
+	q.metric.metricName == "HTTPCode_ELB_5XX_Count"
+	not _gated(queries, q.id)
+}
+
+_gated(queries, counted) if {
+	some h in queries
+	h.metric.metricName == "HealthyHostCount"
+	some e in queries
+	e.returnData == true
+	regex.match(sprintf(`^IF\(\s*%s\s*>\s*0\s*,\s*%s\s*,\s*0\s*\)$`, [h.id, counted]), e.expression)
+}
+
+# Audit records that never reach the locked archive must reach on-call: per stream, Firehose's data freshness
+# (it retries for 24 hours, then drops); per replication rule, S3's failed replications.
+deny contains sprintf("%s: no DeliveryToS3.DataFreshness alarm (failed deliveries are dropped after 24 h)", [s.name]) if {
+	some s in lib.resources_of("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+	not _delivery_alarmed(s)
+}
+
+_delivery_alarmed(s) if {
+	some a in alarms
+	a.region == s.region
+	a.inputs.namespace == "AWS/Firehose"
+	a.inputs.metricName == "DeliveryToS3.DataFreshness"
+	a.inputs.dimensions.DeliveryStreamName == s.state.name
+}
+
+deny contains sprintf("%s: no OperationsFailedReplication alarm on rule %v", [r.name, rule.id]) if {
+	some r in lib.resources_of("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+	some rule in r.inputs.rules
+	not _replication_alarmed(r, rule)
+}
+
+_replication_alarmed(r, rule) if {
+	some a in alarms
+	a.region == r.region
+	a.inputs.namespace == "AWS/S3"
+	a.inputs.metricName == "OperationsFailedReplication"
+	a.inputs.dimensions.SourceBucket == r.inputs.bucket
+	a.inputs.dimensions.RuleId == rule.id
 }

@@ -18,9 +18,20 @@ good_keycloak := {"name": "keycloak", "environment": [{"name": "KC_DB", "value":
 
 dev(resources) := {"environment": "dev", "regions": ["ap-northeast-1"], "resources": resources}
 
+query(id, metric) := {"id": id, "metric": {"metricName": metric}, "returnData": false}
+
+gated_5xx(expression) := {
+	"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": "alb-5xx", "custom": true, "region": "ap-northeast-1", "inputs": {"alarmActions": ["arn:t"], "metricQueries": [
+		query("elb5xx", "HTTPCode_ELB_5XX_Count"),
+		query("healthy", "HealthyHostCount"),
+		{"id": "serving", "expression": expression, "returnData": true},
+	]},
+	"state": {},
+}
+
 good := [
 	topic,
-	alarm("HTTPCode_ELB_5XX_Count", ["arn:t"]), alarm("HTTPCode_Target_5XX_Count", ["arn:t"]),
+	gated_5xx("IF(healthy > 0, elb5xx, 0)"), alarm("HTTPCode_Target_5XX_Count", ["arn:t"]),
 	alarm("UnHealthyHostCount", ["arn:t"]), alarm("FailedLogins", ["arn:t"]),
 	service({"enable": true, "rollback": true}), scaling, task(good_keycloak),
 ]
@@ -102,4 +113,26 @@ test_health_check_alarm_outside_us_east_1_denied if {
 test_health_check_alarm_to_a_tokyo_topic_denied if {
 	# An alarm notifies only topics of its own region.
 	missing in operations.deny with input as dev(array.concat(good, [health_check, us_topic, hc_alarm("us-east-1", ["arn:t"])]))
+}
+
+test_ungated_alb_5xx_denied if {
+	plain := [r | some r in good; r.name != "alb-5xx"]
+	denied := operations.deny with input as dev(array.concat(plain, [alarm("HTTPCode_ELB_5XX_Count", ["arn:t"])]))
+	"HTTPCode_ELB_5XX_Count: alarms on the ALB's own 5xx even with no task running (an idle standby's Route 53 checks keep it in alarm)" in denied
+}
+
+test_alb_5xx_gated_the_wrong_way_denied if {
+	some expression in ["elb5xx", "IF(healthy > 0, 0, elb5xx)", "IF(elb5xx > 0, healthy, 0)"]
+	others := [r | some r in good; r.name != "alb-5xx"]
+	denied := operations.deny with input as dev(array.concat(others, [gated_5xx(expression)]))
+	"alb-5xx: ALB 5xx alarm not gated on HealthyHostCount (IF(healthy > 0, ...))" in denied
+}
+
+stream := {"type": "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "name": "s", "custom": true, "region": "ap-northeast-1", "inputs": {}, "state": {"name": "s-1"}}
+
+freshness(name) := {"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": "fresh", "custom": true, "region": "ap-northeast-1", "inputs": {"namespace": "AWS/Firehose", "metricName": "DeliveryToS3.DataFreshness", "dimensions": {"DeliveryStreamName": name}, "alarmActions": ["arn:t"]}, "state": {}}
+
+test_stream_needs_a_freshness_alarm if {
+	count(operations.deny) == 0 with input as dev(array.concat(good, [stream, freshness("s-1")]))
+	"s: no DeliveryToS3.DataFreshness alarm (failed deliveries are dropped after 24 h)" in operations.deny with input as dev(array.concat(good, [stream, freshness("other")]))
 }

@@ -149,7 +149,7 @@ _https_checked(rec) if {
 	some hc in lib.resources_of("aws:route53/healthCheck:HealthCheck")
 	hc.state.id == rec.inputs.healthCheckId
 	hc.inputs.fqdn == rec.inputs.aliases[0].name
-	hc.inputs.type == "HTTPS"
+	hc.inputs.type in {"HTTPS", "HTTPS_STR_MATCH"}
 }
 
 global_clusters := lib.resources_of("aws:rds/globalCluster:GlobalCluster")
@@ -190,3 +190,18 @@ _service_in(region) if {
 	some s in lib.resources_of("aws:ecs/service:Service")
 	s.region == region
 }
+
+# Every resource, of any package (image builds too), is declared under an explicit provider: the stack files
+# disable the default providers, so one that needed a default provider would fail `pulumi preview`.
+deny contains sprintf("%s: %s uses a default provider (%s)", [r.name, r.type, r.provider]) if {
+	some r in input.resources
+	r.custom
+	not startswith(r.type, "pulumi:providers:")
+	_default_provider(object.get(r, "provider", ""))
+}
+
+_default_provider(ref) if contains(ref, "::default")
+
+_default_provider(ref) if ref == ""
+
+_default_provider(ref) if ref == null

@@ -119,11 +119,18 @@ def _run_entrypoint(raw: dict[str, Any], mocks: GraphMocks) -> None:
     values = {f"bizid:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
     values |= {
         "bizid:dbMasterPassword": "from-cli",
+        "bizid:keycloakDbPassword": "from-cli-for-keycloak",
         "bizid:keycloakAdminPassword": "from-cli-too",
         "bizid:opaToken": "opa-token-from-cli",
     }
     pulumi.runtime.set_all_config(
-        values, secret_keys=["bizid:dbMasterPassword", "bizid:keycloakAdminPassword", "bizid:opaToken"]
+        values,
+        secret_keys=[
+            "bizid:dbMasterPassword",
+            "bizid:keycloakDbPassword",
+            "bizid:keycloakAdminPassword",
+            "bizid:opaToken",
+        ],
     )
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="bizid", stack="prod", preview=False)
@@ -165,11 +172,18 @@ def test_pulumi_config_path_reads_the_same_values() -> None:
     values = {f"bizid:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
     values |= {
         "bizid:dbMasterPassword": "from-cli",
+        "bizid:keycloakDbPassword": "from-cli-for-keycloak",
         "bizid:keycloakAdminPassword": "from-cli-too",
         "bizid:opaToken": "opa-token-from-cli",
     }
     pulumi.runtime.set_all_config(
-        values, secret_keys=["bizid:dbMasterPassword", "bizid:keycloakAdminPassword", "bizid:opaToken"]
+        values,
+        secret_keys=[
+            "bizid:dbMasterPassword",
+            "bizid:keycloakDbPassword",
+            "bizid:keycloakAdminPassword",
+            "bizid:opaToken",
+        ],
     )
     try:
         cfg = pulumi.Config("bizid")
@@ -177,6 +191,8 @@ def test_pulumi_config_path_reads_the_same_values() -> None:
         secrets = read_pulumi_secrets(cfg)
         assert _sync_await(secrets.db_master_password.future()) == "from-cli"
         assert _sync_await(secrets.db_master_password.is_secret()) is True
+        assert _sync_await(secrets.keycloak_db_password.future()) == "from-cli-for-keycloak"
+        assert _sync_await(secrets.keycloak_db_password.is_secret()) is True
         assert _sync_await(secrets.keycloak_admin_password.future()) == "from-cli-too"
         assert _sync_await(secrets.opa_token.is_secret()) is True
         assert _sync_await(secrets.opa_token.is_secret()) is True

@@ -60,7 +60,7 @@ def test_global_cluster_has_tokyo_primary_and_osaka_secondary() -> None:
     (glob,) = graph.of_type("aws:rds/globalCluster:GlobalCluster")
     members = {c.region: c for c in graph.of_type("aws:rds/cluster:Cluster")}
     assert {c.inputs["globalClusterIdentifier"] for c in members.values()} == {glob.state["id"]}
-    assert members[TOKYO].inputs["masterUsername"] == "keycloak"
+    assert members[TOKYO].inputs["masterUsername"] == "bizid_master"  # Keycloak has its own user
     assert members[TOKYO].inputs["masterPassword"] == "[secret]"  # a secret all the way to the engine
     assert "masterPassword" not in members[OSAKA].inputs
     assert "manageMasterUserPassword" not in members[TOKYO].inputs  # unsupported for global clusters
