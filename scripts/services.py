@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies import bundle as opa_bundle
 from policies import opa_server
-from realm.platform import DB_NAME, DB_USER
+from realm.platform import DB_NAME, DB_USER, DEFINITIONS_DIR
 from scripts import install, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
@@ -326,17 +327,29 @@ def _opa_ready(settings: Settings) -> bool:
     return _http_ok(f"{settings.opa_url}/health?bundles")
 
 
-def write_opa_data(settings: Settings) -> None:
-    """OPA's data comes only from the realm definitions (one source, nothing to drift)."""
-    from realm import build, opa_data
-
-    defs, profile = build.load()
-    opa_data.write(defs, settings.paths.opa_data, profile=profile)
+def write_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> opa_bundle.Bundle:
+    """The local OPA's bundle, built from `definitions` and signed with the local key (generated under
+    .bizid/secrets on first use); a bundle already there with the revision these inputs give is kept."""
+    opa = install.ensure_opa(settings)
+    key = opa_bundle.ensure_signing_key(settings.paths.opa_signing_key)
+    opa_bundle.write_verification_key(key, settings.paths.opa_verification_key)
+    target = settings.paths.opa_bundle
+    registry = opa_bundle.registry_document(definitions)
+    revision = opa_bundle.expected_revision(opa, registry)
+    if opa_bundle.revision_of(target) == revision:
+        return opa_bundle.Bundle(path=target, revision=revision)
+    log(f"building the OPA bundle {revision}")
+    return opa_bundle.build(opa, target, key, registry=registry)
 
 
 def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
+    # No --watch: OPA reloads a watched bundle without verifying its signature; a new bundle = a restart.
     cmd = opa_server.server_command(
-        opa, f"{LOOPBACK}:{settings.ports.opa}", settings.paths.opa_data, ("--watch",), decision_log=True
+        opa,
+        f"{LOOPBACK}:{settings.ports.opa}",
+        settings.paths.opa_bundle,
+        settings.paths.opa_verification_key,
+        decision_log=True,
     )
     tokens = opa_server.token_env(
         settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
@@ -344,22 +357,49 @@ def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, st
     return cmd, tokens
 
 
-def start_opa(settings: Settings) -> None:
-    """Start OPA (authenticated, authorised, masked decision log); restart it when its command or tokens
-    changed, so an OPA started by an older checkout without authorization does not stay up."""
+def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
+    """Start OPA on the signed bundle (authenticated, authorised, masked decision log); restart it when its
+    command, tokens, verification key or bundle revision changed, so an OPA started by an older checkout
+    (or on older policies or definitions) does not stay up."""
     opa = install.ensure_opa(settings)
-    write_opa_data(settings)
+    built = write_opa_bundle(settings, definitions)
     cmd, tokens = _opa_command(settings, opa)
     marker = settings.paths.pids / "opa.fingerprint"
-    fingerprint = hashlib.sha256(json.dumps([cmd, tokens], sort_keys=True).encode()).hexdigest()
+    key = settings.paths.opa_verification_key.read_text(encoding="utf-8")
+    fingerprint = hashlib.sha256(
+        json.dumps([cmd, tokens, key, built.revision], sort_keys=True).encode()
+    ).hexdigest()
     current = marker.exists() and marker.read_text() == fingerprint
     if current and read_pid(settings, "opa") is not None and _opa_ready(settings):
         return
     _stop_pid(settings, "opa")
-    log(f"starting OPA on {settings.opa_url}")
+    log(f"starting OPA on {settings.opa_url} (bundle {built.revision})")
     _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
     marker.write_text(fingerprint)
     _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
+
+
+def publish_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> opa_bundle.Bundle:
+    """Rebuild the local bundle from `definitions` (`bizid realm apply`); a running OPA is restarted on it
+    when its revision changed (an OPA that is not running picks it up at its next start)."""
+    built = write_opa_bundle(settings, definitions)
+    if read_pid(settings, "opa") is not None:
+        start_opa(settings, definitions)
+    return built
+
+
+def opa_revisions(settings: Settings) -> list[str]:
+    """The bundle revision(s) the running local OPA reports (`GET /v1/data/system/bundles`); [] when it
+    cannot be asked."""
+    request = urllib.request.Request(
+        f"{settings.opa_url}/v1/data/system/bundles", headers=settings.opa_read_headers()
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            body = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return []
+    return opa_bundle.served_revisions(body.get("result") if isinstance(body, dict) else None)
 
 
 def stop_opa(settings: Settings) -> None:
@@ -390,5 +430,11 @@ def status(settings: Settings) -> list[ServiceStatus]:
     return [
         ServiceStatus("postgres", pg_up, pg_up, f"{LOOPBACK}:{settings.ports.postgres}"),
         ServiceStatus("keycloak", kc_pid is not None, _keycloak_ready(settings), settings.keycloak_url),
-        ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), settings.opa_url),
+        ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), _opa_detail(settings)),
     ]
+
+
+def _opa_detail(settings: Settings) -> str:
+    has_token = (settings.paths.secrets / opa_server.READ_TOKEN_SECRET).exists()
+    revisions = opa_revisions(settings) if has_token else []
+    return f"{settings.opa_url}  bundle {', '.join(revisions) or '(none reported)'}"
