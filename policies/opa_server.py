@@ -91,13 +91,12 @@ def server_command(
         str(binary),
         "run",
         "--server",
-        "--addr",
-        address,
+        f"--addr={address}",
         *SECURITY_FLAGS,
         *verification_flags(verification_key),
     ]
     if decision_log:
-        command += ["--log-format", "json", "--set", "decision_logs.console=true"]
+        command += ["--log-format=json", "--set=decision_logs.console=true"]
     return [*command, *extra_args, "--bundle", str(bundle)]
 
 

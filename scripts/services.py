@@ -21,6 +21,7 @@ from pathlib import Path
 
 from policies import bundle as opa_bundle
 from policies import opa_server
+from realm import keycloak_options
 from realm.platform import DB_NAME, DB_USER, DEFINITIONS_DIR
 from scripts import install, tuning
 from scripts.install import InstallError, log
@@ -29,12 +30,9 @@ from scripts.settings import LOOPBACK, REPO_ROOT, Settings
 PG_SUPERUSER = "postgres"
 PG_CONF_FILE = "bizid.conf"
 
-# Build-time Keycloak options (`kc.sh build`); a change triggers a rebuild before the next start.
-KEYCLOAK_BUILD_OPTIONS = (
-    "--db=postgres",
-    "--health-enabled=true",
-    "--metrics-enabled=true",
-)
+# Build-time Keycloak options (`kc.sh build`; realm/keycloak_options.py, shared with the image); a change
+# triggers a rebuild before the next start.
+KEYCLOAK_BUILD_OPTIONS = tuple(keycloak_options.build_args())
 
 
 @dataclass(frozen=True)
@@ -246,7 +244,8 @@ def stop_postgres(settings: Settings) -> None:
 
 
 def keycloak_env(settings: Settings) -> dict[str, str]:
-    """Runtime configuration of the local Keycloak; every value comes from settings or generated secrets."""
+    """Runtime configuration of the local Keycloak: addresses from settings, secrets generated, every other
+    option from realm/keycloak_options.py (the source the ECS task definition reads too)."""
     tls_dir = settings.paths.tls
     return {
         **os.environ,
@@ -254,21 +253,18 @@ def keycloak_env(settings: Settings) -> dict[str, str]:
         "KC_DB_USERNAME": DB_USER,
         "KC_DB_PASSWORD": settings.secret("db-password"),
         "KC_HOSTNAME": settings.keycloak_url,
-        "KC_HTTP_ENABLED": "false",
         "KC_HTTP_HOST": LOOPBACK,
         "KC_HTTPS_PORT": str(settings.ports.keycloak_https),
         "KC_HTTPS_CERTIFICATE_FILE": str(tls_dir / "server.pem"),
         "KC_HTTPS_CERTIFICATE_KEY_FILE": str(tls_dir / "server-key.pem"),
         "KC_HTTP_MANAGEMENT_PORT": str(settings.ports.keycloak_management),
-        # One node: no cluster transport (JGroups would otherwise listen on every interface).
-        "KC_CACHE": "local",
         "KC_BOOTSTRAP_ADMIN_USERNAME": settings.admin_username,
         "KC_BOOTSTRAP_ADMIN_PASSWORD": settings.secret("admin-password"),
-        "KC_LOG_LEVEL": "info",
         "BIZID_OPA_URL": settings.opa_url,
         # Keycloak's bearer token for OPA (decisions only); read by the extension's OpaClient.
         opa_server.DECIDE_TOKEN_ENV: settings.secret(opa_server.DECIDE_TOKEN_SECRET),
-        **tuning.KEYCLOAK_ENV,
+        # Tuning, cache, logging: the options the ECS task gets too (realm/keycloak_options.py).
+        **keycloak_options.server_env(keycloak_options.LOCAL),
     }
 
 
