@@ -125,14 +125,34 @@ def _http_ok(url: str, cafile: Path | None = None) -> bool:
         return False
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float, log_file: Path) -> None:
+def _wait(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    log_file: Path,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Until `check()`; fails at once when `alive()` says the process has exited (e.g. OPA refusing a
+    bundle whose signature does not verify), with the end of its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if alive is not None and not alive():
+            tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "(no log)"
+            raise InstallError(f"{what} exited while starting; end of {log_file}:\n{tail}")
         time.sleep(0.5)
     tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "(no log)"
     raise InstallError(f"{what} did not become ready within {timeout:.0f} s; end of {log_file}:\n{tail}")
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a child that exited but was not reaped still answers `kill -0`)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return _pid_alive(pid)
+    return state not in ("Z", "X")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------
@@ -370,9 +390,9 @@ def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url} (bundle {built.revision})")
-    _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
+    pid = _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
     marker.write_text(fingerprint)
-    _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
+    _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log", lambda: _running(pid))
 
 
 def publish_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> opa_bundle.Bundle:
