@@ -1,9 +1,14 @@
-"""Starting an OPA server: the real binary, on loopback, serving the bizid and system policies and a
-registry document, always with authentication and authorization.
+"""Starting an OPA server: the real binary, on loopback, serving the one signed bundle
+(`policies.bundle`: the bizid and system policies and the registry document), always with authentication,
+authorization and bundle signature verification.
 
 `server_command` is the one `opa run` command line: the local platform's long-running OPA
 (scripts/services.py), `private_opa` (the policy matrix's what-if mode, the policy tests and the policy
 benchmark) and, in the same terms, the ECS sidecar (infra/components/keycloak_service.py, tested).
+
+- `--bundle` with `--verification-key`: OPA refuses to start on an unsigned bundle or one whose files do
+  not match their signed digests. Never `--watch`: OPA 1.22 reloads a watched bundle file WITHOUT verifying
+  its signature (tests/test_opa_bundle.py shows it), so a changed bundle means a restart.
 
 - `--authentication=token --authorization=basic` with `policies/system/authz.rego`: only `GET /health` is
   open; the decision token (Keycloak) may ask `POST /v1/data/bizid/<package>/decision`, the read token
@@ -15,7 +20,6 @@ benchmark) and, in the same terms, the ECS sidecar (infra/components/keycloak_se
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -30,11 +34,10 @@ from typing import Any
 
 import requests
 
+from policies import bundle as opa_bundle
 from policies import opa_client
 from policies.opa_client import OpaError
-from realm import build as realm_build
-from realm import opa_data
-from realm.platform import DEFINITIONS_DIR, POLICY_DIR, SYSTEM_POLICY_DIR
+from realm.platform import DEFINITIONS_DIR
 
 DECIDE_TOKEN_ENV = "BIZID_OPA_TOKEN"
 """Keycloak's token (decisions only); read by the extension's OpaClient and by system.authz."""
@@ -45,6 +48,13 @@ READ_TOKEN_SECRET = "opa-read-token"
 """File names of the two tokens among a platform's generated secrets."""
 
 SECURITY_FLAGS = ("--authentication=token", "--authorization=basic")
+VERIFICATION_ALG_FLAG = f"--signing-alg={opa_bundle.SIGNING_ALG}"
+"""With `--verification-key=<public key>`: how every bizid OPA verifies its bundle (as in the ECS sidecar)."""
+
+
+def verification_flags(verification_key: Path | str) -> list[str]:
+    """`--verification-key` (a PEM file, or the PEM text itself, which OPA also accepts) and the algorithm."""
+    return [f"--verification-key={verification_key}", VERIFICATION_ALG_FLAG]
 
 
 def opa_binary(configured: Path | None = None) -> Path:
@@ -68,27 +78,26 @@ def _free_port() -> int:
 def server_command(
     binary: Path,
     address: str,
-    data_dir: Path,
+    bundle: Path,
+    verification_key: Path,
     extra_args: Sequence[str] = (),
     *,
     decision_log: bool = False,
 ) -> list[str]:
-    """`opa run --server` on `address` with token authentication and the authorization policy, serving
-    `policies/bizid` and `policies/system` (without `_test.rego`, as in production) and the data documents
-    under `data_dir`: the one command every bizid OPA server is started with."""
+    """`opa run --server` on `address` with token authentication and the authorization policy, serving the
+    signed bundle `bundle` (policies/bizid and policies/system without tests, and the registry), verified
+    with `verification_key`: the one command every bizid OPA server is started with."""
     command = [
         str(binary),
         "run",
         "--server",
-        "--addr",
-        address,
+        f"--addr={address}",
         *SECURITY_FLAGS,
-        "--ignore",
-        "*_test.rego",
+        *verification_flags(verification_key),
     ]
     if decision_log:
-        command += ["--log-format", "json", "--set", "decision_logs.console=true"]
-    return [*command, *extra_args, str(POLICY_DIR), str(SYSTEM_POLICY_DIR), str(data_dir)]
+        command += ["--log-format=json", "--set=decision_logs.console=true"]
+    return [*command, *extra_args, "--bundle", str(bundle)]
 
 
 def token_env(decide_token: str, read_token: str) -> dict[str, str]:
@@ -116,23 +125,27 @@ def private_opa(
     """A private OPA server (the real binary: `binary`, else `opa` on PATH) on a free loopback port, with
     the platform's authentication and authorization and fresh tokens; yields its URL.
 
-    It serves the policies and the registry generated from `definitions` by `realm.opa_data` - or the
-    given `registry` document as is. Its read token is known to `policies.opa_client` while it runs, so
+    It serves a bundle built by `policies.bundle.build` (optimized and signed with a fresh key, as the
+    platform's) from the policies and the registry generated from `definitions` by `realm.opa_data` - or
+    the given `registry` document as is: so what the tests ask is the built artefact, not the sources.
+    Its read token is known to `policies.opa_client` while it runs, so
     `Opa(url)` authenticates without the caller handling tokens (`opa_client.token_for(url)` for plain HTTP).
     """
     with tempfile.TemporaryDirectory(prefix="bizid-opa-") as tmp:
-        data_dir = Path(tmp) / "data"
-        if registry is None:
-            defs, profile = realm_build.load(definitions)
-            opa_data.write(defs, data_dir, profile=profile)
-        else:
-            target = data_dir.joinpath(*opa_data.DATA_PATH, "data.json")
-            target.parent.mkdir(parents=True)
-            target.write_text(json.dumps(registry), encoding="utf-8")
+        opa = opa_binary(binary)
+        signing_key = opa_bundle.generate_signing_key(Path(tmp) / "signing.pem")
+        verification_key = opa_bundle.write_verification_key(signing_key, Path(tmp) / "verification.pem")
+        built = opa_bundle.build(
+            opa, Path(tmp) / opa_bundle.BUNDLE_FILE, signing_key, definitions=definitions, registry=registry
+        )
         port = _free_port()
         log_path = Path(tmp) / "opa.log"
         command = server_command(
-            opa_binary(binary), f"127.0.0.1:{port}", data_dir, ("--skip-version-check", *extra_args)
+            opa,
+            f"127.0.0.1:{port}",
+            built.path,
+            verification_key,
+            ("--skip-version-check", *extra_args),
         )
         read_token = new_token()
         env = {**os.environ, **token_env(new_token(), read_token)}

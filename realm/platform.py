@@ -22,11 +22,16 @@ KEYCLOAK_VERSION = "26.5.6"
 """Also in realm/extensions/pom.xml and infra/images/keycloak/Dockerfile (tests/test_layers.py keeps
 them equal)."""
 OPA_VERSION = "v1.22.2"
+"""Also the sidecar image's `ARG OPA_VERSION` (infra/images/opa/Dockerfile, without the `v`; tested in
+tests/test_runtime_options.py)."""
 # Regal has no release reachable from the Go module proxy here (403); kept pinned so the lint step can
 # try it and say exactly why it could not run.
 REGAL_MODULE = "github.com/open-policy-agent/regal"
 REGAL_VERSION = "v0.36.1"
 POSTGRES_MAJOR = "15"
+"""The local cluster's major (Debian 12's PostgreSQL) and the Aurora PostgreSQL major of every stack
+(`bizid:database.engineVersion` in infra/Pulumi.<stack>.yaml; tests/test_runtime_options.py): Keycloak runs
+on AWS against the major it is tested against here."""
 
 REALM = "bizid"
 """The realm's name; realm/definitions/realm.yaml declares it (tests/test_layers.py keeps them equal)."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-from realm import build, opa_data, reconcile
+from realm import build, reconcile
 from realm.loader import DEFINITIONS_DIR
-from scripts import arguments, settings
+from scripts import arguments, services, settings
 from scripts.settings import Settings
 
 DRIFT_EXIT = 1
@@ -41,9 +41,8 @@ def _apply(args: argparse.Namespace) -> int:
     cfg, api, desired = _prepare(args)
     plan, writes = reconcile.apply(api, desired, cfg.paths.secrets)
     print(plan.render())
-    defs, profile = build.load(args.definitions)
-    written = opa_data.write(defs, cfg.paths.opa_data, profile=profile)
-    print(f"[bizid] realm {desired.name}: {writes} Admin API writes; OPA data: {written}")
+    bundle = services.publish_opa_bundle(cfg, args.definitions)
+    print(f"[bizid] realm {desired.name}: {writes} Admin API writes; OPA bundle {bundle.revision}")
     return 0
 
 

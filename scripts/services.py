@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies import bundle as opa_bundle
 from policies import opa_server
-from realm.platform import DB_NAME, DB_USER
+from realm import keycloak_options
+from realm.platform import DB_NAME, DB_USER, DEFINITIONS_DIR
 from scripts import install, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
@@ -28,12 +30,9 @@ from scripts.settings import LOOPBACK, REPO_ROOT, Settings
 PG_SUPERUSER = "postgres"
 PG_CONF_FILE = "bizid.conf"
 
-# Build-time Keycloak options (`kc.sh build`); a change triggers a rebuild before the next start.
-KEYCLOAK_BUILD_OPTIONS = (
-    "--db=postgres",
-    "--health-enabled=true",
-    "--metrics-enabled=true",
-)
+# Build-time Keycloak options (`kc.sh build`; realm/keycloak_options.py, shared with the image); a change
+# triggers a rebuild before the next start.
+KEYCLOAK_BUILD_OPTIONS = tuple(keycloak_options.build_args())
 
 
 @dataclass(frozen=True)
@@ -126,14 +125,34 @@ def _http_ok(url: str, cafile: Path | None = None) -> bool:
         return False
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float, log_file: Path) -> None:
+def _wait(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    log_file: Path,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Until `check()`; fails at once when `alive()` says the process has exited (e.g. OPA refusing a
+    bundle whose signature does not verify), with the end of its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if alive is not None and not alive():
+            tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "(no log)"
+            raise InstallError(f"{what} exited while starting; end of {log_file}:\n{tail}")
         time.sleep(0.5)
     tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "(no log)"
     raise InstallError(f"{what} did not become ready within {timeout:.0f} s; end of {log_file}:\n{tail}")
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a child that exited but was not reaped still answers `kill -0`)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return _pid_alive(pid)
+    return state not in ("Z", "X")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------
@@ -250,7 +269,8 @@ def stop_postgres(settings: Settings) -> None:
 
 
 def keycloak_env(settings: Settings) -> dict[str, str]:
-    """Runtime configuration of the local Keycloak; every value comes from settings or generated secrets."""
+    """Runtime configuration of the local Keycloak: addresses from settings, secrets generated, every other
+    option from realm/keycloak_options.py (the source the ECS task definition reads too)."""
     tls_dir = settings.paths.tls
     return {
         **os.environ,
@@ -258,21 +278,18 @@ def keycloak_env(settings: Settings) -> dict[str, str]:
         "KC_DB_USERNAME": DB_USER,
         "KC_DB_PASSWORD": settings.secret("db-password"),
         "KC_HOSTNAME": settings.keycloak_url,
-        "KC_HTTP_ENABLED": "false",
         "KC_HTTP_HOST": LOOPBACK,
         "KC_HTTPS_PORT": str(settings.ports.keycloak_https),
         "KC_HTTPS_CERTIFICATE_FILE": str(tls_dir / "server.pem"),
         "KC_HTTPS_CERTIFICATE_KEY_FILE": str(tls_dir / "server-key.pem"),
         "KC_HTTP_MANAGEMENT_PORT": str(settings.ports.keycloak_management),
-        # One node: no cluster transport (JGroups would otherwise listen on every interface).
-        "KC_CACHE": "local",
         "KC_BOOTSTRAP_ADMIN_USERNAME": settings.admin_username,
         "KC_BOOTSTRAP_ADMIN_PASSWORD": settings.secret("admin-password"),
-        "KC_LOG_LEVEL": "info",
         "BIZID_OPA_URL": settings.opa_url,
         # Keycloak's bearer token for OPA (decisions only); read by the extension's OpaClient.
         opa_server.DECIDE_TOKEN_ENV: settings.secret(opa_server.DECIDE_TOKEN_SECRET),
-        **tuning.KEYCLOAK_ENV,
+        # Tuning, cache, logging: the options the ECS task gets too (realm/keycloak_options.py).
+        **keycloak_options.server_env(keycloak_options.LOCAL),
     }
 
 
@@ -331,17 +348,29 @@ def _opa_ready(settings: Settings) -> bool:
     return _http_ok(f"{settings.opa_url}/health?bundles")
 
 
-def write_opa_data(settings: Settings) -> None:
-    """OPA's data comes only from the realm definitions (one source, nothing to drift)."""
-    from realm import build, opa_data
-
-    defs, profile = build.load()
-    opa_data.write(defs, settings.paths.opa_data, profile=profile)
+def write_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> opa_bundle.Bundle:
+    """The local OPA's bundle, built from `definitions` and signed with the local key (generated under
+    .bizid/secrets on first use); a bundle already there with the revision these inputs give is kept."""
+    opa = install.ensure_opa(settings)
+    key = opa_bundle.ensure_signing_key(settings.paths.opa_signing_key)
+    opa_bundle.write_verification_key(key, settings.paths.opa_verification_key)
+    target = settings.paths.opa_bundle
+    registry = opa_bundle.registry_document(definitions)
+    revision = opa_bundle.expected_revision(opa, registry)
+    if opa_bundle.revision_of(target) == revision:
+        return opa_bundle.Bundle(path=target, revision=revision)
+    log(f"building the OPA bundle {revision}")
+    return opa_bundle.build(opa, target, key, registry=registry)
 
 
 def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
+    # No --watch: OPA reloads a watched bundle without verifying its signature; a new bundle = a restart.
     cmd = opa_server.server_command(
-        opa, f"{LOOPBACK}:{settings.ports.opa}", settings.paths.opa_data, ("--watch",), decision_log=True
+        opa,
+        f"{LOOPBACK}:{settings.ports.opa}",
+        settings.paths.opa_bundle,
+        settings.paths.opa_verification_key,
+        decision_log=True,
     )
     tokens = opa_server.token_env(
         settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
@@ -349,22 +378,49 @@ def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, st
     return cmd, tokens
 
 
-def start_opa(settings: Settings) -> None:
-    """Start OPA (authenticated, authorised, masked decision log); restart it when its command or tokens
-    changed, so an OPA started by an older checkout without authorization does not stay up."""
+def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
+    """Start OPA on the signed bundle (authenticated, authorised, masked decision log); restart it when its
+    command, tokens, verification key or bundle revision changed, so an OPA started by an older checkout
+    (or on older policies or definitions) does not stay up."""
     opa = install.ensure_opa(settings)
-    write_opa_data(settings)
+    built = write_opa_bundle(settings, definitions)
     cmd, tokens = _opa_command(settings, opa)
     marker = settings.paths.pids / "opa.fingerprint"
-    fingerprint = hashlib.sha256(json.dumps([cmd, tokens], sort_keys=True).encode()).hexdigest()
+    key = settings.paths.opa_verification_key.read_text(encoding="utf-8")
+    fingerprint = hashlib.sha256(
+        json.dumps([cmd, tokens, key, built.revision], sort_keys=True).encode()
+    ).hexdigest()
     current = marker.exists() and marker.read_text() == fingerprint
     if current and read_pid(settings, "opa") is not None and _opa_ready(settings):
         return
     _stop_pid(settings, "opa")
-    log(f"starting OPA on {settings.opa_url}")
-    _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
+    log(f"starting OPA on {settings.opa_url} (bundle {built.revision})")
+    pid = _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
     marker.write_text(fingerprint)
-    _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log")
+    _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log", lambda: _running(pid))
+
+
+def publish_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> opa_bundle.Bundle:
+    """Rebuild the local bundle from `definitions` (`bizid realm apply`); a running OPA is restarted on it
+    when its revision changed (an OPA that is not running picks it up at its next start)."""
+    built = write_opa_bundle(settings, definitions)
+    if read_pid(settings, "opa") is not None:
+        start_opa(settings, definitions)
+    return built
+
+
+def opa_revisions(settings: Settings) -> list[str]:
+    """The bundle revision(s) the running local OPA reports (`GET /v1/data/system/bundles`); [] when it
+    cannot be asked."""
+    request = urllib.request.Request(
+        f"{settings.opa_url}/v1/data/system/bundles", headers=settings.opa_read_headers()
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            body = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return []
+    return opa_bundle.served_revisions(body.get("result") if isinstance(body, dict) else None)
 
 
 def stop_opa(settings: Settings) -> None:
@@ -395,5 +451,11 @@ def status(settings: Settings) -> list[ServiceStatus]:
     return [
         ServiceStatus("postgres", pg_up, pg_up, f"{LOOPBACK}:{settings.ports.postgres}"),
         ServiceStatus("keycloak", kc_pid is not None, _keycloak_ready(settings), settings.keycloak_url),
-        ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), settings.opa_url),
+        ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), _opa_detail(settings)),
     ]
+
+
+def _opa_detail(settings: Settings) -> str:
+    has_token = (settings.paths.secrets / opa_server.READ_TOKEN_SECRET).exists()
+    revisions = opa_revisions(settings) if has_token else []
+    return f"{settings.opa_url}  bundle {', '.join(revisions) or '(none reported)'}"

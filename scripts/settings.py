@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies import bundle as opa_bundle
 from policies import opa_client, opa_server
 from realm.client_secrets import FileClientSecrets
 from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
@@ -82,9 +83,19 @@ class Paths:
         return self.bin / "opa"
 
     @property
-    def opa_data(self) -> Path:
-        """Data generated from the realm definitions and served to OPA (RP registry and friends)."""
-        return self.state / "opa" / "data"
+    def opa_bundle(self) -> Path:
+        """The signed OPA bundle the local OPA serves (`bizid bundle build` / `bizid up` write it)."""
+        return self.state / "opa" / opa_bundle.BUNDLE_FILE
+
+    @property
+    def opa_verification_key(self) -> Path:
+        """Public half of the bundle signing key; the local OPA verifies the bundle with it."""
+        return self.state / "opa" / opa_bundle.VERIFICATION_KEY_FILE
+
+    @property
+    def opa_signing_key(self) -> Path:
+        """The local bundle signing key (generated, mode 0600, never in git; on AWS: Secrets Manager)."""
+        return self.secrets / "opa-bundle-signing-key.pem"
 
     @property
     def tls(self) -> Path:

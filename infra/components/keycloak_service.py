@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pulumi
@@ -29,12 +30,32 @@ from infra.components.common import (
     policy_document,
 )
 from infra.config import KeycloakConfig, ServiceSize
+from policies import bundle as opa_bundle
+from policies import opa_server
+from realm import keycloak_options
 
 CONTAINER = "keycloak"
 SIDECAR = "opa"
 OPA_TOKEN_ENV = "BIZID_OPA_TOKEN"
 """Read by Keycloak's OpaClient and OPA's system.authz; as in policies/opa_server.py (tested)."""
-OPA_SECURITY_FLAGS = ("--authentication=token", "--authorization=basic")
+OPA_SECURITY_FLAGS = opa_server.SECURITY_FLAGS
+"""Loopback is shared in the task: only Keycloak's token may ask, nobody may write."""
+OPA_IMAGE_BUNDLE = PurePosixPath("/bundle") / opa_bundle.BUNDLE_FILE
+OPA_IMAGE_VERIFICATION_KEY = PurePosixPath("/bundle") / opa_bundle.VERIFICATION_KEY_FILE
+"""Where infra/images/opa/Dockerfile puts what `bizid bundle build` wrote to build/opa/ (tested)."""
+
+
+def sidecar_command() -> list[str]:
+    """The sidecar's arguments (the image's entrypoint is the `opa` binary): the command every bizid OPA
+    runs, on the bundle and public key baked into the image; OPA refuses a bundle they do not verify."""
+    command = opa_server.server_command(
+        Path("/opa"),
+        f"127.0.0.1:{OPA_PORT}",
+        Path(OPA_IMAGE_BUNDLE),
+        Path(OPA_IMAGE_VERIFICATION_KEY),
+        decision_log=True,
+    )
+    return command[1:]
 
 
 @dataclass(frozen=True)
@@ -310,8 +331,10 @@ class KeycloakService(pulumi.ComponentResource):
             "name": OPA_TOKEN_ENV,
             "valueFrom": pulumi.Output.concat(args.opa_secret_arn, ":password::"),
         }
+        # Tuning (worker threads, 503 shedding queue, database pool), cache stack, logging: the same source
+        # as the local platform (realm/keycloak_options.py; tests/test_runtime_options.py compares them).
         env = {
-            "KC_DB": "postgres",
+            **keycloak_options.server_env(keycloak_options.ecs(args.settings.cpu)),
             "KC_DB_URL": pulumi.Output.concat(
                 "jdbc:postgresql://",
                 args.db_endpoint,
@@ -320,23 +343,12 @@ class KeycloakService(pulumi.ComponentResource):
                 "?sslmode=require",
             ),
             "KC_HOSTNAME": f"https://{args.hostname}",
-            "KC_PROXY_HEADERS": "xforwarded",
-            "KC_HTTP_ENABLED": "false",
             "KC_HTTPS_PORT": str(KEYCLOAK_HTTPS_PORT),
             "KC_HTTP_MANAGEMENT_PORT": str(KEYCLOAK_MANAGEMENT_PORT),
-            "KC_HEALTH_ENABLED": "true",
-            "KC_METRICS_ENABLED": "true",
-            "KC_CACHE": "ispn",
-            "KC_CACHE_STACK": "jdbc-ping",
-            "KC_LOG_CONSOLE_OUTPUT": "json",
-            # Success events too, not only errors: they are the audit trail shipped to the archive.
-            "KC_SPI_EVENTS_LISTENER__JBOSS_LOGGING__SUCCESS_LEVEL": "info",
-            "KC_SPI_EVENTS_LISTENER__JBOSS_LOGGING__ERROR_LEVEL": "warn",
             "BIZID_OPA_URL": f"http://127.0.0.1:{OPA_PORT}",
             "BIZID_REALM": args.settings.realm,
             "BIZID_REGION": args.region,
             "BIZID_REGION_ROLE": args.role,
-            "JAVA_OPTS_KC_HEAP": "-XX:MaxRAMPercentage=70",
         }
         keycloak = {
             "name": CONTAINER,
@@ -380,16 +392,8 @@ class KeycloakService(pulumi.ComponentResource):
             "image": args.opa_image,
             "essential": True,
             "user": "1000",
-            "command": [
-                "run",
-                "--server",
-                f"--addr=127.0.0.1:{OPA_PORT}",
-                # Loopback is shared in the task: only Keycloak's token may ask, nobody may write.
-                *OPA_SECURITY_FLAGS,
-                "--log-format=json",
-                "--set=decision_logs.console=true",
-                "/bundle",
-            ],
+            # The local platform's `opa run` (opa_server.server_command) on the image's signed bundle.
+            "command": sidecar_command(),
             "readonlyRootFilesystem": True,
             "logConfiguration": logs(args.opa_log_group, "opa"),
         }

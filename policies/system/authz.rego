@@ -9,7 +9,8 @@
 #   - the decision token (`BIZID_OPA_TOKEN`, held by Keycloak): `POST /v1/data/bizid/<package>/decision`
 #     only, the documents Keycloak asks for;
 #   - the read token (`BIZID_OPA_READ_TOKEN`, held by the local tools and tests): the same decisions,
-#     plus reading the registry (`GET /v1/data/bizid/registry...`) and the policy list (`GET /v1/policies`);
+#     plus reading the registry (`GET /v1/data/bizid/registry...`), the policy list (`GET /v1/policies`)
+#     and the manifests of the loaded bundles, where the running revision is (`GET /v1/data/system/bundles`);
 #   - nobody: any write (PUT, PATCH, DELETE; POST elsewhere than a decision), ad-hoc queries
 #     (`/v1/query`, `/v1/compile`), other data (including `data.system`), config and status.
 #   Policies and data come only from the files OPA was started with.
@@ -49,6 +50,12 @@ allow if {
 	"read" in roles
 	input.method == "GET"
 	input.path == ["v1", "policies"]
+}
+
+allow if {
+	"read" in roles
+	input.method == "GET"
+	input.path == ["v1", "data", "system", "bundles"]
 }
 
 # METADATA

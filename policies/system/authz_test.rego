@@ -40,6 +40,7 @@ test_the_decision_token_reads_nothing_else if {
 	not _allowed("GET", ["v1", "policies"], token)
 	not _allowed("POST", ["v1", "query"], token)
 	not _allowed("GET", ["v1", "config"], token)
+	not _allowed("GET", ["v1", "data", "system", "bundles"], token)
 }
 
 test_nobody_writes if {
@@ -72,4 +73,14 @@ test_unset_or_short_tokens_match_nothing if {
 		with opa.runtime as {"env": {"BIZID_OPA_TOKEN": "short"}}
 	not authz.allow with input as {"method": "POST", "path": ["v1", "data", "bizid", "access", "decision"]}
 		with opa.runtime as {"env": {}}
+}
+
+test_the_read_token_reads_the_bundle_manifests_only if {
+	token := "read-token-0123456789"
+	_allowed("GET", ["v1", "data", "system", "bundles"], token)
+	not _anonymous("GET", ["v1", "data", "system", "bundles"])
+	not _allowed("GET", ["v1", "data", "system", "bundles"], "decide-token-0123456789")
+	not _allowed("GET", ["v1", "data", "system", "authz"], token)
+	not _allowed("PUT", ["v1", "data", "system", "bundles"], token)
+	not _allowed("POST", ["v1", "data", "system", "bundles"], token)
 }
