@@ -29,7 +29,7 @@ from realm.accounts import DEMO_ACCOUNTS_FILE
 from realm.oidc.browser_flow import BrowserFlow, LoginResult
 from scripts import settings
 from scripts.sample_rp.client import PendingSignIn, Refused, RpError, SampleRp
-from scripts.sample_rp.config import rp_config
+from scripts.sample_rp.config import redirect_uri, rp_config
 
 
 def _credentials(args: argparse.Namespace, cfg: settings.Settings) -> tuple[str, str, str | None]:
@@ -53,6 +53,35 @@ def _credentials(args: argparse.Namespace, cfg: settings.Settings) -> tuple[str,
     if not (args.username and args.password):
         raise SystemExit("sample_rp: give --demo-account, --credentials, or --username and --password")
     return args.username, args.password, args.totp_secret
+
+
+def _config(args: argparse.Namespace) -> int:
+    """What an RP developer is handed at registration: issuer, discovery URL, client id, redirect URI, where
+    the confidential secret is kept, and the CA that verifies the platform's TLS certificate."""
+    cfg = settings.load()
+    defs = loader.load()
+    try:
+        rp = defs.rp(args.rp)
+    except KeyError as e:
+        raise SystemExit(f"sample_rp: --rp: {e.args[0]}") from None
+    facts = {
+        "issuer": cfg.issuer,
+        "discovery": f"{cfg.issuer}/.well-known/openid-configuration",
+        "client_id": rp.client_id,
+        "client_type": rp.client_type,
+        "redirect_uri": redirect_uri(defs, rp.client_id),
+        "client_secret_file": str(cfg.client_secrets().path(rp.client_id))
+        if rp.client_type == "confidential"
+        else "",
+        "ca_cert": str(cfg.paths.ca_cert),
+        "scopes": " ".join(["openid", *rp.scopes]),
+    }
+    if args.get:
+        print(facts[args.get])
+    else:
+        width = max(len(k) for k in facts)
+        print("\n".join(f"{k:{width}}  {v}" for k, v in facts.items()))
+    return 0
 
 
 def _rp(cfg: settings.Settings, client_id: str) -> SampleRp:
@@ -151,6 +180,23 @@ def _serve(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.sample_rp", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
+    config = sub.add_parser("config", help="print an RP's registration: issuer, client id, secret file, CA")
+    config.add_argument("--rp", required=True, help="client id (realm/definitions/rps/<client_id>.yaml)")
+    config.add_argument(
+        "--get",
+        choices=[
+            "issuer",
+            "discovery",
+            "client_id",
+            "client_type",
+            "redirect_uri",
+            "client_secret_file",
+            "ca_cert",
+            "scopes",
+        ],
+        help="print only this value (for shell scripts)",
+    )
+    config.set_defaults(func=_config)
     for name, func, help_text in (
         ("sign-in", _sign_in, "sign a user in (scripted user agent) and print the claims"),
         ("serve", _serve, "serve the RP for a real browser on its redirect URI's host and port"),
