@@ -16,9 +16,7 @@ import base64
 import json
 import sys
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pyotp
@@ -28,8 +26,9 @@ from realm import loader
 from realm.accounts import DEMO_ACCOUNTS_FILE
 from realm.oidc.browser_flow import BrowserFlow, LoginResult
 from scripts import settings
-from scripts.sample_rp.client import PendingSignIn, Refused, RpError, SampleRp
+from scripts.sample_rp.client import Refused, SampleRp
 from scripts.sample_rp.config import redirect_uri, rp_config
+from scripts.sample_rp.web import make_server
 
 
 def _credentials(args: argparse.Namespace, cfg: settings.Settings) -> tuple[str, str, str | None]:
@@ -123,51 +122,14 @@ def _sign_in(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """A browser-facing RP on its redirect URI's host and port: / starts a sign-in, the callback shows
-    the claims."""
+    """A browser-facing RP on its redirect URI's host and port (scripts/sample_rp/web.py)."""
     cfg = settings.load()
     rp = _rp(cfg, args.rp)
-    callback = urlsplit(rp.config.redirect_uri)
-    pending: dict[str, PendingSignIn] = {}
-    extra = _extra(args)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/":
-                started = rp.start(scope=args.scope, **extra)
-                pending[started.state] = started
-                self.send_response(302)
-                self.send_header("Location", started.url)
-                self.end_headers()
-            elif self.path.split("?", 1)[0] == callback.path:
-                url = f"{callback.scheme}://{callback.netloc}{self.path}"
-                state = dict(p.split("=", 1) for p in urlsplit(url).query.split("&") if "=" in p).get("state")
-                waiting = pending.pop(state or "", None)
-                try:
-                    if waiting is None:
-                        raise RpError("unknown or reused state")
-                    outcome = rp.finish(waiting, url)
-                    body: Any = (
-                        vars(outcome)
-                        if isinstance(outcome, Refused)
-                        else {"id_token": outcome.id_token, "userinfo": outcome.userinfo}
-                    )
-                    status = 403 if isinstance(outcome, Refused) else 200
-                except RpError as e:
-                    body, status = {"error": str(e)}, 400
-                data = json.dumps(body, ensure_ascii=False, indent=2).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(data)
-            else:
-                self.send_error(404)
-
-        def log_message(self, format: str, *log_args: Any) -> None:  # no query strings (codes) in logs
-            return
-
-    server = ThreadingHTTPServer((callback.hostname or "127.0.0.1", callback.port or 80), Handler)
-    print(f"sample RP {args.rp}: open http://{callback.netloc}/ (Ctrl-C stops)", flush=True)
+    server = make_server(rp, args.scope, **_extra(args))
+    print(
+        f"sample RP {args.rp}: open http://{urlsplit(rp.config.redirect_uri).netloc}/ (Ctrl-C stops)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
