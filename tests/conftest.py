@@ -33,7 +33,7 @@ from realm.oidc.browser_flow import BrowserFlow, Client, LoginResult
 from scripts import services, settings
 from scripts.keycloak_admin import admin_client
 from scripts.sample_rp.client import Refused, SampleRp, SignedIn
-from scripts.sample_rp.config import rp_config
+from scripts.sample_rp.config import redirect_uri, rp_config
 from scripts.settings import Settings
 
 MakeAccount = Callable[..., CreatedAccount]
@@ -82,7 +82,7 @@ def rp_client(cfg: Settings, defs: Definitions, client_id: str) -> Client:
     secret = None
     if rp.client_type == "confidential":
         secret = cfg.client_secret(client_id)
-    return Client(client_id=client_id, redirect_uri=str(rp.redirect_uris[0]), secret=secret)
+    return Client(client_id=client_id, redirect_uri=redirect_uri(defs, client_id), secret=secret)
 
 
 def new_browser(cfg: Settings) -> BrowserFlow:
