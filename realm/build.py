@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from realm import loader
+from realm import discovery, loader
 from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import (
     ACR_LOA,
@@ -371,11 +371,12 @@ def realm_representation(defs: Definitions) -> dict[str, Any]:
         "attributes": {
             "acr.loa.map": compact_json(ACR_LOA),
             "bizid.tier.loa": compact_json(tier_loa(defs)),
+            discovery.REALM_ATTRIBUTE: compact_json(discovery.metadata(defs)),
         },
     }
 
 
-JSON_REALM_ATTRIBUTES = frozenset({"acr.loa.map", "bizid.tier.loa"})
+JSON_REALM_ATTRIBUTES = frozenset({"acr.loa.map", "bizid.tier.loa", discovery.REALM_ATTRIBUTE})
 """Realm attributes holding JSON: compared as parsed values, not as strings."""
 
 

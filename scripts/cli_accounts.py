@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from pathlib import Path
 
 from realm import loader
-from realm.accounts import AccountSpec, PasswordCheck, create
+from realm.accounts import AccountSpec, CreatedAccount, PasswordCheck, create
 from realm.models import Definitions, Tier
 from scripts import arguments, password_blocklist, settings
 from scripts.keycloak_admin import admin_client
@@ -21,6 +25,11 @@ def _blocklist(defs: Definitions) -> PasswordCheck | None:
 
 
 def _create_cmd(args: argparse.Namespace) -> int:
+    if args.save_credentials:  # checked before the account exists: nothing is created that cannot be saved
+        folder = Path(args.save_credentials).resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            print(f"bizid: --save-credentials: cannot write into {folder}", file=sys.stderr)
+            return 2
     spec = AccountSpec(
         tier=Tier(args.tier),
         username=args.username,
@@ -43,6 +52,8 @@ def _create_cmd(args: argparse.Namespace) -> int:
     )
     defs = loader.load()
     account = create(spec, defs, admin_client(settings.load()), _blocklist(defs))
+    if args.save_credentials:
+        _save_credentials(Path(args.save_credentials), account)
     print(f"created {account.tier.value} account {account.username} (id {account.user_id})")
     print(f"  password: {account.password}")
     if account.totp_base32:
@@ -52,6 +63,16 @@ def _create_cmd(args: argparse.Namespace) -> int:
             f"&digits={defs.realm.otp.digits}&period={defs.realm.otp.period_seconds}"
         )
     return 0
+
+
+def _save_credentials(path: Path, account: CreatedAccount) -> None:
+    """The new account's credentials as a file (mode 600) for a test RP: docs/rp-guide.md."""
+    path.write_text(
+        json.dumps(
+            {"username": account.username, "password": account.password, "totp_base32": account.totp_base32}
+        )
+    )
+    path.chmod(0o600)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,5 +105,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="enrol a TOTP authenticator (default: required tiers only)",
+    )
+    create_p.add_argument(
+        "--save-credentials",
+        metavar="FILE",
+        help="also write username, password and TOTP secret to FILE (mode 600), e.g. for the sample RP",
     )
     create_p.set_defaults(func=_create_cmd)

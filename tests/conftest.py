@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import requests
 import yaml
@@ -28,9 +29,11 @@ import yaml
 from realm import accounts, loader, reconcile
 from realm.accounts import AccountSpec, CreatedAccount
 from realm.models import Definitions, Tier
-from realm.oidc.browser_flow import BrowserFlow, Client
+from realm.oidc.browser_flow import BrowserFlow, Client, LoginResult
 from scripts import services, settings
 from scripts.keycloak_admin import admin_client
+from scripts.sample_rp.client import Refused, SampleRp, SignedIn
+from scripts.sample_rp.config import redirect_uri, rp_config
 from scripts.settings import Settings
 
 MakeAccount = Callable[..., CreatedAccount]
@@ -79,7 +82,7 @@ def rp_client(cfg: Settings, defs: Definitions, client_id: str) -> Client:
     secret = None
     if rp.client_type == "confidential":
         secret = cfg.client_secret(client_id)
-    return Client(client_id=client_id, redirect_uri=str(rp.redirect_uris[0]), secret=secret)
+    return Client(client_id=client_id, redirect_uri=redirect_uri(defs, client_id), secret=secret)
 
 
 def new_browser(cfg: Settings) -> BrowserFlow:
@@ -284,3 +287,28 @@ def register(
         verify=str(platform.paths.ca_cert),
     )
     return Registration(session, username, verifier, set(re.findall(r'name="([^"]+)"', page.text)), response)
+
+
+# --- the sample RP (scripts/sample_rp, Authlib) on the RP side, the scripted browser as the user -------
+
+
+def sample_rp_sign_in(
+    cfg: Settings,
+    defs: Definitions,
+    client_id: str,
+    account: CreatedAccount,
+    scope: str = "openid",
+    **extra: str,
+) -> SignedIn | Refused:
+    """Sign `account` in at `client_id` the way a real RP does it: Authlib builds the request, validates
+    the ID token against the JWKS and calls userinfo; the scripted browser only fills Keycloak's forms."""
+    rp = SampleRp(rp_config(cfg, defs, client_id))
+    pending = rp.start(scope=scope, **extra)
+    totp = account.totp_base32
+    otp = (lambda: pyotp.TOTP(totp).now()) if totp else None
+    agent = LoginResult()
+    callback = new_browser(cfg).sign_in_at(
+        pending.url, rp.config.redirect_uri, account.username, account.password, otp, agent
+    )
+    assert callback is not None, f"the login stopped on a page: {agent}"
+    return rp.finish(pending, callback)

@@ -21,8 +21,9 @@ from realm.accounts import CreatedAccount
 from realm.delegation import DelegationRecord, GrantSpec, LicenceRecord
 from realm.models import Definitions, Tier
 from realm.oidc.browser_flow import LoginResult, decode_jwt_payload
+from scripts.sample_rp.client import Refused, SignedIn
 from scripts.settings import Settings
-from tests.conftest import MakeAccount, new_browser, rp_client
+from tests.conftest import MakeAccount, new_browser, rp_client, sample_rp_sign_in
 
 pytestmark = pytest.mark.platform
 
@@ -76,15 +77,9 @@ def test_a_delegate_acts_for_the_principal_with_a_valid_delegation(
 ) -> None:
     tax = delegate(make_account)
     delegation_id = grant(admin, definitions, principal, tax, "jgrants", "subsidy-application")
-    browser = new_browser(platform)
-    result = browser.login(
-        rp_client(platform, definitions, "jgrants"),
-        tax.username,
-        tax.password,
-        otp=lambda: pyotp.TOTP(tax.totp_base32 or "").now(),
-        extra={"delegation": delegation_id},
-    )
-    assert result.tokens is not None, result
+    # The RP side is the sample RP (Authlib): it asks for the delegation as any RP would.
+    result = sample_rp_sign_in(platform, definitions, "jgrants", tax, delegation=delegation_id)
+    assert isinstance(result, SignedIn), result
     expected = {
         "delegation_id": delegation_id,
         "principal": {"corporate_number": PRINCIPAL["corporate_number"], "corporate_name": "Principal K.K."},
@@ -92,9 +87,9 @@ def test_a_delegate_acts_for_the_principal_with_a_valid_delegation(
         "not_before": delegation.rfc3339(NOW),
         "not_after": delegation.rfc3339(NOW + dt.timedelta(days=30)),
     }
-    id_token = decode_jwt_payload(result.tokens["id_token"])
+    id_token = result.id_token
     access_token = decode_jwt_payload(result.tokens["access_token"])
-    userinfo = browser.userinfo(result.tokens["access_token"])
+    userinfo = result.userinfo
     assert "delegation" not in access_token  # released claims never go into the access token
     for where, claims in (("id token", id_token), ("userinfo", userinfo)):
         assert claims.get("delegation") == expected, where
@@ -216,8 +211,13 @@ def test_a_delegation_for_another_rp_or_an_unknown_id_is_refused(
     assert_refused(sign_in(platform, definitions, "shaho", tax, delegation_id), "wrong_rp")
     other = delegate(make_account)
     grant(admin, definitions, principal, other, "jgrants", "subsidy-application")
-    result = sign_in(platform, definitions, "jgrants", other, str(uuid.uuid4()))
-    assert result.tokens is None and result.error == "access_denied", result
+    unknown = str(uuid.uuid4())
+    refused = sample_rp_sign_in(platform, definitions, "jgrants", other, delegation=unknown)
+    # The RP is told the id is unknown, in words it can act on, not the policy's input format.
+    assert isinstance(refused, Refused) and refused.error == "access_denied", refused
+    assert refused.error_description == (
+        f"delegation_invalid: unknown_delegation: no delegation '{unknown}' was granted to this account"
+    )
 
 
 def test_a_delegation_stops_when_the_granting_prime_is_suspended(

@@ -281,6 +281,8 @@ def test_a_self_registered_entry_account_is_refused_where_entry_is_not_accepted(
     query = _redirect_query(reg.response)
     assert query["error"] == "access_denied", query
     assert "malformed_input" not in query.get("error_description", "")
+    # The RP reads the cause first: the tier, not the missing second factor (issue 11 §5).
+    assert query.get("error_description", "").startswith("tier_not_accepted:"), query
     user = api.get(f"/admin/realms/{desired.name}/users", username=reg.username, exact="true")[0]
     events = api.get(f"/admin/realms/{desired.name}/events", user=user["id"])
     reasons = [e["details"].get("bizid_reasons", "") for e in events if e.get("error") == "access_denied"]

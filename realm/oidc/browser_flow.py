@@ -170,15 +170,30 @@ class BrowserFlow:
         if acr_values:
             params["acr_values"] = acr_values
         result = LoginResult()
+        url = f"{self.endpoints['auth']}?{urlencode(params)}"
+        location = self.sign_in_at(url, client.redirect_uri, username, password, otp, result)
+        return result if location is None else self._finish(location, client, state, verifier, result)
+
+    def sign_in_at(
+        self,
+        authorization_url: str,
+        redirect_uri: str,
+        username: str,
+        password: str,
+        otp: Callable[[], str] | None = None,
+        result: LoginResult | None = None,
+    ) -> str | None:
+        """Be the user agent only: open an authorization URL an RP built, fill Keycloak's forms, and return
+        the URL the IdP redirected to at `redirect_uri` (code or error; the RP parses it). None when the flow
+        stopped on a page instead (`result.page_errors` says why, `result.otp_prompted` whether a second
+        factor was asked)."""
+        result = result if result is not None else LoginResult()
+        target = Client(client_id="", redirect_uri=redirect_uri)
         password_sent = otp_sent = False
-        page = self._follow(
-            self._request("GET", f"{self.endpoints['auth']}?{urlencode(params)}", "authorize"),
-            client,
-            "authorize",
-        )
+        page = self._follow(self._request("GET", authorization_url, "authorize"), target, "authorize")
         for _ in range(5):
             if isinstance(page, str):
-                return self._finish(page, client, state, verifier, result)
+                return page
             if page.status_code != 200:
                 raise FlowError(f"login page answered {page.status_code}: {page.text[:300]}")
             parsed = parse_page(page.text)
@@ -188,23 +203,23 @@ class BrowserFlow:
             if otp_form is not None:
                 result.otp_prompted = True
                 if otp is None or otp_sent:
-                    return result  # no second factor to give, or the code given was refused
+                    return None  # no second factor to give, or the code given was refused
                 otp_sent = True
                 data = {**otp_form.fields, "otp": otp()}
                 page = self._follow(
-                    self._request("POST", urljoin(page.url, otp_form.action), "otp", data=data), client, "otp"
+                    self._request("POST", urljoin(page.url, otp_form.action), "otp", data=data), target, "otp"
                 )
             elif form is not None:
                 if password_sent:
-                    return result  # the login form came back: wrong password or locked; page_errors says
+                    return None  # the login form came back: wrong password or locked; page_errors says
                 password_sent = True
                 data = {**form.fields, "username": username, "password": password}
                 data.pop("rememberMe", None)
                 page = self._follow(
-                    self._request("POST", urljoin(page.url, form.action), "login", data=data), client, "login"
+                    self._request("POST", urljoin(page.url, form.action), "login", data=data), target, "login"
                 )
             else:
-                return result  # an error or info page (e.g. account disabled); page_errors says what
+                return None  # an error or info page (e.g. account disabled); page_errors says what
         raise FlowError("login did not finish within 5 pages")
 
     def _finish(

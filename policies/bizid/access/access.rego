@@ -52,13 +52,18 @@ allow if {
 # title: Why the account is refused (sorted; empty when allowed)
 # description: |
 #   A malformed input is reported only as malformed_input, one entry per problem: nothing else can
-#   be judged reliably from it.
+#   be judged reliably from it. The first reason is what the RP reads (error_description), so
+#   acr_too_low comes after every other reason: signing in again with a second factor cannot help
+#   while anything else applies (an Entry account registered from jgrants is tier_not_accepted).
 # scope: document
 default reasons := [{"code": "no_decision", "message": "the conditions for access were not all established"}]
 
 reasons := sort({_reason("malformed_input", problem) | some problem in inputs.problems}) if {
 	count(inputs.problems) > 0
-} else := sort(denials) if {
+} else := array.concat(
+	sort({r | some r in denials; r.code != "acr_too_low"}),
+	sort({r | some r in denials; r.code == "acr_too_low"}),
+) if {
 	count(denials) > 0
 } else := [] if {
 	allow

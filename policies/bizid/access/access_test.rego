@@ -162,6 +162,25 @@ test_several_reasons_reported_together if {
 		"authn": {"loa": 0},
 	})
 	_codes(_decide(request)) == {"tier_not_accepted", "account_suspended", "account_expired", "acr_too_low"}
+	[r.code | some r in _decide(request).reasons] == [
+		"account_expired", "account_suspended", "tier_not_accepted",
+		"acr_too_low",
+	]
+}
+
+# The RP reads the first reason: an Entry account registered from jgrants (password only) is told the
+# tier is not accepted, not that a second factor was missing.
+test_acr_too_low_comes_last if {
+	registered := _patched("jgrants", "entry", {"authn": {"loa": 1}})
+	_decide(registered).reasons == [
+		{"code": "tier_not_accepted", "message": `jgrants accepts only ["prime", "member"]; this account is "entry"`},
+		{"code": "acr_too_low", "message": "level of authentication 1 is below the required 2"},
+	]
+}
+
+test_acr_too_low_alone_is_reported if {
+	weak := _patched("jgrants", "prime", {"authn": {"loa": 1}})
+	_decide(weak).reasons == [{"code": "acr_too_low", "message": "level of authentication 1 is below the required 2"}]
 }
 
 # --- delegation hook -------------------------------------------------------------------------------
@@ -174,6 +193,15 @@ test_invalid_delegation_refused if {
 	request := object.union(fixtures.delegated_input, {"delegation": {"revoked": true}})
 	decision := _decide(request)
 	decision.reasons == [{"code": "delegation_invalid", "message": "revoked: the delegation was revoked"}]
+}
+
+test_unknown_delegation_named if {
+	request := object.union(fixtures.delegated_input, {"delegation": null})
+	unknown := object.union(request, {"delegation": {"id": "dlg-none"}})
+	_decide(unknown).reasons == [{
+		"code": "delegation_invalid",
+		"message": `unknown_delegation: no delegation "dlg-none" was granted to this account`,
+	}]
 }
 
 test_malformed_delegation_refused if {

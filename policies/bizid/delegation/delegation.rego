@@ -20,7 +20,8 @@
 #
 #   Used by bizid.access (a login carrying a delegation is refused unless it is valid) and by
 #   bizid.release (the `delegation` claim is the `acting_for` record below).
-#   Deny codes: no_delegation, malformed_input, wrong_rp, unknown_rp, wrong_delegate, not_yet_valid,
+#   Deny codes: no_delegation, unknown_delegation (the account holds no delegation with the
+#   requested id), malformed_input, wrong_rp, unknown_rp, wrong_delegate, not_yet_valid,
 #   expired, revoked, grantor_mismatch, grantor_not_prime, grantor_not_of_principal,
 #   grantor_inactive, unknown_procedure, licence_required, no_decision.
 # related_resources:
@@ -66,6 +67,9 @@ default reasons := [{"code": "no_decision", "message": "the conditions for the d
 
 reasons := [_reason("no_delegation", "the input carries no delegation")] if {
 	not _present
+} else := [_reason("unknown_delegation", msg)] if {
+	_not_on_record
+	msg := sprintf("no delegation %q was granted to this account", [_delegation.id])
 } else := sort({_reason("malformed_input", problem) | some problem in problems}) if {
 	count(problems) > 0
 } else := sort(denials) if {
@@ -99,6 +103,10 @@ _reason(code, message) := {"code": code, "message": message}
 _delegation := input.delegation
 
 _present if _delegation != null
+
+# Keycloak found no record with the requested id among the signing-in account's delegations and sent
+# only the id: the RP is told so, not which fields a record would have needed.
+_not_on_record if _delegation == {"id": _delegation.id}
 
 # A procedure as released to the RP, with the licences that qualify the delegate for it.
 _procedure_claim(procedure, licences) := {

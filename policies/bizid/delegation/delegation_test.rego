@@ -84,6 +84,24 @@ test_no_delegation if {
 	}
 }
 
+# --- a delegation id the account does not hold (Keycloak sends only the id) ----------------------
+
+test_unknown_delegation if {
+	request := object.union(fixtures.delegated_input, {"delegation": null})
+	decision := _decide(object.union(request, {"delegation": {"id": "dlg-none"}}))
+	decision == {
+		"valid": false,
+		"reasons": [{"code": "unknown_delegation", "message": `no delegation "dlg-none" was granted to this account`}],
+		"acting_for": null,
+	}
+}
+
+test_a_record_with_more_than_an_id_is_judged if {
+	request := object.union(fixtures.delegated_input, {"delegation": null})
+	decision := _decide(object.union(request, {"delegation": {"id": "dlg-none", "rp": "jgrants"}}))
+	"malformed_input" in _codes(decision)
+}
+
 # --- each condition --------------------------------------------------------------------------------
 
 test_wrong_rp if _refused({"rp": {"client_id": "shaho"}}, "wrong_rp")

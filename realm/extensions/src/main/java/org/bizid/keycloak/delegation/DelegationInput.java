@@ -20,8 +20,9 @@ import org.keycloak.models.UserModel;
  * <p>The RP names a delegation with the authorization request parameter {@code delegation=<id>}. That id is only a
  * selector: the record is looked up among the signed-in user's own {@code delegations} attribute, the granting
  * account is looked up in the realm by the record's {@code granted_by}, and the policy judges the result. An id that
- * is not on the user's account is sent as {@code {"id": <id>}}, which the policy finds malformed, so the sign-in is
- * refused ({@code delegation_invalid}). Nothing the RP or the browser sends ever becomes part of a record.
+ * is not on the user's account is sent as {@code {"id": <id>}} alone, which the policy reports as
+ * {@code unknown_delegation}, so the sign-in is refused ({@code delegation_invalid: unknown_delegation: ...}).
+ * Nothing the RP or the browser sends ever becomes part of a record.
  */
 public final class DelegationInput {
 

@@ -1,0 +1,29 @@
+"""An RP's registration on the local platform, in one place: issuer, client id, redirect URI, secret, CA.
+
+The redirect URI is the first one the RP registered in realm/definitions/rps/<client_id>.yaml (the
+per-target overlays that make it follow BIZID_PORT_OFFSET belong to `realm apply --target`; this is the
+one function to change when they land). A confidential client's secret is the one `realm apply`
+generated into .bizid/secrets/clients/<client_id>.
+"""
+
+from __future__ import annotations
+
+from realm.models import Definitions
+from scripts.sample_rp.client import RpConfig
+from scripts.settings import Settings
+
+
+def redirect_uri(defs: Definitions, client_id: str) -> str:
+    return str(defs.rp(client_id).redirect_uris[0])
+
+
+def rp_config(cfg: Settings, defs: Definitions, client_id: str) -> RpConfig:
+    rp = defs.rp(client_id)
+    secret = cfg.client_secret(client_id) if rp.client_type == "confidential" else None
+    return RpConfig(
+        issuer=cfg.issuer,
+        client_id=client_id,
+        redirect_uri=redirect_uri(defs, client_id),
+        client_secret=secret,
+        ca_cert=str(cfg.paths.ca_cert),
+    )
