@@ -86,3 +86,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="enrol a TOTP authenticator (default: required tiers only)",
     )
     create_p.set_defaults(func=_create_cmd)
+    from scripts import cli_lifecycle  # show, list, suspend, reactivate, renew
+
+    cli_lifecycle.register(acc_sub)
