@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from realm import admin_paths
 from realm.admin import user_attribute as _attr
 from realm.models import Definitions, Tier, TierDefinition, corporate_number_error
 from realm.operator_audit import (
@@ -246,9 +247,8 @@ def end_sessions(admin: Any, user_id: str) -> int:
     """End every session of the account (browser SSO and the RPs' refresh tokens): how many there were."""
     sessions: list[dict[str, Any]] = admin.get_sessions(user_id)
     # Keycloak's logout also sets the user's not-before to now: every token issued before is refused.
-    response = admin.connection.raw_post(
-        f"admin/realms/{admin.connection.realm_name}/users/{user_id}/logout", data=""
-    )
+    logout = admin_paths.path(admin_paths.USER_LOGOUT, realm=admin.connection.realm_name, id=user_id)
+    response = admin.connection.raw_post(logout, data="")
     if response.status_code not in (200, 204):
         raise LifecycleError(
             f"Keycloak did not end the sessions of account {user_id}: HTTP {response.status_code}"
