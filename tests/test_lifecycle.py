@@ -9,6 +9,7 @@ compared before and after). Commands run as a user runs them: `scripts.cli.main(
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -408,3 +409,59 @@ def test_new_accounts_get_their_tiers_validity(
     validity = definitions.tier(Tier.PRIME).validity
     assert validity is not None
     assert _attributes(admin, prime.user_id)["valid_until"] == [validity.last_day(_today()).isoformat()]
+
+
+# --- the audit trace -----------------------------------------------------------------------------------
+
+
+def test_audit_trace_joins_keycloak_events_opa_decisions_and_operator_actions(
+    platform: Settings,
+    definitions: Definitions,
+    make_account: MakeAccount,
+    admin: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The 2020 question: which RPs did this Prime's Members sign in to, and who created them?"""
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    prime = make_account(Tier.PRIME)
+    member = make_account(Tier.MEMBER, prime_username=prime.username)
+    assert _sign_in(platform, definitions, "jgrants", member).ok
+    lifecycle.suspend(
+        admin,
+        member.username,
+        lifecycle.Actor(OPERATOR, "misuse at another RP"),
+        cli_lifecycle.trail(platform),
+    )
+    assert not _sign_in(platform, definitions, "jgrants", member).ok
+
+    code, out, err = run(
+        capsys,
+        "audit",
+        "trace",
+        "--account",
+        prime.username,
+        "--members",
+        "--json",
+        "--since",
+        start.isoformat(),
+    )
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    mine = [r for r in rows if r["account"] == member.username]
+    kinds = [(r["source"], r["what"]) for r in mine]
+    assert ("keycloak-admin", "CREATE USER") in kinds  # who created it: the admin event
+    logins = [r for r in mine if r["source"] == "keycloak-login" and r["what"] == "LOGIN"]
+    assert logins and all("client=jgrants" in r["detail"] for r in logins)
+    opa = [r for r in mine if r["source"] == "opa"]
+    assert any(r["what"] == "bizid.access.decision allow" and "rp=jgrants" in r["detail"] for r in opa)
+    assert any("account_suspended" in r["detail"] for r in opa)
+    assert ("operator", "suspend") in kinds
+    assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)
+    # The suspension comes after the allowed sign-in and before the refusal.
+    order = [k for k in kinds if k[0] in ("operator",) or k == ("opa", "bizid.access.decision allow")]
+    assert order.index(("operator", "suspend")) > order.index(("opa", "bizid.access.decision allow"))
+
+    code, _out, err = run(capsys, "audit", "trace", "--account", "no-such-account-x")
+    assert code == 2 and "'no-such-account-x': no such account" in err
+    code, _out, err = run(capsys, "audit", "trace", "--account", prime.username, "--since", "yesterday")
+    assert code == 2 and "'yesterday'" in err
