@@ -53,7 +53,7 @@ class AccountView:
     email: str | None
     tier: str | None
     status: str
-    """The stored account_status (`suspended` also when Keycloak has the user disabled)."""
+    """The stored account_status (active when unset, the user profile's default)."""
     enabled: bool
     valid_until: str | None
     corporate_number: str | None
@@ -70,7 +70,7 @@ class AccountView:
 
     def effective_status(self, today: dt.date) -> str:
         """suspended, expired or active: what the access policy makes of the account today."""
-        if self.status == "suspended":
+        if self.status == "suspended" or not self.enabled:  # a disabled user is refused by Keycloak
             return "suspended"
         return "expired" if self.expired(today) else "active"
 
@@ -108,7 +108,7 @@ def view(user: dict[str, Any]) -> AccountView:
         username=str(user["username"]),
         email=user.get("email"),
         tier=_attr(user, "tier"),
-        status=status if enabled else "suspended",
+        status=status,
         enabled=enabled,
         valid_until=_attr(user, "valid_until"),
         corporate_number=_attr(user, "corporate_number"),
@@ -390,7 +390,7 @@ def check_approver(
         )
     if prime.tier != Tier.PRIME.value:
         raise LifecycleError(f"--approved-by {approved_by!r}: is a {prime.tier!r} account, not a Prime")
-    if prime.status == "suspended":
+    if prime.status == "suspended" or not prime.enabled:
         raise LifecycleError(f"--approved-by {approved_by!r}: the Prime is suspended")
     if prime.valid_until is None or prime.expired(today):
         raise LifecycleError(

@@ -252,7 +252,9 @@ def test_show_and_list_by_tier_company_status_and_expiry(
 
     code, out, err = run(capsys, "accounts", "show", "--username", member.username)
     assert code == 0, err
-    assert f"issued by (Prime): {prime.username}" in out and "status:             active" in out
+    shown = dict(line.split(":", 1) for line in out.splitlines())
+    assert shown["issued by (Prime)"].strip() == prime.username and shown["status"].strip() == "active"
+    assert shown["valid until"].strip() == soon.isoformat()  # a Member's validity defaults to its Prime's
 
     def names(**filters: Any) -> set[str]:
         return {
