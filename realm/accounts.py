@@ -235,9 +235,13 @@ def validate(
 
     if spec.tier is not Tier.ENTRY:
         if valid_until is None:
-            years = defs.realm.prime_revalidation_years if spec.tier is Tier.PRIME else 1
-            today = dt.date.today()
-            valid_until = today.replace(year=today.year + years)
+            today = dt.datetime.now(JST).date()
+            validity = tier.validity
+            if validity is not None:  # the tier's validity period (tiers.yaml)
+                valid_until = validity.last_day(today)
+            else:
+                years = defs.realm.prime_revalidation_years if spec.tier is Tier.PRIME else 1
+                valid_until = today.replace(year=today.year + years)
         attrs["valid_until"] = valid_until.isoformat()
     elif valid_until is not None:
         attrs["valid_until"] = valid_until.isoformat()

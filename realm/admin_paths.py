@@ -42,6 +42,7 @@ EXECUTION_CONFIG: str = kc.URL_ADMIN_FLOWS_EXECUTION_CONFIG
 AUTHENTICATOR_CONFIG: str = kc.URL_ADMIN_AUTHENTICATOR_CONFIG
 
 CLEAR_USER_CACHE: str = kc.URL_ADMIN_CLEAR_USER_CACHE
+USER_LOGOUT: str = kc.URL_ADMIN_USER_LOGOUT
 
 # Not in python-keycloak's table: the realm's client profiles and client policies documents.
 CLIENT_POLICY_PROFILES: str = "admin/realms/{realm-name}/client-policies/profiles"

@@ -7,6 +7,8 @@ effect, so a bad definition never reaches Keycloak or OPA.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import ipaddress
 import re
 from enum import StrEnum
@@ -75,6 +77,48 @@ def redirect_uri_error(uri: AnyUrl) -> str | None:
     return None
 
 
+def add_months(start: dt.date, months: int) -> dt.date:
+    """The same day `months` later, clamped to the last day of a shorter month (31 Jan + 1 -> 28/29 Feb)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(start.day, calendar.monthrange(year, month + 1)[1])
+    return dt.date(year, month + 1, day)
+
+
+class Validity(Strict):
+    """How long an account of a tier is valid after issue or renewal, and when it may be renewed.
+
+    gBizID (from July 2026, DOMAIN.md): 2 years 3 months, with renewal. The account is valid through the
+    same calendar day `years` and `months` later (clamped to the month's last day).
+    """
+
+    years: Annotated[int, Field(ge=0, le=10)]
+    months: Annotated[int, Field(ge=0, le=11)] = 0
+    renewal_window_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        description="renewal is possible from this many days before the last valid day (and after it)"
+    )
+    renewable: bool = True
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Validity:
+        if self.years == 0 and self.months == 0:
+            raise ValueError("a validity period must be at least one month")
+        return self
+
+    @property
+    def total_months(self) -> int:
+        return self.years * 12 + self.months
+
+    def last_day(self, start: dt.date) -> dt.date:
+        """The last valid day of an account issued or renewed on `start`."""
+        return add_months(start, self.total_months)
+
+    def describe(self) -> str:
+        parts = [f"{self.years} year(s)"] if self.years else []
+        parts += [f"{self.months} month(s)"] if self.months else []
+        return " ".join(parts)
+
+
 class TierDefinition(Strict):
     """What a tier means: how it was proofed and the least authentication level its holder must reach."""
 
@@ -91,6 +135,9 @@ class TierDefinition(Strict):
     issued_by_prime: bool = Field(
         False,
         description="issued and vouched for by a Prime (Member): valid only while that Prime is",
+    )
+    validity: Validity | None = Field(
+        None, description="validity period and renewal of the tier's accounts (None: no expiry, Entry)"
     )
 
 
@@ -375,6 +422,11 @@ class Definitions(Strict):
     def _references_resolve(self) -> Definitions:
         if {t.name for t in self.tiers} != set(Tier):
             raise ValueError(f"tiers must define exactly {[t.value for t in Tier]}")
+        for t in self.tiers:
+            if (t.attributes_verified or t.rp_scoped) and t.validity is None:
+                raise ValueError(
+                    f"tier {t.name.value!r} must have a validity (its accounts need valid_until)"
+                )
         issued = [t.name.value for t in self.tiers if t.issued_by_prime]
         if issued and not any(t.can_create_members for t in self.tiers):
             raise ValueError(f"tiers {issued} are issued by a Prime, but no tier can_create_members")

@@ -18,7 +18,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from loadtests import cli as load_cli
-    from scripts import cli_accounts, cli_bundle, cli_delegation, cli_matrix, cli_realm
+    from scripts import cli_accounts, cli_audit, cli_bundle, cli_delegation, cli_matrix, cli_realm
 
     return [
         platform_cli.register,
@@ -28,6 +28,7 @@ def _registrars() -> list[Registrar]:
         cli_matrix.register,
         load_cli.register,
         cli_bundle.register,
+        cli_audit.register,
     ]
 
 

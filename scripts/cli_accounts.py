@@ -112,3 +112,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also write username, password and TOTP secret to FILE (mode 600), e.g. for the sample RP",
     )
     create_p.set_defaults(func=_create_cmd)
+    from scripts import cli_lifecycle  # show, list, suspend, reactivate, renew
+
+    cli_lifecycle.register(acc_sub)
