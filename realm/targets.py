@@ -101,7 +101,14 @@ class TargetDefinition(Strict):
     """One target file. `local: true` takes everything but RP overlays from the local platform."""
 
     local: bool = False
-    keycloak_url: AnyUrl | None = None
+    keycloak_url: AnyUrl | None = Field(
+        None, description="the public URL: the issuer's base, stack output url"
+    )
+    admin_url: AnyUrl | None = Field(
+        None,
+        description="where bizid reaches the Admin API and master's token endpoint, when not at keycloak_url "
+        "(a deployed stack blocks /admin and /realms/master at its WAF and ALB: the private admin path)",
+    )
     ca_cert: Path | None = Field(None, description="CA bundle for Keycloak's TLS; None: the system's")
     opa_url: AnyUrl | None = Field(None, description="the OPA Keycloak's flows call (not this machine)")
     service_account: ServiceAccount | None = None
@@ -116,7 +123,7 @@ class TargetDefinition(Strict):
     def _complete(self) -> TargetDefinition:
         given = [
             k
-            for k in ("keycloak_url", "ca_cert", "opa_url", "service_account", "client_secrets")
+            for k in ("keycloak_url", "admin_url", "ca_cert", "opa_url", "service_account", "client_secrets")
             if getattr(self, k) is not None
         ]
         if self.local:
@@ -134,8 +141,10 @@ class TargetDefinition(Strict):
         if missing:
             raise ValueError(f"{missing[0]}: required for a deployed target (missing: {', '.join(missing)})")
         assert self.keycloak_url is not None
-        if self.keycloak_url.scheme != "https":
-            raise ValueError(f"keycloak_url: must be https (value: {str(self.keycloak_url)!r})")
+        for name in ("keycloak_url", "admin_url"):
+            url = getattr(self, name)
+            if url is not None and url.scheme != "https":
+                raise ValueError(f"{name}: must be https (value: {str(url)!r})")
         if isinstance(self.client_secrets, FileSecrets) and not self.on_loopback:
             raise ValueError(
                 "client_secrets.files: an RP's client secret for a deployed target lives in AWS Secrets "

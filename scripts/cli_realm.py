@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from realm import build, opa_data, reconcile, secret_sources, service_account
+from realm.admin_api import ReconcileError
 from realm.loader import DEFINITIONS_DIR
 from realm.target import ServiceAccountLogin, Target
 from realm.targets import LOCAL
@@ -51,10 +52,21 @@ def _reaching(resolved_name: str, url: str, login: str, local: bool) -> Iterator
             f"target {resolved_name}: Keycloak refused the login of {login} (HTTP {exc.response_code}): "
             "wrong secret, or not bootstrapped yet (`bizid realm bootstrap`)"
         ) from None
+    except ReconcileError as exc:
+        raise ValueError(
+            f"target {resolved_name}: {exc} (a 403: the service account lacks a role, see "
+            "realm/service_account.py; a 404 at the public URL: set admin_url in the target file)"
+        ) from None
     except KeycloakError as exc:
+        hint = ""
+        if exc.response_code in (403, 404):
+            hint = (
+                " (a deployed stack blocks /admin and /realms/master at its public URL: reach it through "
+                "admin_url in the target file; or the service account lacks a role: `bizid realm bootstrap`)"
+            )
         raise ValueError(
             f"target {resolved_name}: Keycloak refused the request: HTTP {exc.response_code}: "
-            f"{exc.error_message!s:.300}"
+            f"{exc.error_message!s:.300}{hint}"
         ) from None
 
 

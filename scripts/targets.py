@@ -66,9 +66,10 @@ def load_definition(name: str, directory: Path) -> tuple[Path, TargetDefinition]
 
 
 def _deployed(file: Path, definition: TargetDefinition) -> tuple[str, str, Path | None]:
+    """(Admin API base URL, OPA URL for the flows, CA bundle)."""
     assert definition.keycloak_url is not None and definition.opa_url is not None
     return (
-        str(definition.keycloak_url).rstrip("/"),
+        str(definition.admin_url or definition.keycloak_url).rstrip("/"),
         str(definition.opa_url).rstrip("/"),
         _ca_cert(file, definition),
     )

@@ -279,3 +279,21 @@ def test_an_environment_secret_is_read_never_written() -> None:
     assert secret_sources.read(source, environ={}) is None
     with pytest.raises(secret_sources.SecretSourceError, match="export BIZID_SOME_SECRET"):
         secret_sources.write(source, "v")
+
+
+def test_the_admin_api_is_reached_at_admin_url_when_given(
+    definitions_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The public URL blocks /admin and /realms/master (WAF, ALB): the private admin path is named apart."""
+    path = definitions_copy / "targets" / "dev.yaml"
+    _edit(path, {"service_account": {"secret": {"env": "BIZID_T_SA"}}})
+    monkeypatch.setenv("BIZID_T_SA", "s3cret-value")
+    assert (
+        cli_targets.resolve("dev", definitions_copy).target.keycloak_url == "https://id.dev.bizid.example.jp"
+    )
+    _edit(path, {"admin_url": "https://keycloak-admin.dev.internal:8443"})
+    resolved = cli_targets.resolve("dev", definitions_copy)
+    assert resolved.target.keycloak_url == "https://keycloak-admin.dev.internal:8443"
+    _edit(path, {"admin_url": "http://keycloak-admin.dev.internal:8080"})
+    with pytest.raises(DefinitionError, match="admin_url: must be https"):
+        cli_targets.resolve("dev", definitions_copy)
