@@ -39,7 +39,12 @@ def _not_found(exc: Exception) -> bool:
 def _aws_error(what: str, exc: Exception) -> SecretSourceError:
     response = getattr(exc, "response", None) or {}
     code = response.get("Error", {}).get("Code", type(exc).__name__)
-    return SecretSourceError(f"AWS Secrets Manager: {what}: {code}")
+    hint = ""
+    if code in ("NoCredentialsError", "ExpiredTokenException", "UnrecognizedClientException"):
+        hint = " (no valid AWS credentials: set AWS_PROFILE, or `aws sso login`)"
+    elif code == "AccessDeniedException":
+        hint = " (your AWS role may not read or write this secret, or use its KMS key)"
+    return SecretSourceError(f"AWS Secrets Manager: {what}: {code}{hint}")
 
 
 def read(source: SecretSource, environ: Mapping[str, str] | None = None, client: Any = None) -> str | None:

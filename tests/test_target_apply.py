@@ -271,3 +271,12 @@ def test_the_service_account_holds_no_more_than_the_realm_roles(stand_in: Settin
         assert response.status_code == 403, (path, response.status_code)
     response = api._c.raw_post("/admin/realms", data='{"realm": "stolen", "enabled": true}')
     assert response.status_code == 403, response.status_code
+
+
+def test_the_local_platform_registers_redirect_uris_on_its_rp_port(platform: Settings) -> None:
+    """`--target local` (the default): the RPs' loopback redirect URIs follow BIZID_PORT_OFFSET."""
+    api = connect(platform.target())
+    clients = {c["clientId"]: c for c in api.get(f"/admin/realms/{REALM}/clients")}
+    for rp in loader.load().rps:
+        expected = [str(u).replace(":18900/", f":{platform.ports.rp}/") for u in rp.redirect_uris]
+        assert clients[rp.client_id]["redirectUris"] == sorted(expected), rp.client_id
