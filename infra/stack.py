@@ -34,7 +34,12 @@ from infra.components.monitoring import (
     HealthCheckAlarmsArgs,
 )
 from infra.components.network import Network, NetworkArgs
-from infra.components.secrets import ReplicatedSecret, ReplicatedSecretArgs
+from infra.components.secrets import (
+    ReplicatedSecret,
+    ReplicatedSecretArgs,
+    realm_admin_secret_name,
+    rp_secret_prefix,
+)
 from infra.config import PROJECT, RegionConfig, StackConfig, StackSecrets
 
 MASTER_SECRET_PURPOSE = "aurora-master"
@@ -147,6 +152,22 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         "Bearer token of Keycloak at its OPA sidecar (decisions only)",
         "keycloak",
         secrets.opa_token,
+    )
+
+    # The realm reconciler's service-account secret: created empty, written by `bizid realm bootstrap`
+    # (docs/infra.md, "Day one"); a fixed name, exported, that realm/definitions/targets/<env>.yaml names.
+    realm_admin_secret = ReplicatedSecret(
+        f"{prefix}-realm-admin",
+        ReplicatedSecretArgs(
+            "bizid realm reconciler: secret of the service-account client bizid-realm-admin (master realm)",
+            None,
+            primary.region,
+            keys[primary.region].arn,
+            replicas,
+            secret_name=realm_admin_secret_name(env),
+            recovery_window_days=30 if config.is_prod else 0,
+        ),
+        on[primary.region],
     )
 
     # Images: pinned from config, or built once and pushed to every region's registry.
@@ -341,6 +362,10 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     outputs: dict[str, pulumi.Output[object]] = {
         "url": pulumi.Output.from_input(f"https://{config.dns.hostname}"),
         "globalClusterId": glob.id,
+        # What `bizid realm bootstrap|apply --target <env>` reads (realm/definitions/targets/<env>.yaml).
+        "keycloakAdminSecretArn": admin_secret.arn,
+        "realmAdminSecretName": realm_admin_secret.name,
+        "rpSecretPrefix": pulumi.Output.from_input(rp_secret_prefix(env)),
     }
     for d in deployments:
         outputs[f"{d.config.label}AlbDnsName"] = d.service.alb.dns_name

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from loadtests import population as pop
-from realm import loader
+from realm import loader, targets
 from realm.models import ACR_LOA, Definitions, Tier
 from realm.oidc.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
 from scripts.settings import Settings
@@ -68,8 +68,9 @@ def assert_loopback(url: str) -> None:
 
 
 def rp_clients(cfg: Settings, defs: Definitions | None = None) -> dict[str, Client]:
-    """Every registered RP as the browser flow sees it (confidential ones with their local secret)."""
-    defs = defs or loader.load()
+    """Every registered RP as the browser flow sees it (confidential ones with their local secret), with the
+    redirect URIs the local platform registered (on its RP port, realm.targets.overlay)."""
+    defs = targets.overlay(defs or loader.load(), {}, cfg.ports.rp)
     clients = {}
     for rp in defs.rps:
         secret = None

@@ -51,3 +51,8 @@ class AdminApi:
     def delete(self, path: str) -> None:
         self.writes += 1
         self._check("DELETE", path, self._c.raw_delete(path))
+
+    def delete_with_body(self, path: str, body: Any) -> None:
+        """DELETE with a JSON body (the Admin API removes role mappings this way)."""
+        self.writes += 1
+        self._check("DELETE", path, self._c.raw_delete(path, data=json.dumps(body)))

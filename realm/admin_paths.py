@@ -77,3 +77,11 @@ def path(pattern: str, **values: str) -> str:
     """`/` + the pattern with its placeholders filled (values URL-quoted); a missing one is an error."""
     filled = {_PLACEHOLDERS[name]: quote(str(value), safe="") for name, value in values.items()}
     return "/" + pattern.format_map(filled)
+
+
+# The service-account bootstrap (realm.service_account): a client's service-account user and role mappings.
+CLIENT_SERVICE_ACCOUNT_USER: str = "admin/realms/{realm-name}/clients/{id}/service-account-user"
+CLIENT_ROLES: str = "admin/realms/{realm-name}/clients/{id}/roles"
+USER_REALM_ROLE_MAPPINGS: str = "admin/realms/{realm-name}/users/{user-id}/role-mappings/realm"
+USER_CLIENT_ROLE_MAPPINGS: str = "admin/realms/{realm-name}/users/{user-id}/role-mappings/clients/{id}"
+_PLACEHOLDERS["user_id"] = "user-id"

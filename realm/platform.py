@@ -36,6 +36,9 @@ on AWS against the major it is tested against here."""
 REALM = "bizid"
 """The realm's name; realm/definitions/realm.yaml declares it (tests/test_layers.py keeps them equal)."""
 LOOPBACK = "127.0.0.1"
+LOCAL_RP_PORT = 18900
+"""The port of the RP definitions' loopback redirect URIs (rps/*.yaml): the local platform's RPs at port
+offset 0. With BIZID_PORT_OFFSET=N the local target registers them at LOCAL_RP_PORT + N (realm.targets)."""
 
 DB_NAME = "keycloak"
 DB_USER = "keycloak"

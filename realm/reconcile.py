@@ -22,7 +22,7 @@ from pathlib import Path
 
 from realm import admin_paths as paths
 from realm import apply as applying
-from realm import build, preflight
+from realm import build, preflight, targets
 from realm.admin import admin_client
 from realm.admin_api import AdminApi, ReconcileError
 from realm.apply import FLOW_BINDINGS, HOLD_FLOW, Applier
@@ -71,10 +71,12 @@ class ExtensionMissingError(ValueError):
     """Keycloak lacks the bizid extension providers the definitions need."""
 
 
-def apply(api: AdminApi, desired: DesiredRealm, secrets_dir: Path | None) -> tuple[Plan, int]:
+def apply(api: AdminApi, desired: DesiredRealm, secrets: Path | ClientSecrets | None) -> tuple[Plan, int]:
     """Make exactly the changes of the plan (`realm.apply.apply`), keeping confidential clients' secrets
-    as files under `secrets_dir` (None: keep none); return the plan and the number of Admin API writes."""
-    return applying.apply(api, desired, local_store(secrets_dir))
+    in `secrets`: a store, or files under a folder (None: keep none); return the plan and the number of
+    Admin API writes."""
+    store = local_store(secrets) if secrets is None or isinstance(secrets, Path) else secrets
+    return applying.apply(api, desired, store)
 
 
 # --- wiring with the local platform -----------------------------------------------------------------
@@ -119,6 +121,7 @@ def prepare(
 ) -> tuple[AdminApi, DesiredRealm]:
     """Validate the definitions first (no request before that), then connect and build the desired state."""
     defs, profile = build.load(directory)
+    defs = targets.overlay(defs, target.redirect_uris, target.rp_port)
     api = api or connect(target)
     options = resolve_options(api, target.opa_url, without_extension)
     desired = build.desired(defs, profile, options)

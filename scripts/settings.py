@@ -13,8 +13,10 @@ from pathlib import Path
 from policies import bundle as opa_bundle
 from policies import opa_client, opa_server
 from realm.client_secrets import FileClientSecrets
+from realm.models import Definitions
 from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
     KEYCLOAK_VERSION,
+    LOCAL_RP_PORT,
     LOOPBACK,
     OPA_VERSION,
     POSTGRES_MAJOR,
@@ -23,10 +25,11 @@ from realm.platform import (  # re-exported: the pins live in the lower layer, r
     REGAL_VERSION,
     REPO_ROOT,
 )
-from realm.target import Target
+from realm.target import PasswordLogin, Target
 
 __all__ = [
     "KEYCLOAK_VERSION",
+    "LOCAL_RP_PORT",
     "LOOPBACK",
     "OPA_VERSION",
     "POSTGRES_MAJOR",
@@ -49,6 +52,8 @@ class Ports:
     keycloak_https: int = 18443
     keycloak_management: int = 19000
     opa: int = 18181
+    rp: int = LOCAL_RP_PORT
+    """Where the local RPs' loopback redirect URIs point (the sample RP, the tests' user agent)."""
 
 
 @dataclass(frozen=True)
@@ -174,15 +179,23 @@ class Settings:
         return (self.paths.secrets / name).read_text().strip()
 
     def target(self) -> Target:
-        """The local platform as the libraries take it (reads the generated admin password)."""
+        """The local platform as the libraries take it (reads the generated admin password): the `local`
+        target, the only one that signs in as the bootstrap admin."""
         return Target(
             keycloak_url=self.keycloak_url,
-            admin_username=self.admin_username,
-            admin_password=self.secret("admin-password"),
+            login=PasswordLogin(self.admin_username, self.secret("admin-password")),
             ca_cert=self.paths.ca_cert,
             opa_url=self.opa_url,
             realm=REALM,
+            rp_port=self.ports.rp,
         )
+
+    def definitions(self, directory: Path | None = None) -> Definitions:
+        """The definitions as this local platform runs them: the RPs' loopback redirect URIs on this
+        platform's RP port (`realm.targets.overlay`)."""
+        from realm import loader, targets
+
+        return targets.overlay(loader.load(directory or loader.DEFINITIONS_DIR), {}, self.ports.rp)
 
 
 def load() -> Settings:
@@ -194,11 +207,19 @@ def load() -> Settings:
     state = Path(os.environ.get("BIZID_STATE_DIR", REPO_ROOT / ".bizid"))
     cache = Path(os.environ.get("BIZID_CACHE_DIR", Path.home() / ".cache" / "bizid"))
     offset = int(os.environ.get("BIZID_PORT_OFFSET", "0"))
+    return for_platform(state, offset, cache)
+
+
+def for_platform(state: Path, offset: int, cache: Path | None = None) -> Settings:
+    """Settings of a local platform in `state` with every port shifted by `offset` (`load` reads both from
+    the environment; tests start a second platform with their own)."""
     defaults = Ports()
     ports = Ports(
         postgres=defaults.postgres + offset,
         keycloak_https=defaults.keycloak_https + offset,
         keycloak_management=defaults.keycloak_management + offset,
         opa=defaults.opa + offset,
+        rp=defaults.rp + offset,
     )
+    cache = cache or Path(os.environ.get("BIZID_CACHE_DIR", Path.home() / ".cache" / "bizid"))
     return Settings(ports=ports, paths=Paths(state=state.resolve(), cache=cache))

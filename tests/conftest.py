@@ -68,7 +68,8 @@ def platform() -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def definitions() -> Definitions:
-    return loader.load()
+    """The definitions as the local platform runs them (redirect URIs on its RP port)."""
+    return settings.load().definitions()
 
 
 @pytest.fixture(scope="session")
@@ -261,7 +262,7 @@ def register(
             "client_id": client_id,
             "response_type": "code",
             "scope": "openid account",  # `account` is optional at seminar (rps/seminar.yaml)
-            "redirect_uri": f"http://127.0.0.1:18900/callback/{client_id}",
+            "redirect_uri": f"http://127.0.0.1:{platform.ports.rp}/callback/{client_id}",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": "s",

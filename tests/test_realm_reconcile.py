@@ -255,7 +255,7 @@ def test_a_self_registered_entry_account_signs_in_where_entry_is_accepted(
     )
     query = _redirect_query(verified)
     assert "error" not in query, query
-    client = Client("seminar", "http://127.0.0.1:18900/callback/seminar")
+    client = Client("seminar", f"http://127.0.0.1:{platform.ports.rp}/callback/seminar")
     browser = BrowserFlow(
         reg.session, f"{platform.keycloak_url}/realms/{desired.name}", str(platform.paths.ca_cert)
     )

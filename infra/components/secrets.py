@@ -15,23 +15,39 @@ import pulumi_aws as aws
 from infra.components.common import child
 
 
+def realm_admin_secret_name(environment: str) -> str:
+    """The secret of the realm reconciler's service-account client (realm/service_account.py): created
+    empty by the stack, written once by `bizid realm bootstrap`, read by `bizid realm apply --target`."""
+    return f"bizid-{environment}/realm-admin-client"
+
+
+def rp_secret_prefix(environment: str) -> str:
+    """Where `bizid realm apply --target` keeps each confidential RP's secret: `<prefix><client id>`."""
+    return f"bizid-{environment}/rp-client/"
+
+
 @dataclass(frozen=True)
 class ReplicatedSecretArgs:
     description: str
-    # JSON document; always a secret Output so it is encrypted in state and masked in logs.
-    value: pulumi.Output[str]
+    # JSON document; always a secret Output so it is encrypted in state and masked in logs. None: the stack
+    # creates the secret without a value (a tool writes it, e.g. `bizid realm bootstrap`).
+    value: pulumi.Output[str] | None
     primary_region: str
     kms_key_arn: pulumi.Input[str]
     # standby region -> KMS key ARN in that region (the multi-region key's replica)
     replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # The `bizid:purpose` tag: policies/infra/iam.rego keeps the `aurora-master` secret away from the tasks.
     purpose: str | None = None
+    # A fixed name that tools look up (exported by the stack); None: Pulumi's auto-name.
+    secret_name: str | None = None
+    recovery_window_days: int = 30
 
 
 class ReplicatedSecret(pulumi.ComponentResource):
     """One secret, readable in every region of the stack."""
 
     arn: pulumi.Output[str]
+    name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: ReplicatedSecretArgs, opts: pulumi.ResourceOptions | None = None
@@ -40,17 +56,20 @@ class ReplicatedSecret(pulumi.ComponentResource):
         self._primary_region = args.primary_region
         secret = aws.secretsmanager.Secret(
             f"{name}-secret",
+            name=args.secret_name,
             description=args.description,
             kms_key_id=args.kms_key_arn,
-            recovery_window_in_days=30,
+            recovery_window_in_days=args.recovery_window_days,
             replicas=[{"region": region, "kms_key_id": key} for region, key in args.replicas.items()],
             tags={"bizid:purpose": args.purpose} if args.purpose else None,
             opts=child(self),
         )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-version", secret_id=secret.id, secret_string=args.value, opts=child(self)
-        )
+        if args.value is not None:
+            aws.secretsmanager.SecretVersion(
+                f"{name}-version", secret_id=secret.id, secret_string=args.value, opts=child(self)
+            )
         self.arn = secret.arn
+        self.name = secret.name
         self.register_outputs({"arn": self.arn})
 
     def arn_in(self, region: str) -> pulumi.Output[str]:

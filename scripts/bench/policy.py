@@ -234,7 +234,7 @@ def signin_times(
         defs,
         admin,
     )
-    rp = defs.rp("jgrants")
+    rp = cfg.definitions().rp("jgrants")
     client = Client("jgrants", str(rp.redirect_uris[0]), cfg.client_secret("jgrants"))
     results: dict[int, dict[str, float]] = {}
     for held in holdings:

@@ -1,0 +1,159 @@
+"""`--target NAME`: a target file (realm/definitions/targets/NAME.yaml) turned into what the libraries take.
+
+`local` is the platform of this checkout (scripts.settings: ports follow BIZID_PORT_OFFSET, the bootstrap
+admin, secret files under .bizid/secrets). Every other target signs in as its service-account client, whose
+secret is read from the target's secret source (AWS Secrets Manager by the name the stack exports, or an
+environment variable), and keeps RP secrets where its file says (Secrets Manager for a deployed stack).
+Everything is validated before the first request to Keycloak.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as random
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from realm import loader, secret_sources, targets
+from realm.client_secrets import ClientSecrets, FileClientSecrets
+from realm.loader import DefinitionError
+from realm.secret_sources import SecretsManagerClientSecrets
+from realm.target import PasswordLogin, ServiceAccountLogin, Target
+from realm.targets import AwsSecret, EnvSecret, FileSecrets, SecretSource, TargetDefinition
+from scripts import settings
+
+BOOTSTRAP_USERNAME_ENV = "BIZID_BOOTSTRAP_ADMIN_USERNAME"
+BOOTSTRAP_PASSWORD_ENV = "BIZID_BOOTSTRAP_ADMIN_PASSWORD"
+"""The bootstrap administrator of a deployed Keycloak, for `bizid realm bootstrap` only (never stored)."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A target ready to use: where it is, how to sign in, where RP secrets go."""
+
+    name: str
+    file: Path
+    definition: TargetDefinition
+    target: Target
+    secrets: ClientSecrets
+
+    @property
+    def local(self) -> bool:
+        return self.definition.local
+
+
+def describe(source: SecretSource) -> str:
+    if isinstance(source, EnvSecret):
+        return f"environment variable {source.env}"
+    assert isinstance(source, AwsSecret)
+    return f"AWS Secrets Manager secret {source.aws_secret} ({source.region})"
+
+
+def _ca_cert(file: Path, definition: TargetDefinition) -> Path | None:
+    if definition.ca_cert is None:
+        return None
+    path = definition.ca_cert if definition.ca_cert.is_absolute() else settings.REPO_ROOT / definition.ca_cert
+    if not path.is_file():
+        raise DefinitionError(f"{file}: ca_cert: no such file (value: {str(definition.ca_cert)!r})")
+    return path
+
+
+def load_definition(name: str, directory: Path) -> tuple[Path, TargetDefinition]:
+    """The target file, validated against the definitions (which are validated first)."""
+    defs = loader.load(directory)
+    return targets.target_file(directory, name), targets.load(directory, name, defs)
+
+
+def _deployed(file: Path, definition: TargetDefinition) -> tuple[str, str, Path | None]:
+    """(Admin API base URL, OPA URL for the flows, CA bundle)."""
+    assert definition.keycloak_url is not None and definition.opa_url is not None
+    return (
+        str(definition.admin_url or definition.keycloak_url).rstrip("/"),
+        str(definition.opa_url).rstrip("/"),
+        _ca_cert(file, definition),
+    )
+
+
+def resolve(
+    name: str,
+    directory: Path = loader.DEFINITIONS_DIR,
+    cfg: settings.Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Resolved:
+    """The named target, with its login read (the service account's secret from its source)."""
+    file, definition = load_definition(name, directory)
+    redirect_uris = {cid: tuple(str(u) for u in rp.redirect_uris) for cid, rp in definition.rps.items()}
+    if definition.local:
+        cfg = cfg or settings.load()
+        target = replace(cfg.target(), redirect_uris=redirect_uris)
+        return Resolved(name, file, definition, target, cfg.client_secrets())
+    keycloak_url, opa_url, ca_cert = _deployed(file, definition)
+    account = definition.service_account
+    assert account is not None and definition.client_secrets is not None
+    secret = secret_sources.read(account.secret, environ)
+    if secret is None:
+        raise DefinitionError(
+            f"{file}: service_account.secret: {describe(account.secret)} has no value: run "
+            f'`bizid realm bootstrap --target {name}` once (docs/infra.md, "Day one")'
+        )
+    home = definition.client_secrets
+    store: ClientSecrets = (
+        FileClientSecrets(home.files) if isinstance(home, FileSecrets) else SecretsManagerClientSecrets(home)
+    )
+    target = Target(
+        keycloak_url=keycloak_url,
+        login=ServiceAccountLogin(account.client_id, secret),
+        ca_cert=ca_cert,
+        opa_url=opa_url,
+        redirect_uris=redirect_uris,
+    )
+    return Resolved(name, file, definition, target, store)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What `bizid realm bootstrap` needs: the bootstrap admin's target, the client id and its secret."""
+
+    admin: Target
+    client_id: str
+    secret: str
+    generated: bool
+    source: SecretSource
+
+
+def bootstrap_inputs(
+    name: str, directory: Path = loader.DEFINITIONS_DIR, environ: Mapping[str, str] | None = None
+) -> Bootstrap:
+    """The bootstrap admin from BIZID_BOOTSTRAP_ADMIN_USERNAME/PASSWORD, and the service account's secret from
+    its source (generated when the source is an empty Secrets Manager secret; written only by the caller,
+    after the client exists)."""
+    env = os.environ if environ is None else environ
+    file, definition = load_definition(name, directory)
+    if definition.local:
+        raise DefinitionError(
+            f"{file}: the local target signs in as the local bootstrap admin: it has no service account to "
+            "bootstrap (use --target with a deployed target's file)"
+        )
+    username, password = env.get(BOOTSTRAP_USERNAME_ENV, ""), env.get(BOOTSTRAP_PASSWORD_ENV, "")
+    if not username or not password:
+        raise DefinitionError(
+            f"{BOOTSTRAP_USERNAME_ENV} and {BOOTSTRAP_PASSWORD_ENV} must name the bootstrap administrator "
+            "Keycloak created at its first start (on AWS: the secret of stack output keycloakAdminSecretArn)"
+        )
+    keycloak_url, opa_url, ca_cert = _deployed(file, definition)
+    account = definition.service_account
+    assert account is not None
+    secret = secret_sources.read(account.secret, environ)
+    generated = secret is None
+    if secret is None:
+        if isinstance(account.secret, EnvSecret):
+            secret_sources.write(account.secret, "")  # raises: the operator sets the variable
+        secret = random.token_urlsafe(32)
+    admin = Target(
+        keycloak_url=keycloak_url,
+        login=PasswordLogin(username, password),
+        ca_cert=ca_cert,
+        opa_url=opa_url,
+    )
+    return Bootstrap(admin, account.client_id, secret, generated, account.secret)
