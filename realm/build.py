@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from realm import loader
+from realm import smtp as smtp_config
 from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import (
     ACR_LOA,
@@ -25,9 +26,11 @@ from realm.models import (
     PlatformClient,
     RelyingParty,
     ScopeDefinition,
+    SmtpServer,
     Tier,
     UserProfileDefinition,
 )
+from realm.smtp import SmtpCredentials
 
 PROFILE_FILE = "user-profile.yaml"
 
@@ -153,6 +156,10 @@ class Options:
     extension: bool = True
     """False only while the Java extension is not installed: its validator, authenticators and mapper are
     left out. Never for a real deployment: without `bizid-access` the login flow would not ask OPA."""
+    smtp_server: SmtpServer | None = None
+    """The mail server of the platform the realm goes to (local: its Mailpit port); None: the definitions'."""
+    smtp_credentials: SmtpCredentials | None = None
+    """The SMTP login read for `realm.smtp.server.auth` when the realm is applied (realm/smtp.py)."""
 
 
 @dataclass(frozen=True)
@@ -744,7 +751,12 @@ def client_policies(options: Options) -> dict[str, Any]:
 def desired(defs: Definitions, profile: UserProfileDefinition, options: Options) -> DesiredRealm:
     return DesiredRealm(
         name=defs.realm.name,
-        realm=realm_representation(defs),
+        realm={
+            **realm_representation(defs),
+            "smtpServer": smtp_config.smtp_server(
+                defs.realm.smtp, options.smtp_server, options.smtp_credentials
+            ),
+        },
         events=events_config(defs),
         user_profile=user_profile(profile, options),
         client_scopes=tuple(client_scope(s) for s in defs.scopes),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from realm.models import SmtpServer
 from realm.platform import REALM
 
 
@@ -25,3 +26,6 @@ class Target:
     realm: str = REALM
     admin_realm: str = "master"
     admin_client_id: str = "admin-cli"
+    smtp_server: SmtpServer | None = None
+    """The mail server this platform's realm sends through; None: the one realm.yaml `smtp.server` names
+    (a target overlay may set that). The local platform sets its Mailpit here (scripts/settings.py)."""

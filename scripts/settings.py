@@ -12,9 +12,12 @@ from pathlib import Path
 
 from policies import opa_client, opa_server
 from realm.client_secrets import FileClientSecrets
+from realm.models import SmtpServer
 from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
     KEYCLOAK_VERSION,
     LOOPBACK,
+    MAILPIT_MODULE,
+    MAILPIT_VERSION,
     OPA_VERSION,
     POSTGRES_MAJOR,
     REALM,
@@ -27,6 +30,8 @@ from realm.target import Target
 __all__ = [
     "KEYCLOAK_VERSION",
     "LOOPBACK",
+    "MAILPIT_MODULE",
+    "MAILPIT_VERSION",
     "OPA_VERSION",
     "POSTGRES_MAJOR",
     "REALM",
@@ -48,6 +53,9 @@ class Ports:
     keycloak_https: int = 18443
     keycloak_management: int = 19000
     opa: int = 18181
+    mail_smtp: int = 11025
+    mail_http: int = 18025
+    """Mailpit: SMTP (Keycloak and the notifier send here) and its web UI + API (tests read mail there)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,15 @@ class Paths:
     def opa_data(self) -> Path:
         """Data generated from the realm definitions and served to OPA (RP registry and friends)."""
         return self.state / "opa" / "data"
+
+    @property
+    def mailpit(self) -> Path:
+        return self.bin / "mailpit"
+
+    @property
+    def mail_db(self) -> Path:
+        """Mailpit's message store (SQLite): the local platform's outbox, kept across restarts."""
+        return self.state / "mail" / "mailpit.db"
 
     @property
     def tls(self) -> Path:
@@ -131,6 +148,11 @@ class Settings:
         return f"http://{LOOPBACK}:{self.ports.opa}"
 
     @property
+    def mail_api_url(self) -> str:
+        """Mailpit's web UI and REST API (messages sent by the platform)."""
+        return f"http://{LOOPBACK}:{self.ports.mail_http}"
+
+    @property
     def admin_username(self) -> str:
         return "admin"
 
@@ -171,6 +193,7 @@ class Settings:
             ca_cert=self.paths.ca_cert,
             opa_url=self.opa_url,
             realm=REALM,
+            smtp_server=SmtpServer(host=LOOPBACK, port=self.ports.mail_smtp),
         )
 
 
@@ -189,5 +212,7 @@ def load() -> Settings:
         keycloak_https=defaults.keycloak_https + offset,
         keycloak_management=defaults.keycloak_management + offset,
         opa=defaults.opa + offset,
+        mail_smtp=defaults.mail_smtp + offset,
+        mail_http=defaults.mail_http + offset,
     )
     return Settings(ports=ports, paths=Paths(state=state.resolve(), cache=cache))
