@@ -26,7 +26,7 @@ from infra.components.monitoring import (
     HealthCheckAlarmsArgs,
 )
 from infra.components.network import Network, NetworkArgs
-from infra.components.secrets import ReplicatedSecret, ReplicatedSecretArgs
+from infra.components.secrets import ReplicatedSecret, ReplicatedSecretArgs, SesSmtpLogin, SesSmtpLoginArgs
 from infra.config import PROJECT, RegionConfig, StackConfig, StackSecrets
 
 
@@ -124,6 +124,12 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         "Bearer token of Keycloak at its OPA sidecar (decisions only)",
         "keycloak",
         secrets.opa_token,
+    )
+    # The realm's mail (verification, notifications): an SES SMTP login in the primary region.
+    smtp_login = SesSmtpLogin(
+        f"{prefix}-ses-smtp",
+        SesSmtpLoginArgs(primary.region, config.dns.zone_name, keys[primary.region].arn, replicas),
+        on[primary.region],
     )
 
     # Images: pinned from config, or built once and pushed to every region's registry.
@@ -309,4 +315,5 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         outputs[f"{d.config.label}EcsService"] = pulumi.Output.concat(
             d.service.cluster.name, "/", d.service.service.name
         )
+    outputs["smtpSecretArn"] = smtp_login.arn
     return outputs

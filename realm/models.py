@@ -328,7 +328,7 @@ class SmtpAuth(Strict):
     source: Literal["aws-secretsmanager", "file"] = Field(
         description="aws-secretsmanager: a secret id; file: a JSON file under the platform's secrets folder"
     )
-    secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
+    secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@:-]{1,2048}$", description="secret id or ARN")]
 
 
 class SmtpServer(Strict):
