@@ -73,6 +73,7 @@ EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "protocol-mapper": EXTENSION_MAPPERS,
     "client-policy-executor": frozenset({"bizid-access-recheck"}),
     "form-action": EXTENSION_FORM_ACTIONS,
+    "eventsListener": frozenset({"bizid-notify"}),
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
@@ -395,6 +396,13 @@ def events_config(defs: Definitions) -> dict[str, Any]:
         "adminEventsEnabled": ev.admin_events,
         "adminEventsDetailsEnabled": ev.admin_events_details,
     }
+
+
+def event_listeners(options: Options) -> dict[str, Any]:
+    """Keycloak's log listener and, with the extension, `bizid-notify` (mail at account events)."""
+    if not options.extension:
+        return {}
+    return {"eventsListeners": ["jboss-logging", "bizid-notify"]}
 
 
 # --- user profile -----------------------------------------------------------------------------------
@@ -757,7 +765,7 @@ def desired(defs: Definitions, profile: UserProfileDefinition, options: Options)
                 defs.realm.smtp, options.smtp_server, options.smtp_credentials
             ),
         },
-        events=events_config(defs),
+        events={**events_config(defs), **event_listeners(options)},
         user_profile=user_profile(profile, options),
         client_scopes=tuple(client_scope(s) for s in defs.scopes),
         clients=tuple(client(rp, options) for rp in defs.rps),
