@@ -37,6 +37,8 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.secrets import (
     ReplicatedSecret,
     ReplicatedSecretArgs,
+    SesSmtpLogin,
+    SesSmtpLoginArgs,
     realm_admin_secret_name,
     rp_secret_prefix,
 )
@@ -152,6 +154,12 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         "Bearer token of Keycloak at its OPA sidecar (decisions only)",
         "keycloak",
         secrets.opa_token,
+    )
+    # The realm's mail (verification, notifications): an SES SMTP login in the primary region.
+    smtp_login = SesSmtpLogin(
+        f"{prefix}-ses-smtp",
+        SesSmtpLoginArgs(primary.region, config.dns.zone_name, keys[primary.region].arn, replicas),
+        on[primary.region],
     )
 
     # The realm reconciler's service-account secret: created empty, written by `bizid realm bootstrap`
@@ -374,4 +382,5 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         outputs[f"{d.config.label}EcsService"] = pulumi.Output.concat(
             d.service.cluster.name, "/", d.service.service.name
         )
+    outputs["smtpSecretArn"] = smtp_login.arn
     return outputs

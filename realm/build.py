@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from realm import discovery, loader
+from realm import smtp as smtp_config
 from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import (
     ACR_LOA,
@@ -25,9 +26,11 @@ from realm.models import (
     PlatformClient,
     RelyingParty,
     ScopeDefinition,
+    SmtpServer,
     Tier,
     UserProfileDefinition,
 )
+from realm.smtp import SmtpCredentials
 
 PROFILE_FILE = "user-profile.yaml"
 
@@ -70,6 +73,7 @@ EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "protocol-mapper": EXTENSION_MAPPERS,
     "client-policy-executor": frozenset({"bizid-access-recheck"}),
     "form-action": EXTENSION_FORM_ACTIONS,
+    "eventsListener": frozenset({"bizid-notify"}),
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
@@ -153,6 +157,10 @@ class Options:
     extension: bool = True
     """False only while the Java extension is not installed: its validator, authenticators and mapper are
     left out. Never for a real deployment: without `bizid-access` the login flow would not ask OPA."""
+    smtp_server: SmtpServer | None = None
+    """The mail server of the platform the realm goes to (local: its Mailpit port); None: the definitions'."""
+    smtp_credentials: SmtpCredentials | None = None
+    """The SMTP login read for `realm.smtp.server.auth` when the realm is applied (realm/smtp.py)."""
 
 
 @dataclass(frozen=True)
@@ -389,6 +397,13 @@ def events_config(defs: Definitions) -> dict[str, Any]:
         "adminEventsEnabled": ev.admin_events,
         "adminEventsDetailsEnabled": ev.admin_events_details,
     }
+
+
+def event_listeners(options: Options) -> dict[str, Any]:
+    """Keycloak's log listener and, with the extension, `bizid-notify` (mail at account events)."""
+    if not options.extension:
+        return {}
+    return {"eventsListeners": ["jboss-logging", "bizid-notify"]}
 
 
 # --- user profile -----------------------------------------------------------------------------------
@@ -745,8 +760,13 @@ def client_policies(options: Options) -> dict[str, Any]:
 def desired(defs: Definitions, profile: UserProfileDefinition, options: Options) -> DesiredRealm:
     return DesiredRealm(
         name=defs.realm.name,
-        realm=realm_representation(defs),
-        events=events_config(defs),
+        realm={
+            **realm_representation(defs),
+            "smtpServer": smtp_config.smtp_server(
+                defs.realm.smtp, options.smtp_server, options.smtp_credentials
+            ),
+        },
+        events={**events_config(defs), **event_listeners(options)},
         user_profile=user_profile(profile, options),
         client_scopes=tuple(client_scope(s) for s in defs.scopes),
         clients=tuple(client(rp, options) for rp in defs.rps),

@@ -360,6 +360,56 @@ class RefreshTokens(Strict):
     max_reuse: Literal[0] = Field(0, description="a refresh token works once; a replay ends its session")
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = rf"^{_LABEL}(?:\.{_LABEL})*$"
+MAIL_ADDRESS = rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$"
+
+
+class SmtpAuth(Strict):
+    """Where the SMTP login comes from: a secret the caller of `realm apply` reads (never the definitions).
+
+    On AWS the stacks keep the SES SMTP credentials in Secrets Manager (infra/components/secrets.py,
+    `smtp_secret_name`), a JSON object {"username": ..., "password": ...}; a target overlay names it here.
+    """
+
+    source: Literal["aws-secretsmanager", "file"] = Field(
+        description="aws-secretsmanager: a secret id; file: a JSON file under the platform's secrets folder"
+    )
+    secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@:-]{1,2048}$", description="secret id or ARN")]
+
+
+class SmtpServer(Strict):
+    """The mail server Keycloak and the platform's notifier send through (realm smtpServer)."""
+
+    host: Annotated[str, Field(pattern=HOSTNAME, max_length=253)]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    starttls: bool = False
+    ssl: bool = False
+    auth: SmtpAuth | None = None
+
+    @model_validator(mode="after")
+    def _safe(self) -> SmtpServer:
+        if self.starttls and self.ssl:
+            raise ValueError("choose one of starttls and ssl")
+        if self.auth is not None and not (self.starttls or self.ssl):
+            raise ValueError("an SMTP login must not travel in clear text: set starttls or ssl")
+        if not (self.starttls or self.ssl) and not _is_loopback(self.host):
+            raise ValueError(f"plain SMTP only to a loopback address, not {self.host!r}: set starttls or ssl")
+        return self
+
+
+class SmtpSettings(Strict):
+    """Who the platform's mail comes from, and (by default) where it goes; docs/mail.md."""
+
+    from_address: Annotated[str, Field(alias="from", pattern=MAIL_ADDRESS)]
+    from_display_name: Annotated[str, Field(min_length=1, max_length=100)]
+    reply_to: Annotated[str, Field(pattern=MAIL_ADDRESS)] | None = None
+    envelope_from: Annotated[str, Field(pattern=MAIL_ADDRESS)] | None = None
+    server: SmtpServer = Field(
+        description="the local platform's Mailpit by default; a target overlay sets its own (e.g. SES)"
+    )
+
+
 class RealmSettings(Strict):
     """Realm-wide security settings; docs/realm.md explains each choice."""
 
@@ -376,6 +426,9 @@ class RealmSettings(Strict):
     otp: OtpPolicy = OtpPolicy()
     webauthn: WebAuthnPolicy = WebAuthnPolicy()
     refresh_tokens: RefreshTokens = RefreshTokens()
+    smtp: SmtpSettings | None = Field(
+        None, description="the realm's mail; without it verification and notification mail cannot be sent"
+    )
 
 
 def corporate_number_check_digit(base12: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from realm import build
+from realm import build, smtp
 from realm.admin_api import AdminApi
 from realm.build import MANAGED_ATTRIBUTE, DesiredRealm
 from realm.changes import Change, FieldDiff, Plan, _same, diff_fields
@@ -154,7 +154,11 @@ def make_plan(desired: DesiredRealm, live: LiveRealm | None) -> Plan:
         changes += plan_client_policies(desired, None)
         return Plan(desired.name, tuple(changes))
 
-    diffs = diff_fields(desired.realm, live.realm, json_attributes=build.JSON_REALM_ATTRIBUTES)
+    diffs = diff_fields(
+        smtp.comparable(desired.realm),
+        smtp.comparable(live.realm),
+        json_attributes=build.JSON_REALM_ATTRIBUTES,
+    )
     if diffs:
         changes.append(Change("update", "realm", desired.name, tuple(diffs), desired.realm, live.realm))
 

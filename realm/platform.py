@@ -32,6 +32,9 @@ POSTGRES_MAJOR = "15"
 """The local cluster's major (Debian 12's PostgreSQL) and the Aurora PostgreSQL major of every stack
 (`bizid:database.engineVersion` in infra/Pulumi.<stack>.yaml; tests/test_runtime_options.py): Keycloak runs
 on AWS against the major it is tested against here."""
+MAILPIT_MODULE = "github.com/axllent/mailpit"
+MAILPIT_VERSION = "v1.33.1"
+"""The local mail server (SMTP + web UI + API): `go install`ed like OPA (scripts/install.py)."""
 
 REALM = "bizid"
 """The realm's name; realm/definitions/realm.yaml declares it (tests/test_layers.py keeps them equal)."""

@@ -17,12 +17,13 @@ built-in flows, a client created by hand) is left alone. Objects this code creat
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from realm import admin_paths as paths
 from realm import apply as applying
-from realm import build, preflight, targets
+from realm import build, preflight, smtp, targets
 from realm.admin import admin_client
 from realm.admin_api import AdminApi, ReconcileError
 from realm.apply import FLOW_BINDINGS, HOLD_FLOW, Applier
@@ -31,6 +32,7 @@ from realm.changes import Change, FieldDiff, Plan, diff_fields
 from realm.client_secrets import ClientSecrets, FileClientSecrets, local_store
 from realm.live import LiveRealm, fetch_live, live_flow_shape
 from realm.loader import DEFINITIONS_DIR
+from realm.models import Definitions
 from realm.plan import (
     KEYCLOAK_BUILTIN_SCOPES,
     _with_generated,
@@ -109,6 +111,20 @@ def resolve_options(api: AdminApi, opa_url: str, without_extension: bool | None 
     return Options(opa_url=opa_url, extension=True)
 
 
+def with_smtp(
+    options: Options, defs: Definitions, target: Target, reader: smtp.CredentialReader | None
+) -> Options:
+    """Options with the target's mail server and, when it needs a login, the login read now (before any
+    write: a secret that cannot be read stops the apply with a message naming it)."""
+    if defs.realm.smtp is None:
+        return options
+    server = smtp.effective_server(defs.realm.smtp, target.smtp_server)
+    credentials = None
+    if server.auth is not None:
+        credentials = (reader or smtp.aws_reader())(server.auth)
+    return dataclasses.replace(options, smtp_server=target.smtp_server, smtp_credentials=credentials)
+
+
 def connect(target: Target) -> AdminApi:
     return AdminApi(admin_client(target, realm=target.admin_realm).connection)
 
@@ -118,12 +134,14 @@ def prepare(
     directory: Path = DEFINITIONS_DIR,
     without_extension: bool | None = None,
     api: AdminApi | None = None,
+    smtp_reader: smtp.CredentialReader | None = None,
 ) -> tuple[AdminApi, DesiredRealm]:
     """Validate the definitions first (no request before that), then connect and build the desired state."""
     defs, profile = build.load(directory)
     defs = targets.overlay(defs, target.redirect_uris, target.rp_port)
     api = api or connect(target)
     options = resolve_options(api, target.opa_url, without_extension)
+    options = with_smtp(options, defs, target, smtp_reader)
     desired = build.desired(defs, profile, options)
     preflight.check(desired, api.get(paths.path(paths.SERVER_INFO)), directory)
     return api, desired

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from realm.models import SmtpServer
 from realm.platform import REALM
 
 
@@ -55,3 +56,6 @@ class Target:
     """Per-target redirect URIs by RP client id (`realm.targets`); an RP not named keeps its definition's."""
     rp_port: int | None = None
     """The local platform: loopback redirect URIs on `LOCAL_RP_PORT` move to this port (its port offset)."""
+    smtp_server: SmtpServer | None = None
+    """The mail server this platform's realm sends through; None: the one realm.yaml `smtp.server` names
+    (a target overlay may set that). The local platform sets its Mailpit here (scripts/settings.py)."""

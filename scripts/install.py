@@ -18,7 +18,14 @@ from pathlib import Path
 
 from policies import opa_server
 from scripts import password_blocklist, tls
-from scripts.settings import KEYCLOAK_VERSION, OPA_VERSION, REPO_ROOT, Settings
+from scripts.settings import (
+    KEYCLOAK_VERSION,
+    MAILPIT_MODULE,
+    MAILPIT_VERSION,
+    OPA_VERSION,
+    REPO_ROOT,
+    Settings,
+)
 
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 EXTENSION_DIR = REPO_ROOT / "realm" / "extensions"
@@ -158,6 +165,47 @@ def ensure_opa(settings: Settings) -> Path:
     return target
 
 
+# --- Mailpit, the local mail server (Go module proxy) ---------------------------------------------
+
+
+def _mailpit_version(binary: Path) -> str | None:
+    """The module version Go recorded in the binary (`go version -m`; a `go install`ed Mailpit calls
+    itself "dev", and its own `version` command would ask GitHub for updates)."""
+    if not binary.exists() or not shutil.which("go"):
+        return None
+    try:
+        out = subprocess.run(["go", "version", "-m", str(binary)], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for line in out.stdout.splitlines():
+        fields = line.split()
+        if fields[:2] == ["mod", MAILPIT_MODULE] and len(fields) > 2:
+            return fields[2]
+    return None
+
+
+def ensure_mailpit(settings: Settings) -> Path:
+    """Mailpit built with `go install` at the pinned version, cached in ~/.cache/bizid like OPA."""
+    target = settings.paths.mailpit
+    if target.exists() and _mailpit_version(target) == MAILPIT_VERSION:
+        return target
+    cached = settings.paths.cache / "bin" / f"mailpit-{MAILPIT_VERSION}"
+    if not cached.exists() or _mailpit_version(cached) != MAILPIT_VERSION:
+        if not shutil.which("go"):
+            raise InstallError("Mailpit is built with `go install`, but no Go toolchain is on PATH")
+        log(f"building Mailpit {MAILPIT_VERSION} with go install (a few minutes the first time)")
+        gobin = settings.paths.cache / "gobin"
+        run(
+            ["go", "install", f"{MAILPIT_MODULE}@{MAILPIT_VERSION}"],
+            env={**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"},
+        )
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(gobin / "mailpit", cached)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(cached, target)
+    return target
+
+
 # --- The project's Keycloak extension (Maven) ------------------------------------------------------
 
 
@@ -201,6 +249,7 @@ def ensure_all(settings: Settings) -> None:
     ensure_postgres()
     ensure_keycloak(settings)
     ensure_opa(settings)
+    ensure_mailpit(settings)
     ensure_extension()
     tls.ensure(settings.paths.tls)
     ensure_secret(settings, "admin-password")

@@ -23,6 +23,7 @@ bizid local platform is up (all on loopback; TLS CA: {cfg.paths.ca_cert})
   account page  {cfg.issuer}/account/
   OPA           {cfg.opa_url}
   PostgreSQL    127.0.0.1:{cfg.ports.postgres} (db keycloak)
+  mail          {cfg.mail_api_url}   (Mailpit: web UI and API; SMTP 127.0.0.1:{cfg.ports.mail_smtp})
   logs          {cfg.paths.logs}
 Test accounts (one per tier; TOTP secrets for authenticator apps):""")
     for account in demo:

@@ -1,4 +1,4 @@
-"""Start, stop and inspect the three local services: PostgreSQL, Keycloak and OPA, all on loopback.
+"""Start, stop and inspect the local services: PostgreSQL, Keycloak, OPA and Mailpit, all on loopback.
 
 A service that is already running and healthy is left alone, so `bizid up` twice is quick and changes
 nothing. Processes are detached into their own session and tracked by pid files under .bizid/run.
@@ -427,12 +427,63 @@ def stop_opa(settings: Settings) -> None:
     _stop_pid(settings, "opa")
 
 
+# --- Mailpit (the local mail server) ---------------------------------------------------------------
+
+
+def mailpit_command(settings: Settings, mailpit: Path) -> list[str]:
+    """SMTP and web/API on loopback only; messages kept in .bizid/mail; no call home."""
+    return [
+        str(mailpit),
+        "--smtp",
+        f"{LOOPBACK}:{settings.ports.mail_smtp}",
+        "--listen",
+        f"{LOOPBACK}:{settings.ports.mail_http}",
+        "--database",
+        str(settings.paths.mail_db),
+        "--max",
+        "20000",
+        "--disable-version-check",
+    ]
+
+
+def _mailpit_ready(settings: Settings) -> bool:
+    return _http_ok(f"{settings.mail_api_url}/readyz")
+
+
+def start_mailpit(settings: Settings) -> None:
+    """Start Mailpit; restart it when its command changed (another port, another binary)."""
+    mailpit = install.ensure_mailpit(settings)
+    settings.paths.mail_db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cmd = mailpit_command(settings, mailpit)
+    marker = settings.paths.pids / "mailpit.fingerprint"
+    fingerprint = hashlib.sha256(json.dumps(cmd).encode()).hexdigest()
+    current = marker.exists() and marker.read_text() == fingerprint
+    if current and read_pid(settings, "mailpit") is not None and _mailpit_ready(settings):
+        return
+    _stop_pid(settings, "mailpit")
+    log(f"starting Mailpit: SMTP {LOOPBACK}:{settings.ports.mail_smtp}, web {settings.mail_api_url}")
+    _spawn(settings, "mailpit", cmd, dict(os.environ), settings.paths.state)
+    marker.write_text(fingerprint)
+    _wait("Mailpit", lambda: _mailpit_ready(settings), 60, settings.paths.logs / "mailpit.log")
+
+
+def stop_mailpit(settings: Settings) -> None:
+    _stop_pid(settings, "mailpit")
+
+
+def mailpit_status(settings: Settings) -> ServiceStatus:
+    running = read_pid(settings, "mailpit") is not None
+    detail = f"smtp {LOOPBACK}:{settings.ports.mail_smtp}, {settings.mail_api_url}"
+    return ServiceStatus("mailpit", running, _mailpit_ready(settings), detail)
+
+
 # --- all of it --------------------------------------------------------------------------------------
 
 
 def start_all(settings: Settings) -> None:
     install.ensure_all(settings)
     start_postgres(settings)
+    start_mailpit(settings)
     start_opa(settings)
     start_keycloak(settings)
 
@@ -440,6 +491,7 @@ def start_all(settings: Settings) -> None:
 def stop_all(settings: Settings) -> None:
     stop_keycloak(settings)
     stop_opa(settings)
+    stop_mailpit(settings)
     stop_postgres(settings)
 
 
@@ -452,6 +504,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
         ServiceStatus("postgres", pg_up, pg_up, f"{LOOPBACK}:{settings.ports.postgres}"),
         ServiceStatus("keycloak", kc_pid is not None, _keycloak_ready(settings), settings.keycloak_url),
         ServiceStatus("opa", opa_pid is not None, _opa_ready(settings), _opa_detail(settings)),
+        mailpit_status(settings),
     ]
 
 

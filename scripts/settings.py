@@ -13,11 +13,13 @@ from pathlib import Path
 from policies import bundle as opa_bundle
 from policies import opa_client, opa_server
 from realm.client_secrets import FileClientSecrets
-from realm.models import Definitions
+from realm.models import Definitions, SmtpServer
 from realm.platform import (  # re-exported: the pins live in the lower layer, realm/platform.py
     KEYCLOAK_VERSION,
     LOCAL_RP_PORT,
     LOOPBACK,
+    MAILPIT_MODULE,
+    MAILPIT_VERSION,
     OPA_VERSION,
     POSTGRES_MAJOR,
     REALM,
@@ -31,6 +33,8 @@ __all__ = [
     "KEYCLOAK_VERSION",
     "LOCAL_RP_PORT",
     "LOOPBACK",
+    "MAILPIT_MODULE",
+    "MAILPIT_VERSION",
     "OPA_VERSION",
     "POSTGRES_MAJOR",
     "REALM",
@@ -54,6 +58,9 @@ class Ports:
     opa: int = 18181
     rp: int = LOCAL_RP_PORT
     """Where the local RPs' loopback redirect URIs point (the sample RP, the tests' user agent)."""
+    mail_smtp: int = 11025
+    mail_http: int = 18025
+    """Mailpit: SMTP (Keycloak and the notifier send here) and its web UI + API (tests read mail there)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,15 @@ class Paths:
         return self.secrets / "opa-bundle-signing-key.pem"
 
     @property
+    def mailpit(self) -> Path:
+        return self.bin / "mailpit"
+
+    @property
+    def mail_db(self) -> Path:
+        """Mailpit's message store (SQLite): the local platform's outbox, kept across restarts."""
+        return self.state / "mail" / "mailpit.db"
+
+    @property
     def tls(self) -> Path:
         return self.state / "tls"
 
@@ -147,6 +163,11 @@ class Settings:
         return f"http://{LOOPBACK}:{self.ports.opa}"
 
     @property
+    def mail_api_url(self) -> str:
+        """Mailpit's web UI and REST API (messages sent by the platform)."""
+        return f"http://{LOOPBACK}:{self.ports.mail_http}"
+
+    @property
     def admin_username(self) -> str:
         return "admin"
 
@@ -188,6 +209,7 @@ class Settings:
             opa_url=self.opa_url,
             realm=REALM,
             rp_port=self.ports.rp,
+            smtp_server=SmtpServer(host=LOOPBACK, port=self.ports.mail_smtp),
         )
 
     def definitions(self, directory: Path | None = None) -> Definitions:
@@ -220,6 +242,8 @@ def for_platform(state: Path, offset: int, cache: Path | None = None) -> Setting
         keycloak_management=defaults.keycloak_management + offset,
         opa=defaults.opa + offset,
         rp=defaults.rp + offset,
+        mail_smtp=defaults.mail_smtp + offset,
+        mail_http=defaults.mail_http + offset,
     )
     cache = cache or Path(os.environ.get("BIZID_CACHE_DIR", Path.home() / ".cache" / "bizid"))
     return Settings(ports=ports, paths=Paths(state=state.resolve(), cache=cache))

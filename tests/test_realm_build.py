@@ -101,6 +101,7 @@ def test_events_recorded_with_retention(desired: build.DesiredRealm) -> None:
         "eventsExpiration": 31536000,
         "adminEventsEnabled": True,
         "adminEventsDetailsEnabled": True,
+        "eventsListeners": ["jboss-logging", "bizid-notify"],  # bizid-notify: mail at account events
     }
 
 
@@ -430,7 +431,7 @@ def _live_from(desired: build.DesiredRealm) -> reconcile.LiveRealm:
         realm[flow.binding] = flow.alias
     return reconcile.LiveRealm(
         realm=realm,
-        events={**desired.events, "eventsListeners": ["jboss-logging"], "enabledEventTypes": ["LOGIN"]},
+        events={**desired.events, "enabledEventTypes": ["LOGIN"]},
         user_profile=copy.deepcopy(desired.user_profile),
         client_scopes=scopes,
         clients=clients,

@@ -6,6 +6,7 @@ config)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -76,3 +77,65 @@ class ReplicatedSecret(pulumi.ComponentResource):
         """The ARN of the copy in `region`: a replica keeps the primary's name and suffix."""
         primary = f":{self._primary_region}:"
         return self.arn.apply(lambda arn: arn.replace(primary, f":{region}:"))
+
+
+@dataclass(frozen=True)
+class SesSmtpLoginArgs:
+    """An SMTP login for Amazon SES in `region`, allowed to send only as `from_address`'s domain."""
+
+    region: str
+    from_domain: str
+    kms_key_arn: pulumi.Input[str]
+    replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+class SesSmtpLogin(pulumi.ComponentResource):
+    """The realm's SMTP login at SES, kept in Secrets Manager for `bizid realm apply` to read.
+
+    SES speaks SMTP with an IAM user's access key as the username and a password derived from its secret
+    key (`ses_smtp_password_v4`, region-specific). The user may do nothing but send mail from the realm's
+    domain. The secret holds {"username", "password"}, the shape realm/smtp.py reads; a target overlay
+    names it in `realm.smtp.server.auth` (source aws-secretsmanager, secret: the `smtpSecretArn` output).
+    """
+
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SesSmtpLoginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bizid:infra:SesSmtpLogin", name, None, opts)
+        user = aws.iam.User(f"{name}-user", path="/bizid/ses-smtp/", opts=child(self))
+        aws.iam.UserPolicy(
+            f"{name}-send",
+            user=user.name,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "ses:SendRawEmail",
+                            "Resource": "*",
+                            "Condition": {
+                                "StringLike": {"ses:FromAddress": f"*@{args.from_domain}"},
+                                "StringEquals": {"aws:RequestedRegion": args.region},
+                            },
+                        }
+                    ],
+                }
+            ),
+            opts=child(self),
+        )
+        key = aws.iam.AccessKey(f"{name}-key", user=user.name, opts=child(self))
+        document = pulumi.Output.json_dumps({"username": key.id, "password": key.ses_smtp_password_v4})
+        secret = ReplicatedSecret(
+            f"{name}-login",
+            ReplicatedSecretArgs(
+                "SES SMTP login of the realm's mail (verification and notifications)",
+                pulumi.Output.secret(document),
+                args.region,
+                args.kms_key_arn,
+                args.replicas,
+            ),
+            child(self),
+        )
+        self.arn = secret.arn
+        self.register_outputs({"arn": self.arn})

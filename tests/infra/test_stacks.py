@@ -192,3 +192,31 @@ def test_stacks_in_one_account_never_share_an_ecr_repository() -> None:
             owners[key] = stack
             assert repo.inputs.get("forceDelete", False) is (stack == "dev"), repo.name
     assert owners, "no stack declares an ECR repository: the check above checked nothing"
+
+
+# --- the realm's mail: an SES SMTP login in Secrets Manager (issue 13 §1) ---------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ses_smtp_login_is_a_replicated_secret_that_may_only_send_from_the_zone(stack: str) -> None:
+    graph = graph_of(stack)
+    config = load_stack_config(stack)
+    (user,) = graph.of_type("aws:iam/user:User")
+    (key,) = graph.of_type("aws:iam/accessKey:AccessKey")
+    (policy,) = graph.of_type("aws:iam/userPolicy:UserPolicy")
+    assert key.inputs["user"] == policy.inputs["user"] == user.state["name"]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "ses:SendRawEmail"
+    assert statement["Condition"]["StringLike"] == {"ses:FromAddress": f"*@{config.dns.zone_name}"}
+    assert statement["Condition"]["StringEquals"] == {"aws:RequestedRegion": TOKYO}
+    secrets = {s.state["arn"]: s for s in graph.of_type("aws:secretsmanager/secret:Secret")}
+    login = secrets[graph.outputs["smtpSecretArn"]]
+    assert login.region == TOKYO and login.inputs["kmsKeyId"]
+    standby = {r["region"] for r in login.inputs.get("replicas") or []}
+    assert standby == ({OSAKA} if config.standby is not None else set())
+    versions = [
+        v
+        for v in graph.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+        if v.inputs["secretId"] == login.state["id"] or v.inputs["secretId"] == login.state["arn"]
+    ]
+    assert [v.inputs["secretString"] for v in versions] == ["[secret]"]  # the SMTP password never in clear
