@@ -69,7 +69,7 @@ def aws_reader(region: str | None = None) -> CredentialReader:
         if auth.source != "aws-secretsmanager":
             return file_reader(Path("/nonexistent"))(auth)
         try:
-            import boto3  # type: ignore[import-not-found]  # optional: only where a realm is applied to AWS
+            import boto3  # optional: only where a realm is applied to AWS
         except ImportError:
             raise SmtpConfigError(
                 f"realm.smtp.server.auth: reading secret {auth.secret!r} from AWS Secrets Manager needs boto3"
