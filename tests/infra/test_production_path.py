@@ -308,3 +308,21 @@ def _secret_values() -> list[str]:
     from infra import graph
 
     return list(graph.MOCK_SECRET_VALUES.values())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_files_disable_the_default_provider_of_every_package(stack: str) -> None:
+    """A resource left without a provider then fails the real preview too, not only the Rego rule."""
+    import yaml
+
+    from infra.config import INFRA_DIR
+
+    document = yaml.safe_load((INFRA_DIR / f"Pulumi.{stack}.yaml").read_text())
+    disabled = set(document["config"]["pulumi:disable-default-providers"])
+    packages = {
+        r.type.removeprefix("pulumi:providers:")
+        for r in graph_of(stack).resources
+        if r.type.startswith("pulumi:providers:")
+    }
+    assert packages == {"aws", "docker-build"}
+    assert packages <= disabled
