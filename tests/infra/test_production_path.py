@@ -308,3 +308,53 @@ def _secret_values() -> list[str]:
     from infra import graph
 
     return list(graph.MOCK_SECRET_VALUES.values())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_files_disable_the_default_provider_of_every_package(stack: str) -> None:
+    """A resource left without a provider then fails the real preview too, not only the Rego rule."""
+    import yaml
+
+    from infra.config import INFRA_DIR
+
+    document = yaml.safe_load((INFRA_DIR / f"Pulumi.{stack}.yaml").read_text())
+    disabled = set(document["config"]["pulumi:disable-default-providers"])
+    packages = {
+        r.type.removeprefix("pulumi:providers:")
+        for r in graph_of(stack).resources
+        if r.type.startswith("pulumi:providers:")
+    }
+    assert packages == {"aws", "docker-build"}
+    assert packages <= disabled
+
+
+def test_runbook_b_switches_then_scales_osaka_then_fences_tokyo() -> None:
+    """§1.2: Keycloak cannot start on Osaka's read-only secondary, so the switchover comes first; Tokyo is
+    fenced last. The order is read from the commands and step titles of docs/runbook-failover.md, part B."""
+    from infra.config import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "runbook-failover.md").read_text()
+    part_b = text[text.index("## B. Planned switchover") : text.index("## C. Switching back")]
+    switch = part_b.index("aws rds switchover-global-cluster --region $OSAKA")
+    scale = part_b.index("**Scale Keycloak in Osaka**")
+    fence = part_b.index("**Fence Tokyo**")
+    assert switch < scale < fence
+    part_c1 = text[text.index("### C1.") : text.index("### C2.")]
+    assert part_c1.index("switchover-global-cluster --region $TOKYO") < part_c1.index(
+        "Bring Tokyo's service back"
+    )
+
+
+def test_config_requires_the_signal_and_keycloaks_own_user() -> None:
+    from infra.config import ConfigError, parse_config, read_stack_file
+
+    raw = read_stack_file("prod")
+    raw["dns"] = {**raw["dns"], "healthCheckPath": "/realms/bizid/.well-known/openid-configuration"}
+    with pytest.raises(ConfigError, match=r"dns\.healthCheckPath must be /realms/bizid/bizid-site/writable"):
+        parse_config(raw)
+    raw = read_stack_file("prod")
+    raw["database"] = {**raw["database"], "keycloakUsername": raw["database"]["masterUsername"]}
+    with pytest.raises(
+        ConfigError, match=r"bizid:database: keycloakUsername must differ from masterUsername"
+    ):
+        parse_config(raw)
