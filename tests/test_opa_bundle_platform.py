@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from policies import bundle as opa_bundle
+from realm.platform import DEFINITIONS_DIR
 from scripts import install, services
 from scripts.cli import main as bizid
 from scripts.settings import Settings
@@ -48,7 +49,7 @@ def test_the_local_opa_serves_the_signed_bundle_and_reports_its_revision(
 def test_a_changed_registry_is_a_new_bundle_and_a_restarted_opa(platform: Settings, tmp_path: Path) -> None:
     before = _served(platform)
     edited = tmp_path / "definitions"
-    shutil.copytree(opa_bundle.DEFINITIONS_DIR, edited)
+    shutil.copytree(DEFINITIONS_DIR, edited)
     edit_yaml(edited / "rps" / "seminar.yaml", {"name": "Seminar sign-up (edited)"})
     try:
         built = services.publish_opa_bundle(platform, edited)
