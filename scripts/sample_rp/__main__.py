@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 import pyotp
 import requests
 
-from realm import loader
 from realm.accounts import DEMO_ACCOUNTS_FILE
 from realm.oidc.browser_flow import BrowserFlow, LoginResult
 from scripts import settings
@@ -58,7 +57,7 @@ def _config(args: argparse.Namespace) -> int:
     """What an RP developer is handed at registration: issuer, discovery URL, client id, redirect URI, where
     the confidential secret is kept, and the CA that verifies the platform's TLS certificate."""
     cfg = settings.load()
-    defs = loader.load()
+    defs = cfg.definitions()
     try:
         rp = defs.rp(args.rp)
     except KeyError as e:
@@ -84,7 +83,7 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _rp(cfg: settings.Settings, client_id: str) -> SampleRp:
-    defs = loader.load()
+    defs = cfg.definitions()
     try:
         return SampleRp(rp_config(cfg, defs, client_id))
     except KeyError as e:

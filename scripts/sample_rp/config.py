@@ -1,8 +1,8 @@
 """An RP's registration on the local platform, in one place: issuer, client id, redirect URI, secret, CA.
 
-The redirect URI is the first one the RP registered in realm/definitions/rps/<client_id>.yaml (the
-per-target overlays that make it follow BIZID_PORT_OFFSET belong to `realm apply --target`; this is the
-one function to change when they land). A confidential client's secret is the one `realm apply`
+The redirect URI is the first one the RP registered, as the local platform runs the definitions
+(`Settings.definitions()`: the loopback redirect URIs on the platform's RP port, 18900 + BIZID_PORT_OFFSET;
+callers pass those definitions). A confidential client's secret is the one `realm apply`
 generated into .bizid/secrets/clients/<client_id>.
 """
 
