@@ -363,7 +363,9 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     )
     HealthCheckAlarms(
         f"{prefix}-dns-alarms",
-        HealthCheckAlarmsArgs(dns.health_check_ids, metrics_key.key_id, config.alarms.emails),
+        HealthCheckAlarmsArgs(
+            dns.health_check_ids, metrics_key.key_id, config.alarms.emails, dns.standby_labels
+        ),
         metrics,
     )
 

@@ -89,11 +89,14 @@ class FailoverDns(pulumi.ComponentResource):
     """One health check per region and one alias record per region (failover routing when there are two)."""
 
     health_check_ids: dict[str, pulumi.Output[str]]
+    standby_labels: tuple[str, ...]
+    """Regions behind a SECONDARY record: their check fails by design while they stand by (no tasks)."""
 
     def __init__(self, name: str, args: FailoverDnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bizid:infra:FailoverDns", name, None, opts)
         self.health_check_ids = {}
         failover = len(args.targets) > 1
+        self.standby_labels = tuple(t.label for t in args.targets if failover and t.failover == "SECONDARY")
         for target in args.targets:
             check = aws.route53.HealthCheck(
                 f"{name}-{target.label}-health",

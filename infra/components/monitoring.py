@@ -229,10 +229,16 @@ class HealthCheckAlarmsArgs:
     health_check_ids: Mapping[str, pulumi.Input[str]]  # region label -> Route 53 health check id
     kms_key_id: pulumi.Input[str]  # a key in us-east-1: SNS encrypts with a key of the topic's region
     subscribers: Sequence[str]
+    standby_labels: Sequence[str] = ()  # regions behind a SECONDARY record (FailoverDns.standby_labels)
 
 
 class HealthCheckAlarms(pulumi.ComponentResource):
-    """One alarm per Route 53 health check (HealthCheckStatus Minimum < 1), to an encrypted us-east-1 topic.
+    """Route 53 health-check alarms (HealthCheckStatus Minimum < 1) to an encrypted us-east-1 topic.
+
+    An active region's check has an alarm of its own: it failing means that region is out of DNS (a failover
+    is under way). A standby region's check fails by design while it runs no tasks, so an alarm of its own
+    would fire for good; instead one alarm fires when **no** region's check passes (MAX over all checks < 1):
+    DNS then has nowhere healthy to send anyone, standby included.
 
     Declare it under a us-east-1 provider: that is where Route 53's metrics live. The topic carries health
     signals only (which region's endpoint fails), no personal data."""
@@ -249,7 +255,12 @@ class HealthCheckAlarms(pulumi.ComponentResource):
                 f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=address, opts=child(self)
             )
         self.topic_arn = topic.arn
+        unknown = set(args.standby_labels) - set(args.health_check_ids)
+        if unknown:
+            raise ValueError(f"HealthCheckAlarms: standby_labels {sorted(unknown)} have no health check")
         for label, check_id in args.health_check_ids.items():
+            if label in args.standby_labels:
+                continue
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{label}",
                 alarm_description=f"Route 53 health check of {label} fails: its endpoint is out of DNS",
@@ -258,13 +269,54 @@ class HealthCheckAlarms(pulumi.ComponentResource):
                 dimensions={"HealthCheckId": check_id},
                 statistic="Minimum",
                 period=60,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="LessThanThreshold",
                 # Route 53 reports every minute while the check exists: silence is itself a failure.
                 treat_missing_data="breaching",
                 alarm_actions=[topic.arn],
                 ok_actions=[topic.arn],
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                evaluation_periods=1,
+                opts=child(self),
+            )
+        if args.standby_labels:
+            labels = list(args.health_check_ids)
+            queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict] = [
+                {
+                    "id": f"hc{i}",
+                    "label": label,
+                    "metric": {
+                        "namespace": "AWS/Route53",
+                        "metric_name": "HealthCheckStatus",
+                        "dimensions": {"HealthCheckId": args.health_check_ids[label]},
+                        "period": 60,
+                        "stat": "Minimum",
+                    },
+                    "return_data": False,
+                }
+                for i, label in enumerate(labels)
+            ]
+            ids = ", ".join(f"hc{i}" for i in range(len(labels)))
+            queries.append(
+                {
+                    "id": "anyhealthy",
+                    "expression": f"MAX([{ids}])",
+                    "label": "any site passes",
+                    "return_data": True,
+                }
+            )
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-none-healthy",
+                alarm_description=(
+                    f"No Route 53 health check passes ({', '.join(labels)}): no site serves sign-ins; "
+                    "the standby is not up either (docs/runbook-failover.md)"
+                ),
+                metric_queries=queries,
+                treat_missing_data="breaching",
+                alarm_actions=[topic.arn],
+                ok_actions=[topic.arn],
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                evaluation_periods=1,
                 opts=child(self),
             )
         self.register_outputs({"topic_arn": topic.arn})

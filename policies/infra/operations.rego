@@ -35,20 +35,64 @@ deny contains "no replication lag alarm on the Osaka secondary" if {
 	not [lib.OSAKA, "AuroraGlobalDBReplicationLag"] in alarm_metrics
 }
 
-# Route 53 health checks reach on-call: an alarm on HealthCheckStatus (Minimum < 1) per check, in us-east-1
-# (the only region with Route 53 metrics), notifying a topic in that same region.
+# Route 53 health checks reach on-call, in us-east-1 (the only region with Route 53 metrics), notifying a topic
+# in that same region. An active site's check has an alarm of its own (HealthCheckStatus Minimum < 1). A
+# standby site's check (behind a SECONDARY failover record) fails by design while it runs no tasks: an alarm
+# of its own would fire for good, so it is covered by one alarm on MAX over all checks < 1 (no site passes).
+standby_checks := {rec.inputs.healthCheckId |
+	some rec in lib.resources_of("aws:route53/record:Record")
+	some policy in object.get(rec.inputs, "failoverRoutingPolicies", [])
+	policy.type == "SECONDARY"
+}
+
 deny contains sprintf("%s: no us-east-1 HealthCheckStatus alarm notifying a us-east-1 topic", [hc.name]) if {
 	some hc in lib.resources_of("aws:route53/healthCheck:HealthCheck")
+	not hc.state.id in standby_checks
 	not _health_check_alarmed(hc)
+}
+
+deny contains sprintf("%s: standby health check not covered by a us-east-1 alarm on MAX over all checks < 1", [hc.name]) if {
+	some hc in lib.resources_of("aws:route53/healthCheck:HealthCheck")
+	hc.state.id in standby_checks
+	not _none_healthy_alarmed(hc)
+}
+
+deny contains sprintf("%s: alarms on the standby's own health check, which fails while it stands by (always in alarm)", [a.name]) if {
+	some a in alarms
+	a.inputs.metricName == "HealthCheckStatus"
+	a.inputs.dimensions.HealthCheckId in standby_checks
 }
 
 _health_check_alarmed(hc) if {
 	some a in alarms
-	a.region == lib.ROUTE53_METRICS
-	a.inputs.namespace == "AWS/Route53"
 	a.inputs.metricName == "HealthCheckStatus"
 	a.inputs.dimensions.HealthCheckId == hc.state.id
+	a.inputs.namespace == "AWS/Route53"
 	a.inputs.statistic == "Minimum"
+	_fails_below_one(a)
+}
+
+_none_healthy_alarmed(hc) if {
+	some a in alarms
+	some q in a.inputs.metricQueries
+	q.metric.metricName == "HealthCheckStatus"
+	q.metric.namespace == "AWS/Route53"
+	q.metric.dimensions.HealthCheckId == hc.state.id
+	q.metric.stat == "Minimum"
+	some e in a.inputs.metricQueries
+	e.returnData == true
+	startswith(e.expression, "MAX(")
+	contains(e.expression, q.id)
+	every c in lib.resources_of("aws:route53/healthCheck:HealthCheck") {
+		some m in a.inputs.metricQueries
+		m.metric.dimensions.HealthCheckId == c.state.id
+		contains(e.expression, m.id)
+	}
+	_fails_below_one(a)
+}
+
+_fails_below_one(a) if {
+	a.region == lib.ROUTE53_METRICS
 	a.inputs.comparisonOperator == "LessThanThreshold"
 	a.inputs.threshold == 1
 	some t in lib.resources_of("aws:sns/topic:Topic")

@@ -115,6 +115,40 @@ test_health_check_alarm_to_a_tokyo_topic_denied if {
 	missing in operations.deny with input as dev(array.concat(good, [health_check, us_topic, hc_alarm("us-east-1", ["arn:t"])]))
 }
 
+osaka_check := object.union(health_check, {"name": "hc-osaka", "state": {"id": "hc-2"}})
+
+secondary_record := {"type": "aws:route53/record:Record", "name": "rec-osaka", "custom": true, "region": "ap-northeast-1", "inputs": {"healthCheckId": "hc-2", "failoverRoutingPolicies": [{"type": "SECONDARY"}]}, "state": {}}
+
+hc_query(id, check) := {"id": id, "metric": {"namespace": "AWS/Route53", "metricName": "HealthCheckStatus", "dimensions": {"HealthCheckId": check}, "stat": "Minimum"}, "returnData": false}
+
+none_healthy(expression) := {"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": "none", "custom": true, "region": "us-east-1", "inputs": {"metricQueries": [hc_query("hc0", "hc-1"), hc_query("hc1", "hc-2"), {"id": "any", "expression": expression, "returnData": true}], "comparisonOperator": "LessThanThreshold", "threshold": 1, "alarmActions": ["arn:us"]}, "state": {}}
+
+two_sites := array.concat(good, [health_check, osaka_check, secondary_record, us_topic, hc_alarm("us-east-1", ["arn:us"])])
+
+standby_missing := "hc-osaka: standby health check not covered by a us-east-1 alarm on MAX over all checks < 1"
+
+test_standby_covered_by_none_healthy_passes if {
+	count(operations.deny) == 0 with input as dev(array.concat(two_sites, [none_healthy("MAX([hc0, hc1])")]))
+}
+
+test_standby_without_none_healthy_denied if {
+	standby_missing in operations.deny with input as dev(two_sites)
+}
+
+test_none_healthy_must_take_every_check_denied if {
+	standby_missing in operations.deny with input as dev(array.concat(two_sites, [none_healthy("MAX([hc1])")]))
+}
+
+test_none_healthy_must_be_max_denied if {
+	standby_missing in operations.deny with input as dev(array.concat(two_sites, [none_healthy("MIN([hc0, hc1])")]))
+}
+
+test_standby_own_alarm_denied if {
+	own := object.union(hc_alarm("us-east-1", ["arn:us"]), {"name": "hc-osaka-alarm", "inputs": {"dimensions": {"HealthCheckId": "hc-2"}}})
+	denied := operations.deny with input as dev(array.concat(two_sites, [none_healthy("MAX([hc0, hc1])"), own]))
+	"hc-osaka-alarm: alarms on the standby's own health check, which fails while it stands by (always in alarm)" in denied
+}
+
 test_ungated_alb_5xx_denied if {
 	plain := [r | some r in good; r.name != "alb-5xx"]
 	denied := operations.deny with input as dev(array.concat(plain, [alarm("HTTPCode_ELB_5XX_Count", ["arn:t"])]))

@@ -42,6 +42,16 @@ _route53_metrics_resource(r) if {
 	r.inputs.namespace == "AWS/Route53"
 }
 
+# A metric-math alarm over Route 53 metrics only (the "no site passes" alarm).
+_route53_metrics_resource(r) if {
+	r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+	metrics := [q.metric | some q in r.inputs.metricQueries; q.metric]
+	count(metrics) > 0
+	every m in metrics {
+		m.namespace == "AWS/Route53"
+	}
+}
+
 deny contains sprintf("no resources in %s", [region]) if {
 	some region in lib.expected_regions
 	count([r | some r in input.resources; r.custom; r.region == region]) == 0

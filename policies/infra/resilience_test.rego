@@ -40,6 +40,15 @@ test_only_health_check_alarms_in_us_east_1 if {
 	"alb: only Route 53 health-check alarms belong in us-east-1" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, [other_alarm])}
 }
 
+metric_query(ns) := {"id": "m", "metric": {"namespace": ns, "metricName": "X"}}
+
+test_metric_math_over_route53_only_in_us_east_1 if {
+	math := {"type": "aws:cloudwatch/metricAlarm:MetricAlarm", "name": "none", "custom": true, "region": "us-east-1", "inputs": {"metricQueries": [metric_query("AWS/Route53"), {"id": "e", "expression": "MAX([m])"}]}, "state": {}}
+	count(resilience.deny) == 0 with input as {"environment": "prod", "resources": array.concat(two_regions, [math])}
+	mixed := object.union(math, {"inputs": {"metricQueries": [metric_query("AWS/Route53"), metric_query("AWS/ApplicationELB")]}})
+	"none: only Route 53 health-check alarms belong in us-east-1" in resilience.deny with input as {"environment": "prod", "resources": array.concat(two_regions, [mixed])}
+}
+
 test_missing_standby_denied if {
 	tokyo_only := [r | some r in two_regions; r.region != "ap-northeast-3"; r.state.region != "ap-northeast-3"]
 	denied := resilience.deny with input as {"environment": "prod", "resources": tokyo_only}

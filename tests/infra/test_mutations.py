@@ -180,4 +180,22 @@ def test_program_without_health_check_alarms_is_caught(
 ) -> None:
     monkeypatch.setattr(infra.stack, "HealthCheckAlarms", lambda *args, **kwargs: None)
     graph = run_program("staging", load_stack_config("staging"))
-    assert sum("no us-east-1 HealthCheckStatus alarm" in m for m in rego_deny(opa, graph, tmp_path)) == 2
+    denied = rego_deny(opa, graph, tmp_path)
+    assert sum("no us-east-1 HealthCheckStatus alarm" in m for m in denied) == 1  # Tokyo, the active site
+    assert sum("standby health check not covered" in m for m in denied) == 1  # Osaka
+
+
+def test_standby_health_check_with_its_own_alarm_is_caught(
+    monkeypatch: pytest.MonkeyPatch, opa: Path, tmp_path: Path
+) -> None:
+    # The alarm design before: one alarm per check, Osaka's included, in alarm for as long as Osaka stands by.
+    original = infra.stack.HealthCheckAlarmsArgs
+
+    def every_check_alone(ids: Any, key: Any, subscribers: Any, standby: Any = ()) -> Any:
+        return original(ids, key, subscribers)
+
+    monkeypatch.setattr(infra.stack, "HealthCheckAlarmsArgs", every_check_alone)
+    graph = run_program("staging", load_stack_config("staging"))
+    denied = rego_deny(opa, graph, tmp_path)
+    assert any("alarms on the standby's own health check" in m for m in denied)
+    assert any("standby health check not covered" in m for m in denied)
