@@ -28,7 +28,7 @@ from realm.delegation import (
     rfc3339,
     start_of_day,
 )
-from scripts import settings
+from scripts import notifications, settings
 from scripts.keycloak_admin import admin_client
 
 
@@ -75,14 +75,18 @@ def _grant_cmd(args: argparse.Namespace) -> int:
         not_before=args.not_before,
         not_after=args.not_after,
     )
-    granted = grant(spec, loader.load(), _admin())
+    admin = _admin()
+    granted = grant(spec, loader.load(), admin)
     _print_warnings(granted.warnings)
+    notifications.notify_delegation(settings.load(), admin, "delegation-granted", granted.record)
     print(granted.record.id)
     return 0
 
 
 def _revoke_cmd(args: argparse.Namespace) -> int:
-    record = revoke(_admin(), args.id, args.delegate)
+    admin = _admin()
+    record = revoke(admin, args.id, args.delegate)
+    notifications.notify_delegation(settings.load(), admin, "delegation-revoked", record)
     print(
         f"revoked delegation {record.id} ({record.granted_by} -> {record.delegate_username} at {record.rp})"
     )

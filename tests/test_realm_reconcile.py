@@ -239,8 +239,9 @@ def test_a_self_registered_entry_account_signs_in_where_entry_is_accepted(
     platform: Settings, api: reconcile.AdminApi, scratch: tuple[DesiredRealm, Path, int]
 ) -> None:
     """Register at `seminar` (accepts Entry): bizid-access admits the new account, Keycloak then asks to
-    verify the e-mail (verify_email=true). There is no mail server on the local platform, so the test marks
-    the address verified through the Admin API, as following the link would; the same browser then continues
+    verify the e-mail (verify_email=true). The mail and its link are tested end to end in
+    test_registration_mail_e2e.py; here the test marks the address verified through the Admin API, as
+    following the link would; the same browser then continues
     and the RP gets an authorization code for an aal1 Entry sign-in. A later password sign-in works too."""
     desired, _, _ = scratch
     reg = register(platform, desired.name, "seminar")

@@ -91,6 +91,13 @@ public final class Notices {
         return out.toString();
     }
 
+    /** The text as a minimal HTML part (escaped, line breaks kept), for clients that show HTML only. */
+    public static String html(String text) {
+        String escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+        return "<html><body><pre style=\"font-family: sans-serif; white-space: pre-wrap\">" + escaped
+                + "</pre></body></html>";
+    }
+
     /** a***@example.jp: enough to tell mails apart in a log, not enough to know the person. */
     public static String mask(String address) {
         if (address == null) {

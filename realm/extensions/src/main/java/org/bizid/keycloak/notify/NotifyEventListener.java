@@ -1,15 +1,32 @@
 package org.bizid.keycloak.notify;
 
+import org.keycloak.models.AbstractKeycloakTransaction;
+import org.keycloak.models.KeycloakSession;
 import org.keycloak.events.Event;
 import org.keycloak.events.EventListenerProvider;
 import org.keycloak.events.admin.AdminEvent;
 
 /** Hands notifications to the sender after the request's transaction: a sign-in never waits for mail. */
 public class NotifyEventListener implements EventListenerProvider {
+    private final KeycloakSession session;
     private final NotifySender sender;
 
-    NotifyEventListener(NotifySender sender) {
+    NotifyEventListener(KeycloakSession session, NotifySender sender) {
+        this.session = session;
         this.sender = sender;
+    }
+
+    /** Queue the mail once the request's changes are committed (never for a rolled-back change). */
+    private void afterCommit(String realmId, String userId, String kind, String detail, long time) {
+        session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
+            @Override
+            protected void commitImpl() {
+                sender.submit(realmId, userId, kind, detail, time);
+            }
+
+            @Override
+            protected void rollbackImpl() {}
+        });
     }
 
     @Override
@@ -19,7 +36,7 @@ public class NotifyEventListener implements EventListenerProvider {
             return;
         }
         String credential = event.getDetails() == null ? null : event.getDetails().get("credential_type");
-        sender.submit(event.getRealmId(), event.getUserId(), kind, NotifyEvents.factorName(credential), event.getTime());
+        afterCommit(event.getRealmId(), event.getUserId(), kind, NotifyEvents.factorName(credential), event.getTime());
     }
 
     @Override
@@ -30,7 +47,7 @@ public class NotifyEventListener implements EventListenerProvider {
             return;
         }
         String userId = NotifyEvents.userIdOfAdminPath(event.getResourcePath());
-        sender.submit(event.getRealmId(), userId, kind, "", event.getTime());
+        afterCommit(event.getRealmId(), userId, kind, "", event.getTime());
     }
 
     @Override

@@ -15,7 +15,7 @@ public class NotifyEventListenerFactory implements EventListenerProviderFactory 
 
     @Override
     public EventListenerProvider create(KeycloakSession session) {
-        return new NotifyEventListener(sender);
+        return new NotifyEventListener(session, sender);
     }
 
     @Override

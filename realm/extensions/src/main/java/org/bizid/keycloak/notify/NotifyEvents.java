@@ -30,9 +30,11 @@ public final class NotifyEvents {
         };
     }
 
-    /** An admin event: an operator deleted a credential of the user (users/{id}/credentials/{cid}). */
+    /** An admin event: an operator deleted a credential of the user (users/{id}/credentials/{cid};
+     * Keycloak records that as an ACTION on the credential's path). */
     public static String adminKindOf(ResourceType resource, OperationType operation, String path) {
-        if (resource != ResourceType.USER || operation != OperationType.DELETE || path == null) {
+        boolean removal = operation == OperationType.ACTION || operation == OperationType.DELETE;
+        if (resource != ResourceType.USER || !removal || path == null) {
             return null;
         }
         String[] parts = path.split("/");

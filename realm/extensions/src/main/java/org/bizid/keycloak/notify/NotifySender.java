@@ -49,7 +49,11 @@ public class NotifySender {
         try {
             KeycloakModelUtils.runJobInTransaction(factory, session -> {
                 RealmModel realm = session.realms().getRealm(realmId);
-                UserModel user = realm == null ? null : session.users().getUserById(realm, userId);
+                if (realm == null) {
+                    return;
+                }
+                session.getContext().setRealm(realm); // user lookups and the mail sender need it
+                UserModel user = session.users().getUserById(realm, userId);
                 if (user == null || user.getEmail() == null) {
                     LOG.infof("bizid-notify skipped kind=%s user=%s: no address", kind, userId);
                     return;
@@ -62,16 +66,23 @@ public class NotifySender {
                 }
                 Notices.Mail mail = notices.compose(kind, user.getUsername(), Instant.ofEpochMilli(time), detail);
                 try {
-                    session.getProvider(EmailSenderProvider.class).send(smtp, user.getEmail(), mail.subject(), mail.text(), null);
+                    session.getProvider(EmailSenderProvider.class)
+                            .send(smtp, user.getEmail(), mail.subject(), mail.text(), Notices.html(mail.text()));
                     LOG.infof("bizid-notify sent kind=%s to=%s user=%s", kind, to, userId);
                 } catch (EmailException e) {
                     Throwable cause = e.getCause() == null ? e : e.getCause();
-                    LOG.warnf("bizid-notify failed kind=%s to=%s user=%s: %s", kind, to, userId, cause.getClass().getSimpleName());
+                    LOG.warnf("bizid-notify failed kind=%s to=%s user=%s: %s", kind, to, userId, describe(cause));
                 }
             });
         } catch (RuntimeException e) {
-            LOG.warnf("bizid-notify failed kind=%s user=%s: %s", kind, userId, e.getClass().getSimpleName());
+            LOG.warnf("bizid-notify failed kind=%s user=%s: %s", kind, userId, describe(e));
         }
+    }
+
+    /** The error's type and message, any mail address in it masked. */
+    static String describe(Throwable e) {
+        String message = e.getMessage() == null ? "" : e.getMessage().replaceAll("[^\\s<>\"',;:]+@", "***@");
+        return e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
     }
 
     void close() {

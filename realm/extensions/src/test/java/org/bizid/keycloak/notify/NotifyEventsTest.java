@@ -37,7 +37,11 @@ class NotifyEventsTest {
     void anOperatorDeletingACredentialIsARemoval() {
         assertEquals("second-factor-removed",
                 NotifyEvents.adminKindOf(ResourceType.USER, OperationType.DELETE, "users/u1/credentials/c1"));
+        assertEquals("second-factor-removed",
+                NotifyEvents.adminKindOf(ResourceType.USER, OperationType.ACTION, "users/u1/credentials/c1"));
         assertNull(NotifyEvents.adminKindOf(ResourceType.USER, OperationType.DELETE, "users/u1"));
+        assertNull(NotifyEvents.adminKindOf(
+                ResourceType.USER, OperationType.ACTION, "users/u1/credentials/c1/moveToFirst"));
         assertNull(NotifyEvents.adminKindOf(ResourceType.USER, OperationType.UPDATE, "users/u1/credentials/c1"));
         assertEquals("u1", NotifyEvents.userIdOfAdminPath("users/u1/credentials/c1"));
     }
@@ -63,5 +67,11 @@ class NotifyEventsTest {
         assertEquals("h***@example.test", Notices.mask("hanako@example.test"));
         assertEquals("***", Notices.mask("nope"));
         assertEquals("-", Notices.mask(null));
+    }
+
+    @Test
+    void errorMessagesLoseTheirAddresses() {
+        String described = NotifySender.describe(new IllegalStateException("550 rejected <hanako@example.test>"));
+        assertEquals("IllegalStateException: 550 rejected <***@example.test>", described);
     }
 }

@@ -1,0 +1,47 @@
+"""Notification mail from the CLI's own operations on the local platform (realm/notify.py sends)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from realm import loader
+from realm.delegation_records import DelegationRecord
+from realm.notify import Notifier, Recipient
+from scripts.settings import Settings
+
+
+def local_notifier(cfg: Settings) -> Notifier | None:
+    """The realm's mail settings with the local platform's Mailpit; None when realm.yaml has no smtp."""
+    smtp = loader.load().realm.smtp
+    if smtp is None:
+        return None
+    return Notifier(smtp, cfg.target().smtp_server or smtp.server)
+
+
+def recipient(admin: Any, username: str) -> Recipient:
+    users = admin.get_users({"username": username, "exact": True})
+    return Recipient(username, users[0].get("email") if users else None)
+
+
+def delegation_detail(record: DelegationRecord) -> str:
+    """What the delegation is, without personal data beyond the two account names."""
+    procedures = ", ".join(record.procedures)
+    return (
+        f"{record.granted_by} -> {record.delegate_username}, RP {record.rp} ({procedures}), "
+        f"{record.not_before:%Y-%m-%d} - {record.not_after:%Y-%m-%d}"
+    )
+
+
+def notify_delegation(cfg: Settings, admin: Any, kind: str, record: DelegationRecord) -> None:
+    """Mail the granting Prime and the delegate; a mail that cannot be sent is a warning, never a failure
+    (the delegation itself is already written)."""
+    notifier = local_notifier(cfg)
+    if notifier is None:
+        return
+    people = [recipient(admin, record.granted_by), recipient(admin, record.delegate_username)]
+    for missed in notifier.send_all(kind, people, delegation_detail(record)):
+        print(
+            f"bizid: warning: {kind} notification to {missed.username} not sent (see the log)",
+            file=sys.stderr,
+        )
