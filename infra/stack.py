@@ -41,6 +41,7 @@ from infra.components.secrets import (
     SesSmtpLoginArgs,
     realm_admin_secret_name,
     rp_secret_prefix,
+    smtp_secret_name,
 )
 from infra.config import PROJECT, RegionConfig, StackConfig, StackSecrets
 
@@ -158,7 +159,13 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     # The realm's mail (verification, notifications): an SES SMTP login in the primary region.
     smtp_login = SesSmtpLogin(
         f"{prefix}-ses-smtp",
-        SesSmtpLoginArgs(primary.region, config.dns.zone_name, keys[primary.region].arn, replicas),
+        SesSmtpLoginArgs(
+            primary.region,
+            config.dns.zone_name,
+            keys[primary.region].arn,
+            replicas,
+            secret_name=smtp_secret_name(env),
+        ),
         on[primary.region],
     )
 
@@ -385,4 +392,5 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             d.service.cluster.name, "/", d.service.service.name
         )
     outputs["smtpSecretArn"] = smtp_login.arn
+    outputs["smtpSecretName"] = smtp_login.name
     return outputs

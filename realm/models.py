@@ -376,6 +376,15 @@ class SmtpAuth(Strict):
         description="aws-secretsmanager: a secret id; file: a JSON file under the platform's secrets folder"
     )
     secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@:-]{1,2048}$", description="secret id or ARN")]
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}-[a-z]+-[0-9]$")] | None = Field(
+        None, description="the secret's AWS region (required for aws-secretsmanager)"
+    )
+
+    @model_validator(mode="after")
+    def _region(self) -> SmtpAuth:
+        if self.source == "aws-secretsmanager" and self.region is None:
+            raise ValueError("region: required for an aws-secretsmanager secret")
+        return self
 
 
 class SmtpServer(Strict):

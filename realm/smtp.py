@@ -62,20 +62,22 @@ def file_reader(secrets_dir: Path) -> CredentialReader:
     return read
 
 
-def aws_reader(region: str | None = None) -> CredentialReader:
-    """SES SMTP logins from AWS Secrets Manager (source: aws-secretsmanager); needs boto3 and AWS access."""
+def aws_reader(client: Any = None) -> CredentialReader:
+    """SES SMTP logins from AWS Secrets Manager (source: aws-secretsmanager), read the way every deployed
+    target's secret is (`realm.secret_sources`: the usual AWS credential chain, errors named)."""
+    from realm import secret_sources
+    from realm.targets import AwsSecret
 
     def read(auth: SmtpAuth) -> SmtpCredentials:
         if auth.source != "aws-secretsmanager":
             return file_reader(Path("/nonexistent"))(auth)
-        try:
-            import boto3  # optional: only where a realm is applied to AWS
-        except ImportError:
+        assert auth.region is not None  # SmtpAuth requires it for this source
+        value = secret_sources.read(AwsSecret(aws_secret=auth.secret, region=auth.region), client=client)
+        if value is None:
             raise SmtpConfigError(
-                f"realm.smtp.server.auth: reading secret {auth.secret!r} from AWS Secrets Manager needs boto3"
-            ) from None
-        client = boto3.client("secretsmanager", region_name=region)
-        value = client.get_secret_value(SecretId=auth.secret)["SecretString"]
+                f"smtp.auth.secret: {auth.secret} in {auth.region} has no value "
+                "(the stack's SesSmtpLogin writes it)"
+            )
         return _parse(value, f"secret {auth.secret}")
 
     return read

@@ -25,7 +25,15 @@ from pydantic import AnyUrl, Field, field_validator, model_validator
 
 from realm import loader
 from realm.loader import DefinitionError
-from realm.models import CLIENT_ID, Definitions, RelyingParty, Strict, _is_loopback, redirect_uri_error
+from realm.models import (
+    CLIENT_ID,
+    Definitions,
+    RelyingParty,
+    SmtpServer,
+    Strict,
+    _is_loopback,
+    redirect_uri_error,
+)
 from realm.platform import LOCAL_RP_PORT
 
 TARGETS_DIR = "targets"
@@ -113,6 +121,9 @@ class TargetDefinition(Strict):
     opa_url: AnyUrl | None = Field(None, description="the OPA Keycloak's flows call (not this machine)")
     service_account: ServiceAccount | None = None
     client_secrets: ClientSecretsHome | None = None
+    smtp: SmtpServer | None = Field(
+        None, description="the mail server of this environment (realm.yaml's is the local Mailpit)"
+    )
     rps: dict[str, RpOverlay] = Field(default_factory=dict)
 
     @property
@@ -123,7 +134,15 @@ class TargetDefinition(Strict):
     def _complete(self) -> TargetDefinition:
         given = [
             k
-            for k in ("keycloak_url", "admin_url", "ca_cert", "opa_url", "service_account", "client_secrets")
+            for k in (
+                "keycloak_url",
+                "admin_url",
+                "ca_cert",
+                "opa_url",
+                "service_account",
+                "client_secrets",
+                "smtp",
+            )
             if getattr(self, k) is not None
         ]
         if self.local:
@@ -135,7 +154,7 @@ class TargetDefinition(Strict):
             return self
         missing = [
             k
-            for k in ("keycloak_url", "opa_url", "service_account", "client_secrets")
+            for k in ("keycloak_url", "opa_url", "service_account", "client_secrets", "smtp")
             if getattr(self, k) is None
         ]
         if missing:

@@ -107,6 +107,7 @@ def resolve(
         ca_cert=ca_cert,
         opa_url=opa_url,
         redirect_uris=redirect_uris,
+        smtp_server=definition.smtp,
     )
     return Resolved(name, file, definition, target, store)
 

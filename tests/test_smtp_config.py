@@ -79,7 +79,11 @@ def test_a_bad_sender_address_is_refused(definitions_copy: Path, field: str) -> 
 
 
 def test_an_ses_server_with_a_login_needs_the_login_read(definitions_copy: Path) -> None:
-    auth = {"source": "aws-secretsmanager", "secret": "arn:aws:secretsmanager:ap-northeast-1:1:secret:x"}
+    auth = {
+        "source": "aws-secretsmanager",
+        "secret": "arn:aws:secretsmanager:ap-northeast-1:1:secret:x",
+        "region": "ap-northeast-1",
+    }
     _with_smtp(definitions_copy, {"server": {**SES, "auth": auth}})
     defs, profile = build.load(definitions_copy)
     with pytest.raises(smtp.SmtpConfigError, match="is unread"):

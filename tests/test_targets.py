@@ -63,6 +63,12 @@ def test_deployed_targets_agree_with_their_stack(stack: str) -> None:
     aliases = {a.region: a.inputs["name"] for a in graph.of_type("aws:kms/alias:Alias")}
     assert home.kms_key == aliases[config.primary.region]
     assert home.replicas == {r.region: aliases[r.region] for r in config.regions if r is not config.primary}
+    assert target.smtp is not None and target.smtp.auth is not None  # SES, not the local Mailpit
+    assert (target.smtp.auth.secret, target.smtp.auth.region) == (
+        graph.outputs["smtpSecretName"],
+        config.primary.region,
+    )
+    assert target.smtp.host == f"email-smtp.{config.primary.region}.amazonaws.com" and target.smtp.starttls
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -297,3 +303,34 @@ def test_the_admin_api_is_reached_at_admin_url_when_given(
     _edit(path, {"admin_url": "http://keycloak-admin.dev.internal:8080"})
     with pytest.raises(DefinitionError, match="admin_url: must be https"):
         cli_targets.resolve("dev", definitions_copy)
+
+
+def test_a_deployed_targets_ses_login_is_read_from_its_secret() -> None:
+    """`realm apply --target dev` reads the SES SMTP login the stack wrote, named in its target file."""
+    from realm import smtp
+
+    defs = loader.load()
+    target = targets.load(loader.DEFINITIONS_DIR, "dev", defs)
+    assert target.smtp is not None and target.smtp.auth is not None
+    client, stub = _stubbed()
+    stub.add_response(
+        "get_secret_value",
+        {"Name": target.smtp.auth.secret, "SecretString": '{"username": "AKIA1", "password": "p"}'},
+        expected_params={"SecretId": target.smtp.auth.secret},
+    )
+    stub.add_client_error("get_secret_value", "ResourceNotFoundException")
+    with stub:
+        login = smtp.aws_reader(client)(target.smtp.auth)
+        assert (login.username, login.password) == ("AKIA1", "p")
+        with pytest.raises(smtp.SmtpConfigError, match=r"bizid-dev/ses-smtp.*no value"):
+            smtp.aws_reader(client)(target.smtp.auth)
+
+
+def test_a_deployed_target_without_its_mail_server_is_refused(definitions_copy: Path) -> None:
+    """Without `smtp`, a deployed realm would send to realm.yaml's local Mailpit address: no mail at all."""
+    path = definitions_copy / "targets" / "dev.yaml"
+    text = path.read_text()
+    start, end = text.index("smtp:"), text.index("rps:")
+    path.write_text(text[:start] + text[end:])
+    with pytest.raises(DefinitionError, match=r"dev.yaml.*smtp: required for a deployed target"):
+        targets.load(definitions_copy, "dev", loader.load(definitions_copy))

@@ -22,6 +22,12 @@ def realm_admin_secret_name(environment: str) -> str:
     return f"bizid-{environment}/realm-admin-client"
 
 
+def smtp_secret_name(environment: str) -> str:
+    """The SES SMTP login of the realm's mail ({"username", "password"}): read by `bizid realm apply --target`
+    (realm/definitions/targets/<env>.yaml `smtp.auth`)."""
+    return f"bizid-{environment}/ses-smtp"
+
+
 def rp_secret_prefix(environment: str) -> str:
     """Where `bizid realm apply --target` keeps each confidential RP's secret: `<prefix><client id>`."""
     return f"bizid-{environment}/rp-client/"
@@ -87,6 +93,7 @@ class SesSmtpLoginArgs:
     from_domain: str
     kms_key_arn: pulumi.Input[str]
     replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_name: str | None = None  # a fixed name the target files name (smtp_secret_name); None: auto-named
 
 
 class SesSmtpLogin(pulumi.ComponentResource):
@@ -134,8 +141,10 @@ class SesSmtpLogin(pulumi.ComponentResource):
                 args.region,
                 args.kms_key_arn,
                 args.replicas,
+                secret_name=args.secret_name,
             ),
             child(self),
         )
         self.arn = secret.arn
+        self.name = secret.name
         self.register_outputs({"arn": self.arn})

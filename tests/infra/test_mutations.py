@@ -189,7 +189,7 @@ def test_standby_health_check_with_its_own_alarm_is_caught(
     monkeypatch: pytest.MonkeyPatch, opa: Path, tmp_path: Path
 ) -> None:
     # The alarm design before: one alarm per check, Osaka's included, in alarm for as long as Osaka stands by.
-    original = infra.stack.HealthCheckAlarmsArgs
+    from infra.components.monitoring import HealthCheckAlarmsArgs as original
 
     def every_check_alone(ids: Any, key: Any, subscribers: Any, standby: Any = ()) -> Any:
         return original(ids, key, subscribers)
