@@ -17,6 +17,7 @@ from realm.models import Tier
 from realm.operator_audit import OperatorAuditTrail
 from scripts import settings
 from scripts.keycloak_admin import admin_client
+from scripts.notifications import lifecycle_notifier
 
 OPERATOR_ENV = "BIZID_OPERATOR"
 
@@ -101,7 +102,9 @@ def _suspend_cmd(args: argparse.Namespace) -> int:
     actor = _actor(args)
     actor.validate()
     cfg = settings.load()
-    _print_event(lifecycle.suspend(admin_client(cfg), args.username, actor, trail(cfg)))
+    _print_event(
+        lifecycle.suspend(admin_client(cfg), args.username, actor, trail(cfg), notify=lifecycle_notifier(cfg))
+    )
     return 0
 
 
@@ -109,7 +112,11 @@ def _reactivate_cmd(args: argparse.Namespace) -> int:
     actor = _actor(args)
     actor.validate()
     cfg = settings.load()
-    _print_event(lifecycle.reactivate(admin_client(cfg), args.username, actor, trail(cfg)))
+    _print_event(
+        lifecycle.reactivate(
+            admin_client(cfg), args.username, actor, trail(cfg), notify=lifecycle_notifier(cfg)
+        )
+    )
     return 0
 
 
@@ -126,7 +133,11 @@ def _renew_cmd(args: argparse.Namespace) -> int:
 
 def _changing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--username", required=True)
-    parser.add_argument("--reason", required=True, help="why (recorded in the operator audit trail)")
+    parser.add_argument(
+        "--reason",
+        required=True,
+        help="why (recorded in the operator audit trail; a suspension's is mailed to the holder)",
+    )
     parser.add_argument("--operator", help=f"who runs the command (default: ${OPERATOR_ENV})")
 
 

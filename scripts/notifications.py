@@ -7,6 +7,7 @@ from typing import Any
 
 from realm import loader
 from realm.delegation_records import DelegationRecord
+from realm.lifecycle import LifecycleEvent, Notify
 from realm.notify import Notifier, Recipient
 from scripts.settings import Settings
 
@@ -45,3 +46,26 @@ def notify_delegation(cfg: Settings, admin: Any, kind: str, record: DelegationRe
             f"bizid: warning: {kind} notification to {missed.username} not sent (see the log)",
             file=sys.stderr,
         )
+
+
+LIFECYCLE_KINDS = {"suspend": "account-suspended", "reactivate": "account-reactivated"}
+"""Which lifecycle actions the holder is told of by mail (a renewal shows in the account itself)."""
+
+
+def lifecycle_notifier(cfg: Settings) -> Notify:
+    """The `notify` hook of `realm.lifecycle`: mail the holder after the change is written and audited. A mail
+    that cannot be sent is a warning, never a failure (the change is already made)."""
+    notifier = local_notifier(cfg)
+
+    def notify(event: LifecycleEvent) -> None:
+        kind = LIFECYCLE_KINDS.get(event.action)
+        if notifier is None or kind is None:
+            return
+        detail = event.reason if kind == "account-suspended" else ""
+        if not notifier.send(kind, Recipient(event.username, event.email), detail):
+            print(
+                f"bizid: warning: {kind} notification to {event.username} not sent (see the log)",
+                file=sys.stderr,
+            )
+
+    return notify

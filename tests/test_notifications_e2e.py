@@ -231,6 +231,28 @@ def test_a_delegation_granted_and_revoked_is_mailed_to_the_prime_and_the_delegat
         _bilingual(mail, "委任を取り消しました", "A delegation was revoked", account.username)
 
 
+def test_an_operator_suspending_and_reactivating_an_account_mails_the_holder(
+    platform: Settings,
+    admin: Any,
+    make_account: MakeAccount,
+    mailbox: Mailbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`bizid accounts suspend|reactivate` (realm.lifecycle's notify hook) tell the holder, in both languages."""
+    prime = make_account(Tier.PRIME, "suspended")
+    address = _email(admin, prime.user_id)
+    common = ["--username", prime.username, "--operator", "ops.mail"]
+    assert cli.main(["accounts", "suspend", *common, "--reason", "seal certificate reported stolen"]) == 0
+    mail = mailbox.wait_for(address, "Your account was suspended")
+    _bilingual(mail, "アカウントを停止しました", "Your account was suspended", prime.username)
+    assert "seal certificate reported stolen" in mail.text
+    assert cli.main(["accounts", "reactivate", *common, "--reason", "new certificate checked"]) == 0
+    mail = mailbox.wait_for(address, "Your account was reactivated")
+    _bilingual(mail, "アカウントの停止を解除しました", "Your account was reactivated", prime.username)
+    assert len(mailbox.messages_to(address)) == 2
+    capsys.readouterr()
+
+
 @pytest.mark.parametrize(
     ("kind", "ja", "en"),
     [
