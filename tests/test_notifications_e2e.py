@@ -238,7 +238,7 @@ def test_an_operator_suspending_and_reactivating_an_account_mails_the_holder(
     mailbox: Mailbox,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`bizid accounts suspend|reactivate` (realm.lifecycle's notify hook) tell the holder, in both languages."""
+X
     prime = make_account(Tier.PRIME, "suspended")
     address = _email(admin, prime.user_id)
     common = ["--username", prime.username, "--operator", "ops.mail"]
