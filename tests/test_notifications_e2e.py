@@ -238,7 +238,7 @@ def test_an_operator_suspending_and_reactivating_an_account_mails_the_holder(
     mailbox: Mailbox,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-X
+    """`bizid accounts suspend|reactivate` (the notify hook of realm.lifecycle) tell the holder by mail."""
     prime = make_account(Tier.PRIME, "suspended")
     address = _email(admin, prime.user_id)
     common = ["--username", prime.username, "--operator", "ops.mail"]
