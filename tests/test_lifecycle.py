@@ -239,16 +239,16 @@ def test_bad_suspend_and_reactivate_are_refused_and_write_nothing(
 def test_show_and_list_by_tier_company_status_and_expiry(
     platform: Settings,
     make_account: MakeAccount,
-    default_company: dict[str, str],
     admin: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     soon = _today() + dt.timedelta(days=20)
-    prime = make_account(Tier.PRIME, valid_until=soon)
+    own = _company()  # not the module's: other tests add accounts to that one
+    prime = make_account(Tier.PRIME, company=own, valid_until=soon)
     member = make_account(Tier.MEMBER, prime_username=prime.username)
     suspended = make_account(Tier.MEMBER, prime_username=prime.username, status="suspended")
-    lapsed = make_account(Tier.PRIME, valid_until=_today() - dt.timedelta(days=3))
-    company = default_company["corporate_number"]
+    lapsed = make_account(Tier.PRIME, company=own, valid_until=_today() - dt.timedelta(days=3))
+    company = own["corporate_number"]
 
     code, out, err = run(capsys, "accounts", "show", "--username", member.username)
     assert code == 0, err
