@@ -239,16 +239,16 @@ def test_bad_suspend_and_reactivate_are_refused_and_write_nothing(
 def test_show_and_list_by_tier_company_status_and_expiry(
     platform: Settings,
     make_account: MakeAccount,
-    default_company: dict[str, str],
     admin: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     soon = _today() + dt.timedelta(days=20)
-    prime = make_account(Tier.PRIME, valid_until=soon)
+    own = _company()  # not the module's: other tests add accounts to that one
+    prime = make_account(Tier.PRIME, company=own, valid_until=soon)
     member = make_account(Tier.MEMBER, prime_username=prime.username)
     suspended = make_account(Tier.MEMBER, prime_username=prime.username, status="suspended")
-    lapsed = make_account(Tier.PRIME, valid_until=_today() - dt.timedelta(days=3))
-    company = default_company["corporate_number"]
+    lapsed = make_account(Tier.PRIME, company=own, valid_until=_today() - dt.timedelta(days=3))
+    company = own["corporate_number"]
 
     code, out, err = run(capsys, "accounts", "show", "--username", member.username)
     assert code == 0, err
@@ -467,3 +467,40 @@ def test_audit_trace_joins_keycloak_events_opa_decisions_and_operator_actions(
     assert code == 2 and "'no-such-account-x': no such account" in err
     code, _out, err = run(capsys, "audit", "trace", "--account", prime.username, "--since", "yesterday")
     assert code == 2 and "'yesterday'" in err
+
+
+def test_an_expired_prime_issues_no_members_and_grants_no_delegations_until_renewed(
+    platform: Settings,
+    definitions: Definitions,
+    make_account: MakeAccount,
+    admin: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    prime = make_account(Tier.PRIME, valid_until=_today() - dt.timedelta(days=1))
+    firm = make_account(Tier.PRIME, company=_company())
+    not_after = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).replace(microsecond=0).isoformat()
+    grant = (
+        "delegation", "grant", "--principal", prime.username, "--delegate", firm.username,
+        "--rp", "jgrants", "--procedure", "subsidy-application", "--not-after", not_after,
+    )  # fmt: skip
+    member = (
+        "accounts", "create", "--tier", "member", "--username", f"m-{prime.username}",
+        "--email", f"m-{prime.username}@example.test", "--first-name", "M", "--last-name", "Ember",
+        "--prime", prime.username,
+    )  # fmt: skip
+    code, _out, err = run(capsys, *grant)
+    assert code == 2 and "expired" in err
+    code, _out, err = run(capsys, *member)
+    assert code == 2 and "expired" in err
+
+    lifecycle.renew(
+        admin,
+        definitions,
+        prime.username,
+        lifecycle.Actor(OPERATOR, "renewed"),
+        cli_lifecycle.trail(platform),
+    )
+    code, _out, err = run(capsys, *grant)
+    assert code == 0, err
+    code, _out, err = run(capsys, *member)
+    assert code == 0, err
