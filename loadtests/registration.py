@@ -24,7 +24,7 @@ from locust import HttpUser, task
 from locust.clients import HttpSession
 
 from loadtests import locustfile  # the bizid options, safety checks and sample log
-from loadtests.journey import assert_loopback
+from loadtests.journey import assert_loopback, rp_clients
 from loadtests.pacing import PoissonPacing
 from loadtests.phases import PER_USER_RATE
 from scripts.mailbox import Mailbox
@@ -34,7 +34,6 @@ CFG = locustfile.CFG
 
 CLIENT_ID = "seminar"
 """Accepts Entry accounts, so a new registration ends signed in (rps/seminar.yaml)."""
-REDIRECT_URI = f"http://127.0.0.1:18900/callback/{CLIENT_ID}"
 VERIFICATION_SUBJECT = "Verify email"
 """Keycloak's verification mail (the registration notice from bizid-notify arrives beside it)."""
 PASSWORD_WORDS = ("quiet", "lantern", "over", "rivers", "amber", "meadow", "copper", "harbour")
@@ -50,6 +49,11 @@ def _password() -> str:
     return " ".join(secrets.choice(PASSWORD_WORDS) for _ in range(4)) + f" {secrets.randbelow(100)}"
 
 
+def redirect_uri(cfg: Settings) -> str:
+    """The seminar RP's redirect URI as this platform registered it (on its RP port: the port offset)."""
+    return rp_clients(cfg)[CLIENT_ID].redirect_uri
+
+
 def register(client: HttpSession, cfg: Settings, mailbox: Mailbox, report: Report) -> str:
     """One whole registration; returns the new username. Raises RegistrationFailed at the failing step."""
     started = time.perf_counter()
@@ -61,7 +65,7 @@ def register(client: HttpSession, cfg: Settings, mailbox: Mailbox, report: Repor
         "client_id": CLIENT_ID,
         "response_type": "code",
         "scope": "openid",
-        "redirect_uri": REDIRECT_URI,
+        "redirect_uri": redirect_uri(cfg),
         "code_challenge": challenge,
         "code_challenge_method": "S256",
         "state": secrets.token_urlsafe(8),
@@ -121,14 +125,14 @@ def register(client: HttpSession, cfg: Settings, mailbox: Mailbox, report: Repor
             location = client.get(target, name="register:link", allow_redirects=False, verify=verify)
         target = location.headers.get("Location", "")
         query = parse_qs(urlsplit(target).query)
-        if not target.startswith(REDIRECT_URI) or "code" not in query:
+        if not target.startswith(redirect_uri(cfg)) or "code" not in query:
             raise RegistrationFailed(f"the link did not end at the RP with a code ({location.status_code})")
         tokens = client.post(
             f"/realms/{REALM}/protocol/openid-connect/token",
             data={
                 "grant_type": "authorization_code",
                 "code": query["code"][0],
-                "redirect_uri": REDIRECT_URI,
+                "redirect_uri": redirect_uri(cfg),
                 "client_id": CLIENT_ID,
                 "code_verifier": verifier,
             },

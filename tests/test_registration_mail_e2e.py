@@ -18,11 +18,9 @@ import requests
 from realm.oidc.browser_flow import BrowserFlow, Client, decode_jwt_payload
 from scripts.mailbox import Mailbox
 from scripts.settings import REALM, Settings
-from tests.conftest import REGISTRATION_PASSWORD, new_browser, register
+from tests.conftest import REGISTRATION_PASSWORD, new_browser, register, rp_client
 
 pytestmark = pytest.mark.platform
-
-SEMINAR = Client("seminar", "http://127.0.0.1:18900/callback/seminar")
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +42,15 @@ def _follow_inside_keycloak(platform: Settings, session: requests.Session, url: 
     raise AssertionError(f"redirect loop at {response.url}")
 
 
-def _code(response: requests.Response) -> str:
+def _seminar(platform: Settings) -> Client:
+    """The seminar RP as this platform registered it (its redirect URI on the platform's RP port)."""
+    return rp_client(platform, platform.definitions(), "seminar")
+
+
+def _code(platform: Settings, response: requests.Response) -> str:
     assert response.status_code == 302, response.text[:500]
     location = response.headers["Location"]
-    assert location.startswith(SEMINAR.redirect_uri), location
+    assert location.startswith(_seminar(platform).redirect_uri), location
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     assert "error" not in query, query
     return query["code"]
@@ -75,9 +78,9 @@ def test_self_registration_completes_through_the_verification_mail(
     user = admin.get_users({"username": reg.username, "exact": True})[0]
     assert user["emailVerified"] is False and "VERIFY_EMAIL" in user["requiredActions"]
 
-    code = _code(_follow_inside_keycloak(platform, reg.session, links[0]))
+    code = _code(platform, _follow_inside_keycloak(platform, reg.session, links[0]))
     browser = BrowserFlow(reg.session, platform.issuer, str(platform.paths.ca_cert))
-    tokens = browser.exchange(SEMINAR, code, reg.verifier)
+    tokens = browser.exchange(_seminar(platform), code, reg.verifier)
     claims = decode_jwt_payload(tokens["id_token"])
     assert claims["acr"] == "aal1"
     assert claims.get("tier") == "entry", claims
@@ -85,7 +88,9 @@ def test_self_registration_completes_through_the_verification_mail(
     user = admin.get_user(user["id"])
     assert user["emailVerified"] is True and user["requiredActions"] == []
     # A later password sign-in in a fresh browser goes straight through.
-    again = new_browser(platform).login(SEMINAR, reg.username, REGISTRATION_PASSWORD, scope="openid account")
+    again = new_browser(platform).login(
+        _seminar(platform), reg.username, REGISTRATION_PASSWORD, scope="openid account"
+    )
     assert again.tokens is not None, again
 
 
@@ -96,7 +101,7 @@ def test_a_used_verification_link_signs_nobody_in(platform: Settings, mailbox: M
     address = f"{reg.username}@example.test"
     _follow_inside_keycloak(platform, reg.session, reg.response.headers["Location"])
     link = next(u for u in mailbox.wait_for(address).links() if "/login-actions/action-token" in u)
-    _code(_follow_inside_keycloak(platform, reg.session, link))
+    _code(platform, _follow_inside_keycloak(platform, reg.session, link))
     stranger = new_browser(platform).session
     replay = _follow_inside_keycloak(platform, stranger, link)
     assert replay.status_code == 200, replay.status_code

@@ -93,6 +93,7 @@ def _target_file(stand_in: Settings, rp_secrets: Path, **changes: Any) -> dict[s
         "opa_url": stand_in.opa_url,
         "service_account": {"client_id": "bizid-realm-admin", "secret": {"env": SECRET_ENV}},
         "client_secrets": {"files": str(rp_secrets)},
+        "smtp": {"host": "127.0.0.1", "port": stand_in.ports.mail_smtp},  # the stand-in's own Mailpit
         "rps": {
             rp.client_id: {"redirect_uris": [f"https://{rp.client_id}.stand-in.example/callback"]}
             for rp in defs.rps
@@ -218,6 +219,9 @@ def test_plan_apply_drift_through_the_service_account(
             if "opaUrl" in config.get("config", {}):
                 urls.add(config["config"]["opaUrl"])
     assert urls == {stand_in.opa_url}, urls
+    # The realm sends mail through the target's server (its `smtp`), not realm.yaml's default.
+    smtp = api.get(f"/admin/realms/{REALM}")["smtpServer"]
+    assert (smtp["host"], smtp["port"]) == ("127.0.0.1", str(stand_in.ports.mail_smtp))
 
 
 def test_a_hand_change_is_drift_and_apply_repairs_it(
