@@ -532,8 +532,8 @@ def builtin_client(platform: PlatformClient) -> dict[str, Any]:
 
 
 RECOVERY_CODE_STEP = "auth-recovery-authn-code-form"
-"""Keycloak's recovery authentication codes (supported, no feature flag, since 26.3): the holder's fallback second
-factor, set up with the CONFIGURE_RECOVERY_AUTHN_CODES required action; a one-time code (amr otp)."""
+"""Keycloak's recovery authentication codes (supported, no feature flag, since 26.3): the holder's fallback
+second factor, set up with the CONFIGURE_RECOVERY_AUTHN_CODES required action; a one-time code (amr otp)."""
 ENROLMENT_CODE_STEP = "bizid-enrolment-code"
 """After an operator reset, the one-time enrolment code before a new second factor (realm/enrolment.py)."""
 

@@ -5,8 +5,8 @@ The reset instead removes every second factor (TOTP, WebAuthn, recovery codes), 
 and stores a one-time enrolment code on the account: only its salted SHA-256 hash, expiry, failed attempts and
 state, in the operator-only attribute `enrolment_code` (realm/definitions/user-profile.yaml). The code itself
 goes to the holder out of band (mail to the registered address, or a letter the operator prints). At the next
-sign-in the browser flow's `bizid-enrolment-code` step (org.bizid.keycloak.enrolment, docs/realm.md) asks for it
-before the TOTP set-up: a wrong code counts an attempt (locked at 5), an expired, used or locked one is
+sign-in the browser flow's `bizid-enrolment-code` step (org.bizid.keycloak.enrolment, docs/realm.md) asks
+for it before the TOTP set-up: a wrong code counts an attempt (locked at 5), an expired, used or locked one is
 refused, and a right one is consumed.
 
 Like every lifecycle command: all input is validated first, then the change, then one audit entry (never the
@@ -129,7 +129,9 @@ def reset_authenticator(
     attributes[ATTRIBUTE] = [record(code, expires)]
     fresh["attributes"] = attributes
     admin.update_user(account.id, fresh)
-    stored = StoredCode.parse(((admin.get_user(account.id).get("attributes") or {}).get(ATTRIBUTE) or [None])[0])
+    stored = StoredCode.parse(
+        ((admin.get_user(account.id).get("attributes") or {}).get(ATTRIBUTE) or [None])[0]
+    )
     if stored is None or stored.state != "issued":
         raise LifecycleError(
             f"Keycloak did not store {ATTRIBUTE} on {username!r}: is it declared in "

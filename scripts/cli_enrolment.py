@@ -36,7 +36,10 @@ def _reset_cmd(args: argparse.Namespace) -> int:
     )
     event = result.event
     print(f"reset-authenticator: {event.username} ({event.tier})")
-    print(f"  second factors removed: {', '.join(result.removed) or 'none'}; sessions ended: {event.sessions_ended}")
+    print(
+        f"  second factors removed: {', '.join(result.removed) or 'none'}; "
+        f"sessions ended: {event.sessions_ended}"
+    )
     print(f"  enrolment code valid until {_valid_until(result)}, {enrolment.MAX_ATTEMPTS} attempts")
     print(f"  recorded in the operator audit trail by {event.operator} at {event.time}")
     if args.deliver == "letter":
@@ -61,7 +64,7 @@ def _reset_cmd(args: argparse.Namespace) -> int:
 def register(acc_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reset_p = acc_sub.add_parser(
         "reset-authenticator",
-        help="lost authenticator: remove the second factors, issue a one-time enrolment code (mail or letter)",
+        help="lost authenticator: remove the second factors, issue a one-time enrolment code (mail/letter)",
     )
     reset_p.add_argument("--username", required=True)
     reset_p.add_argument("--reason", required=True, help="why (recorded in the operator audit trail)")

@@ -1,8 +1,8 @@
 """Issue 13 §2, lost authenticator: `bizid accounts reset-authenticator` against the real Keycloak, OPA and
 Mailpit. A stolen password alone never binds a new device: after a reset, the browser flow's
-`bizid-enrolment-code` step asks for the one-time code (mailed, or printed for a letter) before the TOTP set-up;
-a wrong code is counted and locked at 5, an expired or used one is refused; the right one leads to the set-up
-and a token at aal2, once.
+`bizid-enrolment-code` step asks for the one-time code (mailed, or printed for a letter) before the TOTP
+set-up; a wrong code is counted and locked at 5, an expired or used one is refused; the right one leads to
+the set-up and a token at aal2, once.
 """
 
 from __future__ import annotations
@@ -113,8 +113,13 @@ class SignIn:
             verify=self.verify,
             allow_redirects=False,
         )
-        while self.page.status_code in (302, 303) and self.client.redirect_uri not in self.page.headers["Location"]:
-            self.page = self.session.get(urljoin(self.page.url, self.page.headers["Location"]), verify=self.verify)
+        while (
+            self.page.status_code in (302, 303)
+            and self.client.redirect_uri not in self.page.headers["Location"]
+        ):
+            self.page = self.session.get(
+                urljoin(self.page.url, self.page.headers["Location"]), verify=self.verify
+            )
 
     def password(self, account: CreatedAccount) -> None:
         self.post("username", {"username": account.username, "password": account.password})
@@ -154,11 +159,15 @@ def _mailed_code(mailbox: Mailbox, admin: Any, account: CreatedAccount) -> str:
     assert mail.subject == "[bizid] 二要素認証の登録コード / Your enrolment code for a new second factor"
     found = CODE.findall(mail.text)
     assert found, mail.text
-    return found[0]
+    return str(found[0])
 
 
 def test_after_a_reset_the_password_alone_binds_no_device_and_the_mailed_code_does_once(
-    platform: Settings, admin: Any, make_account: MakeAccount, mailbox: Mailbox, capsys: pytest.CaptureFixture[str]
+    platform: Settings,
+    admin: Any,
+    make_account: MakeAccount,
+    mailbox: Mailbox,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     prime = make_account(Tier.PRIME)
     assert "otp" in _credential_types(admin, prime.user_id)
@@ -267,7 +276,15 @@ def test_bad_resets_are_refused_and_write_nothing(
         code, _, err = reset(capsys, *argv)
         assert code != 0 and message in err, (argv, err)
     code, _, err = run(
-        capsys, "accounts", "reset-authenticator", "--username", prime.username, "--reason", " ", "--operator", OPERATOR
+        capsys,
+        "accounts",
+        "reset-authenticator",
+        "--username",
+        prime.username,
+        "--reason",
+        " ",
+        "--operator",
+        OPERATOR,
     )
     assert code != 0 and "--reason" in err
     assert (trail.read_text() if trail.exists() else "") == before
