@@ -18,7 +18,7 @@ import pyotp
 import pytest
 import requests
 
-from realm import enrolment, loader
+from realm import enrolment
 from realm.accounts import CreatedAccount
 from realm.models import Tier
 from realm.oidc.browser_flow import BrowserFlow, decode_jwt_payload, parse_page, pkce_pair
@@ -77,7 +77,7 @@ class SignIn:
 
     def __post_init__(self) -> None:
         self.session.trust_env = False
-        self.client = rp_client(self.platform, loader.load(), self.client_id)
+        self.client = rp_client(self.platform, self.platform.definitions(), self.client_id)
         self.verify = str(self.platform.paths.ca_cert)
         self.verifier, challenge = pkce_pair()
         params = {
@@ -290,3 +290,40 @@ def test_bad_resets_are_refused_and_write_nothing(
     assert (trail.read_text() if trail.exists() else "") == before
     assert "otp" in _credential_types(admin, prime.user_id)
     assert enrolment.ATTRIBUTE not in (admin.get_user(prime.user_id).get("attributes") or {})
+
+
+# --- recovery codes: the holder's own fallback --------------------------------------------------------
+
+
+def test_a_recovery_code_is_an_alternative_second_factor_at_aal2_and_works_once(
+    platform: Settings, admin: Any, make_account: MakeAccount
+) -> None:
+    prime = make_account(Tier.PRIME)
+    user = admin.get_user(prime.user_id)
+    admin.update_user(prime.user_id, {**user, "requiredActions": ["CONFIGURE_RECOVERY_AUTHN_CODES"]})
+    setup = SignIn(platform)
+    setup.password(prime)
+    setup.post("otp", {"otp": pyotp.TOTP(prime.totp_base32 or "").now()})
+    assert setup.has("generatedRecoveryAuthnCodes"), setup.text()[:800]
+    form = setup._form("generatedRecoveryAuthnCodes")
+    codes = form.fields["generatedRecoveryAuthnCodes"].split(",")
+    setup.post("generatedRecoveryAuthnCodes", {"kcRecoveryCodesConfirmationCheck": "on"})
+    setup.tokens()
+    assert "recovery-authn-codes" in _credential_types(admin, prime.user_id)
+
+    # The phone is lost (its credential gone): the recovery codes still give level 2, through the policy.
+    for credential in admin.get_credentials(prime.user_id):
+        if credential["type"] == "otp":
+            admin.delete_credential(prime.user_id, credential["id"])
+    lost = SignIn(platform)
+    lost.password(prime)
+    assert lost.has("recoveryCodeInput") and not lost.has("enrolment_code"), lost.text()[:800]
+    lost.post("recoveryCodeInput", {"recoveryCodeInput": codes[0]})
+    claims = decode_jwt_payload(lost.tokens()["id_token"])
+    assert claims["acr"] == "aal2", claims
+    # The same code does not work twice.
+    again = SignIn(platform)
+    again.password(prime)
+    again.post("recoveryCodeInput", {"recoveryCodeInput": codes[0]})
+    assert again.has("recoveryCodeInput")
+    again.no_token()
