@@ -70,9 +70,8 @@ def _log_lines(platform: Settings, marker: str, timeout: float = 30.0) -> list[s
 def _enrol_totp_at_sign_in(platform: Settings, client_id: str, username: str, password: str) -> str:
     """Sign in as an account without a second factor: set up TOTP on the page Keycloak shows, and return
     where the browser is sent at the end (the RP's redirect URI with a code, when it worked)."""
-    from realm import loader
 
-    client = rp_client(platform, loader.load(), client_id)
+    client = rp_client(platform, platform.definitions(), client_id)
     session = requests.Session()
     session.trust_env = False
     verify = str(platform.paths.ca_cert)
@@ -146,9 +145,8 @@ def test_a_password_change_is_notified(
     """The holder changes the password (Keycloak's UPDATE_PASSWORD page, asked for at sign-in)."""
     entry = make_account(Tier.ENTRY)
     admin.update_user(entry.user_id, {"requiredActions": ["UPDATE_PASSWORD"]})
-    from realm import loader
 
-    client = rp_client(platform, loader.load(), "seminar")
+    client = rp_client(platform, platform.definitions(), "seminar")
     session = requests.Session()
     session.trust_env = False
     verify = str(platform.paths.ca_cert)
