@@ -531,6 +531,13 @@ def builtin_client(platform: PlatformClient) -> dict[str, Any]:
 # --- authentication flows ---------------------------------------------------------------------------
 
 
+RECOVERY_CODE_STEP = "auth-recovery-authn-code-form"
+"""Keycloak's recovery authentication codes (supported, no feature flag, since 26.3): the holder's fallback
+second factor, set up with the CONFIGURE_RECOVERY_AUTHN_CODES required action; a one-time code (amr otp)."""
+ENROLMENT_CODE_STEP = "bizid-enrolment-code"
+"""After an operator reset, the one-time enrolment code before a new second factor (realm/enrolment.py)."""
+
+
 def access_step(alias: str, options: Options, phase: str = ACCESS_PHASE_COMPLETE) -> Step:
     """`bizid-access`: `phase=identified` right after the password step (every rule but the level; cannot
     admit), `phase=complete` as the last step (every rule). See docs/architecture.md, "Access checks happen
@@ -581,6 +588,12 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "bizid-amr-webauthn",
                 amr_config(AMR_WEBAUTHN, life.loa_max_age_aal2),
             ),
+            Step(
+                RECOVERY_CODE_STEP,
+                "ALTERNATIVE",
+                "bizid-amr-recovery-code",
+                amr_config(AMR_OTP, life.loa_max_age_aal2),
+            ),
         ),
     )
     enrol = SubFlow(
@@ -594,6 +607,7 @@ def browser_flow(defs: Definitions, options: Options) -> Flow:
                 "bizid-level-2-enrol-condition",
                 {"flow_to_check": enrolled.alias, "check_result": "not-executed"},
             ),
+            *((Step(ENROLMENT_CODE_STEP, "REQUIRED"),) if options.extension else ()),
             Step(
                 "auth-otp-form",
                 "REQUIRED",

@@ -38,6 +38,7 @@ KINDS = (
     "delegation-expiring",
     "validity-expiring",
     "representative-changed",
+    "enrolment-code",
 )
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 LOG = logging.getLogger("bizid.notify")

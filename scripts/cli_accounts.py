@@ -115,3 +115,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from scripts import cli_lifecycle  # show, list, suspend, reactivate, renew
 
     cli_lifecycle.register(acc_sub)
+    from scripts import cli_enrolment  # reset-authenticator (lost authenticator)
+
+    cli_enrolment.register(acc_sub)

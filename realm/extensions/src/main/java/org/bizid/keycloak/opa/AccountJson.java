@@ -34,7 +34,7 @@ public final class AccountJson {
             "id");
 
     /** Records with their own place in the input ({@code delegation}, {@code licences}), not account claims. */
-    private static final Set<String> NOT_ACCOUNT_ATTRIBUTES = Set.of("delegations", "licences");
+    private static final Set<String> NOT_ACCOUNT_ATTRIBUTES = Set.of("delegations", "licences", "enrolment_code");
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
