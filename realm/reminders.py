@@ -50,11 +50,11 @@ class Reminder:
 
 
 def due(
-    users: Iterable[dict[str, Any]], today: dt.date, days: int, email_of: Callable[[str], str | None]
+    users: Iterable[dict[str, Any]], now: dt.datetime, days: int, email_of: Callable[[str], str | None]
 ) -> Iterator[Reminder]:
-    """The reminders due on `today` for the accounts `users` (full representations)."""
+    """The reminders due at `now` for the accounts `users` (full representations)."""
+    today = today_jst(now)
     last = today + dt.timedelta(days=days)
-    now = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
     for user in users:
         account = view(user)
         try:
@@ -163,7 +163,7 @@ def run(
     users = list(_all_users(admin))
     emails = {str(u.get("username")): u.get("email") for u in users}
     result = RunResult([], [], [])
-    for reminder in due(users, today_jst(now), days, emails.get):
+    for reminder in due(users, now, days, emails.get):
         if reminder.key in done:
             result.skipped.append(reminder)
             continue

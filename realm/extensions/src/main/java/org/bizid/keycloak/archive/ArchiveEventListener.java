@@ -6,9 +6,13 @@ import org.keycloak.events.EventListenerProvider;
 import org.keycloak.events.admin.AdminEvent;
 import org.keycloak.models.KeycloakSession;
 
-/** Logs every event as one archive line (EventArchive); never throws into the request. */
+/**
+ * Logs every event as one archive line (EventArchive); never throws into the request. The category is Keycloak's
+ * own {@code org.keycloak.events}: on AWS the audit archive's subscription filter (infra/components/audit.py,
+ * {@code $.loggerName = "org.keycloak.events"}) already sends it to the Object Lock archive.
+ */
 public class ArchiveEventListener implements EventListenerProvider {
-    static final Logger LOG = Logger.getLogger("org.bizid.keycloak.archive");
+    static final Logger LOG = Logger.getLogger("org.keycloak.events");
     private final KeycloakSession session;
 
     ArchiveEventListener(KeycloakSession session) {
