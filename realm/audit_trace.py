@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from realm.event_archive import ArchivedEvent
 from realm.lifecycle import AccountView, LifecycleError, view
 from realm.operator_audit import OperatorAuditTrail
 
@@ -59,7 +60,21 @@ def _parse_time(text: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def login_events(admin: Any, account: AccountView, since: dt.datetime | None) -> Iterator[TraceRow]:
+def _release(ids: Iterable[str]) -> str:
+    return "".join(f" release_decision_id={i}" for i in ids)
+
+
+def login_events(
+    admin: Any,
+    account: AccountView,
+    since: dt.datetime | None,
+    archived: dict[str, ArchivedEvent] | None = None,
+    seen: set[str] | None = None,
+) -> Iterator[TraceRow]:
+    """The event store's events; with `archived` (by event id) each names its release decisions; the ids
+    read are added to `seen`."""
+    archived = archived or {}
+    seen = set() if seen is None else seen
     query: dict[str, Any] = {"user": account.id, "max": EVENTS_MAX}
     if since is not None:
         query["dateFrom"] = since.astimezone(dt.UTC).date().isoformat()
@@ -70,9 +85,30 @@ def login_events(admin: Any, account: AccountView, since: dt.datetime | None) ->
             parts.append(f"error={event['error']}")
         if details.get("reason"):
             parts.append(f"reason={str(details['reason'])[:200]}")
+        seen.add(str(event.get("id")))
+        copy = archived.get(str(event.get("id")))
+        release = _release(copy.release_decision_ids) if copy else ""
         yield TraceRow(
-            _ms(event["time"]), "keycloak-login", account.username, str(event.get("type")), " ".join(parts)
+            _ms(event["time"]),
+            "keycloak-login",
+            account.username,
+            str(event.get("type")),
+            " ".join(parts) + release,
         )
+
+
+def archived_only(
+    archive: Iterable[ArchivedEvent], accounts: dict[str, AccountView], stored: set[str]
+) -> Iterator[TraceRow]:
+    """Login events of the durable copy the store lacks (REFRESH_TOKEN, USER_INFO_REQUEST, expired ones)."""
+    for event in archive:
+        if event.kind != "login" or event.user not in accounts or event.id in stored:
+            continue
+        parts = [f"client={event.client}"] if event.client else []
+        if event.error:
+            parts.append(f"error={event.error}")
+        detail = " ".join(parts) + _release(event.release_decision_ids)
+        yield TraceRow(event.time, "keycloak-login", accounts[event.user].username, event.type, detail)
 
 
 def admin_events(admin: Any, account: AccountView, since: dt.datetime | None) -> Iterator[TraceRow]:
@@ -168,16 +204,20 @@ def trace(
     trail: OperatorAuditTrail,
     since: dt.datetime | None = None,
     members: bool = False,
+    archive: Iterable[ArchivedEvent] = (),
 ) -> list[TraceRow]:
     """The account's (and with `members`, its Members') records from every source, oldest first."""
     account = find_account(admin, username)
     accounts = {account.id: account}
     if members:
         accounts.update({m.id: m for m in _members(admin, account)})
+    copies = {e.id: e for e in archive if e.kind == "login"}
     rows: list[TraceRow] = []
+    stored_ids: set[str] = set()
     for one in accounts.values():
-        rows.extend(login_events(admin, one, since))
+        rows.extend(login_events(admin, one, since, copies, stored_ids))
         rows.extend(admin_events(admin, one, since))
+    rows.extend(archived_only(copies.values(), accounts, stored_ids))
     rows.extend(decisions(list(decision_logs), accounts))
     rows.extend(operator_entries(trail, accounts))
     if since is not None:

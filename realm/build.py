@@ -400,10 +400,12 @@ def events_config(defs: Definitions) -> dict[str, Any]:
 
 
 def event_listeners(options: Options) -> dict[str, Any]:
-    """Keycloak's log listener and, with the extension, `bizid-notify` (mail at account events)."""
+    """Keycloak's log listener and, with the extension, `bizid-notify` (mail at account events) and
+    `bizid-event-archive` (every event as one `bizid-event {json}` log line with its release decision ids:
+    the durable copy `bizid audit trace` and `bizid report monthly` read; docs/audit.md)."""
     if not options.extension:
         return {}
-    return {"eventsListeners": ["jboss-logging", "bizid-notify"]}
+    return {"eventsListeners": ["jboss-logging", "bizid-notify", "bizid-event-archive"]}
 
 
 # --- user profile -----------------------------------------------------------------------------------

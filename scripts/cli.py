@@ -18,7 +18,16 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from loadtests import cli as load_cli
-    from scripts import cli_accounts, cli_audit, cli_bundle, cli_delegation, cli_matrix, cli_realm
+    from scripts import (
+        cli_accounts,
+        cli_audit,
+        cli_bundle,
+        cli_delegation,
+        cli_matrix,
+        cli_realm,
+        cli_reminders,
+        cli_report,
+    )
 
     return [
         platform_cli.register,
@@ -29,6 +38,8 @@ def _registrars() -> list[Registrar]:
         load_cli.register,
         cli_bundle.register,
         cli_audit.register,
+        cli_report.register,
+        cli_reminders.register,
     ]
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 
-from realm import audit_trace
+from realm import audit_trace, event_archive
 from scripts import cli_lifecycle, settings
 from scripts.keycloak_admin import admin_client
 
@@ -31,6 +31,7 @@ def _trace_cmd(args: argparse.Namespace) -> int:
         cli_lifecycle.trail(cfg),
         since=args.since,
         members=args.members,
+        archive=list(event_archive.read(event_archive.log_files(cfg.paths.logs))),
     )
     for row in rows:
         if args.json:

@@ -101,7 +101,8 @@ def test_events_recorded_with_retention(desired: build.DesiredRealm) -> None:
         "eventsExpiration": 31536000,
         "adminEventsEnabled": True,
         "adminEventsDetailsEnabled": True,
-        "eventsListeners": ["jboss-logging", "bizid-notify"],  # bizid-notify: mail at account events
+        # bizid-notify: mail at account events; bizid-event-archive: the durable, decision-joined event copy
+        "eventsListeners": ["jboss-logging", "bizid-notify", "bizid-event-archive"],
     }
 
 

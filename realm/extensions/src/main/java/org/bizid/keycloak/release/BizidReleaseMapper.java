@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bizid.keycloak.access.AccessInput;
+import org.bizid.keycloak.archive.EventArchive;
 import org.bizid.keycloak.access.PrimeInput;
 import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.loa.ReachedLevel;
@@ -165,6 +166,8 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
         }
 
         String decisionId = UUID.randomUUID().toString();
+        // The request's event (CODE_TO_TOKEN, REFRESH_TOKEN, USER_INFO_REQUEST) is archived with this id.
+        EventArchive.noteReleaseDecision(keycloakSession, decisionId);
         ObjectNode input = OpaClient.json().createObjectNode();
         input.putObject("rp").put("client_id", client.getClientId());
         input.set("account", AccountJson.forRelease(user, profileAttributes(keycloakSession)));

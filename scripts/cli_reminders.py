@@ -1,0 +1,52 @@
+"""`bizid notify reminders`: the command line of `realm.reminders`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from realm import reminders
+from realm.operator_audit import mask_username
+from realm.reminders import ReminderError, ReminderLedger
+from scripts import settings
+from scripts.keycloak_admin import admin_client
+from scripts.notifications import local_notifier
+
+
+def ledger_path(cfg: settings.Settings) -> Path:
+    return cfg.paths.state / "audit" / "reminders.jsonl"
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    error = reminders.days_error(days)
+    if error:
+        raise argparse.ArgumentTypeError(error)
+    return days
+
+
+def _reminders_cmd(args: argparse.Namespace) -> int:
+    cfg = settings.load()
+    notifier = local_notifier(cfg)
+    if notifier is None:
+        raise ReminderError("realm.yaml has no smtp section: reminders cannot be mailed")
+    result = reminders.run(admin_client(cfg), notifier, ReminderLedger(ledger_path(cfg)), args.days)
+    for r in result.sent:
+        print(f"sent {r.kind} to {mask_username(r.username)}")
+    for r in result.failed:
+        name = mask_username(r.username)
+        print(f"bizid: warning: {r.kind} to {name} not sent (see the log)", file=sys.stderr)
+    print(f"{len(result.sent)} sent, {len(result.skipped)} already sent, {len(result.failed)} failed")
+    return 1 if result.failed else 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    notify = sub.add_parser("notify", help="notification mail sent on a schedule")
+    notify_sub = notify.add_subparsers(dest="notify_command", required=True)
+    rem = notify_sub.add_parser("reminders", help="validity and delegation expiry reminders (idempotent)")
+    rem.add_argument("--days", type=_days, default=30, help="deadlines within this many days (default 30)")
+    rem.set_defaults(func=_reminders_cmd)

@@ -1,0 +1,71 @@
+"""`bizid report monthly`: the command line of `realm.monthly_report`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from realm import event_archive, monthly_report
+from realm.monthly_report import ReportError
+from scripts import cli_lifecycle, settings
+from scripts.keycloak_admin import admin_client
+
+
+def _month(text: str) -> str:
+    try:
+        monthly_report.parse_month(text)
+    except ReportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _tier_lookup(admin: Any) -> Any:
+    def tier_of(user_id: str) -> str:
+        try:
+            user = admin.get_user(user_id)
+        except Exception:  # a deleted account is still counted, as "deleted"
+            return "deleted"
+        tier = (user.get("attributes") or {}).get("tier") or ["(no tier)"]
+        return str(tier[0])
+
+    return tier_of
+
+
+def _out_dir(text: str) -> Path:
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {text}: exists and is not a folder")
+    return out
+
+
+def _monthly_cmd(args: argparse.Namespace) -> int:
+    month = args.month or dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    out = _out_dir(args.out)
+    cfg = settings.load()
+    trail = cli_lifecycle.trail(cfg)
+    counts = monthly_report.count(
+        month,
+        event_archive.read(event_archive.log_files(cfg.paths.logs)),
+        trail.entries(),
+        _tier_lookup(admin_client(cfg)),
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    md, page = out / f"monthly-{month}.md", out / f"monthly-{month}.html"
+    md.write_text(monthly_report.markdown(counts), encoding="utf-8")
+    page.write_text(monthly_report.html_report(counts), encoding="utf-8")
+    print(f"wrote {md} and {page}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser("report", help="operations reports from the stored events and operator trail")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+    monthly = report_sub.add_parser("monthly", help="the month's counts as Markdown + HTML with plots")
+    monthly.add_argument("--month", type=_month, help="YYYY-MM (UTC); default: the current month")
+    monthly.add_argument("--out", default="docs/reports", help="output folder (default: docs/reports)")
+    monthly.set_defaults(func=_monthly_cmd)
