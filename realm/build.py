@@ -64,7 +64,10 @@ def grant_switches(authorization_code: bool) -> dict[str, bool]:
 
 
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
-EXTENSION_AUTHENTICATORS = frozenset({"bizid-tier-loa", "bizid-access", "bizid-profile-defaults"})
+ENROLMENT_CODE_STEP_ID = "bizid-enrolment-code"
+EXTENSION_AUTHENTICATORS = frozenset(
+    {"bizid-tier-loa", "bizid-access", "bizid-profile-defaults", ENROLMENT_CODE_STEP_ID}
+)
 EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
 EXTENSION_FORM_ACTIONS = frozenset({"bizid-registration-password"})
 EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
@@ -73,7 +76,7 @@ EXTENSION_PROVIDERS: dict[str, frozenset[str]] = {
     "protocol-mapper": EXTENSION_MAPPERS,
     "client-policy-executor": frozenset({"bizid-access-recheck"}),
     "form-action": EXTENSION_FORM_ACTIONS,
-    "eventsListener": frozenset({"bizid-notify"}),
+    "eventsListener": frozenset({"bizid-notify", "bizid-event-archive"}),
 }
 """Provider ids the Java extension (realm/extensions) contributes, by Keycloak SPI name."""
 
@@ -536,7 +539,7 @@ def builtin_client(platform: PlatformClient) -> dict[str, Any]:
 RECOVERY_CODE_STEP = "auth-recovery-authn-code-form"
 """Keycloak's recovery authentication codes (supported, no feature flag, since 26.3): the holder's fallback
 second factor, set up with the CONFIGURE_RECOVERY_AUTHN_CODES required action; a one-time code (amr otp)."""
-ENROLMENT_CODE_STEP = "bizid-enrolment-code"
+ENROLMENT_CODE_STEP = ENROLMENT_CODE_STEP_ID
 """After an operator reset, the one-time enrolment code before a new second factor (realm/enrolment.py)."""
 
 

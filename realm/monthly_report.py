@@ -24,7 +24,7 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 OPERATOR_COUNTS: dict[str, tuple[str, ...]] = {
     "suspensions": ("suspend",),
     "reactivations": ("reactivate",),
-    "authenticator resets": ("reset-authenticator", "authenticator-reset", "reset"),
+    "authenticator resets": ("reset-authenticator",),  # realm/enrolment.py
     "representative changes": ("representative-change", "change-representative", "representative"),
 }
 """Report line -> the operator-trail actions counted in it (the lifecycle commands' `action` names)."""
