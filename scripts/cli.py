@@ -19,6 +19,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 def _registrars() -> list[Registrar]:
     from loadtests import cli as load_cli
     from scripts import cli_accounts, cli_audit, cli_bundle, cli_delegation, cli_matrix, cli_realm
+    from scripts import cli_members
 
     return [
         platform_cli.register,
@@ -29,6 +30,7 @@ def _registrars() -> list[Registrar]:
         load_cli.register,
         cli_bundle.register,
         cli_audit.register,
+        cli_members.register,
     ]
 
 
