@@ -80,9 +80,7 @@ class PermissionRequest:
         return [f"{self.rp}/{p}" for p in self.procedures]
 
 
-def _member_and_prime(
-    admin: Any, request: PermissionRequest, now: dt.datetime
-) -> tuple[dict[str, Any], str]:
+def _member_and_prime(admin: Any, request: PermissionRequest, now: dt.datetime) -> tuple[dict[str, Any], str]:
     """The Member's user record and its Prime's username, or why this Prime may not act for it."""
     if not request.prime:
         raise LifecycleError("--prime: name the Member's Prime")
@@ -121,7 +119,9 @@ def _write(admin: Any, user: dict[str, Any], values: list[str]) -> None:
 
 def show(admin: Any, prime: str, member: str, now: dt.datetime | None = None) -> list[str]:
     """The Member's permissions, for its own Prime."""
-    user, _ = _member_and_prime(admin, PermissionRequest(prime, member, rp=""), now or dt.datetime.now(dt.UTC))
+    user, _ = _member_and_prime(
+        admin, PermissionRequest(prime, member, rp=""), now or dt.datetime.now(dt.UTC)
+    )
     return entries(user)
 
 

@@ -18,8 +18,16 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from loadtests import cli as load_cli
-    from scripts import cli_accounts, cli_audit, cli_bundle, cli_delegation, cli_matrix, cli_realm
-    from scripts import cli_members
+    from scripts import (
+        cli_accounts,
+        cli_audit,
+        cli_bundle,
+        cli_delegation,
+        cli_matrix,
+        cli_members,
+        cli_realm,
+        cli_review,
+    )
 
     return [
         platform_cli.register,
@@ -31,6 +39,7 @@ def _registrars() -> list[Registrar]:
         cli_bundle.register,
         cli_audit.register,
         cli_members.register,
+        cli_review.register,
     ]
 
 

@@ -115,3 +115,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from scripts import cli_lifecycle  # show, list, suspend, reactivate, renew
 
     cli_lifecycle.register(acc_sub)
+
+    from scripts import cli_representative  # change-representative
+
+    cli_representative.register(acc_sub)

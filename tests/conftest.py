@@ -140,7 +140,10 @@ def make_account(
                 )
             if member_permissions:
                 user = admin.get_user(created.user_id)
-                attributes = {**(user.get("attributes") or {}), "member_permissions": list(member_permissions)}
+                attributes = {
+                    **(user.get("attributes") or {}),
+                    "member_permissions": list(member_permissions),
+                }
                 admin.update_user(created.user_id, {**user, "attributes": attributes})
         return created
 
