@@ -187,3 +187,11 @@ def revoke(
     _write(admin, user, after)
     changes = {ATTRIBUTE: [before, after]}
     return _record(trail, "member-revoke", view(user), actor, now, changes, prime, notify=notify)
+
+
+def permit_all(admin: Any, defs: Definitions, user_id: str) -> list[str]:
+    """Permit a new Member every RP that accepts Members (the demo Member of `bizid up`; no audit entry,
+    as for the account's creation)."""
+    values = [rp.client_id for rp in defs.rps if Tier.MEMBER in rp.accepted_tiers]
+    _write(admin, admin.get_user(user_id), values)
+    return values
