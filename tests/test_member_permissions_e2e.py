@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import pyotp
@@ -28,12 +29,27 @@ pytestmark = pytest.mark.platform
 OPERATOR = "ops.test"
 
 
+_USED_CODES: dict[str, str] = {}
+
+
+def fresh_code(account: CreatedAccount) -> str:
+    """A TOTP code not used before by this account: Keycloak accepts each code once, so a second sign-in
+    in the same 30-second step waits for the next code (a wait for a state, not a timing threshold)."""
+    totp = pyotp.TOTP(account.totp_base32 or "")
+    code = totp.now()
+    while code == _USED_CODES.get(account.username):
+        time.sleep(1)
+        code = totp.now()
+    _USED_CODES[account.username] = code
+    return code
+
+
 def sign_in(platform: Settings, definitions: Definitions, rp: str, account: CreatedAccount) -> LoginResult:
     return new_browser(platform).login(
         rp_client(platform, definitions, rp),
         account.username,
         account.password,
-        otp=lambda: pyotp.TOTP(account.totp_base32 or "").now(),
+        otp=lambda: fresh_code(account),
         scope="openid profile",
     )
 

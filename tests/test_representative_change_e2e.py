@@ -12,7 +12,6 @@ import datetime as dt
 import json
 from typing import Any
 
-import pyotp
 import pytest
 
 from realm import delegation, representative_change
@@ -26,6 +25,7 @@ from scripts.mailbox import Mailbox
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client, set_attributes
 from tests.test_lifecycle import _company
+from tests.test_member_permissions_e2e import fresh_code
 
 pytestmark = pytest.mark.platform
 
@@ -45,7 +45,7 @@ def sign_in(
         rp_client(platform, definitions, rp),
         account.username,
         account.password,
-        otp=lambda: pyotp.TOTP(account.totp_base32 or "").now(),
+        otp=lambda: fresh_code(account),
         extra={"delegation": delegation_id} if delegation_id else None,
     )
 
