@@ -504,3 +504,24 @@ test_member_permissions_must_be_strings if {
 	_codes(_decide(_member_with("seminar", ["seminar", 3]))) == {"malformed_input"}
 	_codes(_decide(_member_with("seminar", "seminar"))) == {"malformed_input"}
 }
+
+# The positive side on its own (`_member_scope_met` in `_every_condition_met`): a deny rule that failed
+# to match must not let a Member in.
+_member_scope_met(request) if {
+	access._member_scope_met with input as request with data.bizid.registry as _platform_registry
+}
+
+test_member_scope_met_only_with_a_permission_or_on_a_platform_client if {
+	_member_scope_met(_member_with("seminar", ["seminar"]))
+	_member_scope_met(_member_with("jgrants", ["jgrants/subsidy-report"]))
+	_member_scope_met(_member_with("account-console", []))
+	not _member_scope_met(_member_with("seminar", []))
+	not _member_scope_met(_member_with("seminar", ["jgrants"]))
+	not _member_scope_met(_without("seminar", "member", "account/member_permissions"))
+	_member_scope_met(object.union(fixtures.input_for("seminar", "prime"), {"account": {"member_permissions": []}}))
+}
+
+test_member_without_permission_refused_by_the_conditions_alone if {
+	_decide_by_conditions_alone(_member_with("seminar", [])).allow == false
+	_decide_by_conditions_alone(_member_with("seminar", ["seminar"])).allow == true
+}
