@@ -49,7 +49,7 @@ def synthetic_account(
         "prime_username": "matrix-prime" if tier == "member" else None,
         "provisional_rps": rps if tier_def.get("rp_scoped") else [],
         # A Member permitted by its Prime for every RP (bizid members permit): the matrix shows the tiers.
-        "member_permissions": rps if tier_def.get("issued_by_prime") else [],
+        "member_permissions": sorted(registry["rps"]) if tier_def.get("issued_by_prime") else [],
     }
     derived = DERIVED_CLAIM_ATTRIBUTES
     for scope in registry["scopes"].values():
