@@ -79,6 +79,7 @@ ATTRIBUTE_NAMES: tuple[str, ...] = (
     "phone_number",
     "prime_username",
     "branch",
+    "member_permissions",
 )
 """User-profile attributes the seeder writes (realm/definitions/user-profile.yaml), in id order."""
 
@@ -206,6 +207,13 @@ class Account:
     otp: bool
 
 
+MEMBER_PERMISSIONS = ("jgrants", "it-subsidy")
+"""What a seeded Member's Prime permitted (`member_permissions`, bizid members permit)."""
+
+MULTIVALUE_STRIDE = 0x40
+"""Row id kind of the k-th value (k >= 1) of a multivalued attribute: ATTRIBUTE + k*stride + number."""
+
+
 def attributes(index: int, valid_until: str) -> list[tuple[str, str]]:
     """User-profile attributes of account `index` (names as in realm/definitions/user-profile.yaml).
     `valid_until` (ISO date) is the Prime's re-verification date, which its Members share; it is the one
@@ -235,6 +243,8 @@ def attributes(index: int, valid_until: str) -> list[tuple[str, str]]:
         attrs.append(("prime_username", username(company)))
         if slot == 7:
             attrs.append(("branch", f"Branch {company % 47 + 1}"))
+        # Its Prime permitted it the RPs of the journey (loadtests/journey.py); multivalued, one row each.
+        attrs += [("member_permissions", rp) for rp in MEMBER_PERMISSIONS]
     return attrs
 
 

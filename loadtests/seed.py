@@ -261,6 +261,11 @@ def batch_rows(
     password_sfx = pop.kind_suffix(pop.Kind.PASSWORD)
     otp_sfx = pop.kind_suffix(pop.Kind.OTP)
     attr_sfx = {name: pop.kind_suffix(pop.Kind.ATTRIBUTE + n) for n, name in enumerate(pop.ATTRIBUTE_NAMES)}
+
+    def extra_sfx(name: str, k: int) -> str:
+        n = pop.ATTRIBUTE_NAMES.index(name)
+        return pop.kind_suffix(pop.Kind.ATTRIBUTE + k * pop.MULTIVALUE_STRIDE + n)
+
     password_tails = [
         f"\t{now_ms}\t\\N\t{e.secret_data}\t{e.credential_data}\t{PASSWORD_PRIORITY}\t0\n" for e in pool
     ]
@@ -277,8 +282,11 @@ def batch_rows(
                 f"{prefix}{otp_sfx}\totp\t{uid}\t{now_ms}\t{OTP_LABEL}"
                 f'\t{{"value":"{pop.totp_secret(i)}"}}{otp_tail}'
             )
+        seen: dict[str, int] = {}
         for attr, value in pop.attributes(i, until):
-            attrs.append(f"{attr}\t{value}\t{uid}\t{prefix}{attr_sfx[attr]}\n")
+            k = seen[attr] = seen.get(attr, -1) + 1
+            sfx = attr_sfx[attr] if k == 0 else extra_sfx(attr, k)
+            attrs.append(f"{attr}\t{value}\t{uid}\t{prefix}{sfx}\n")
         roles.append(f"{role_id}\t{uid}\n")
     return BatchRows("".join(users), "".join(creds), "".join(attrs), "".join(roles), stop - start)
 

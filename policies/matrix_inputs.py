@@ -48,6 +48,8 @@ def synthetic_account(
         "corporate_number": ACCOUNT_CORPORATE_NUMBER,
         "prime_username": "matrix-prime" if tier == "member" else None,
         "provisional_rps": rps if tier_def.get("rp_scoped") else [],
+        # A Member permitted by its Prime for every RP (bizid members permit): the matrix shows the tiers.
+        "member_permissions": sorted(registry["rps"]) if tier_def.get("issued_by_prime") else [],
     }
     derived = DERIVED_CLAIM_ATTRIBUTES
     for scope in registry["scopes"].values():

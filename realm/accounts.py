@@ -370,6 +370,10 @@ def ensure_demo_accounts(admin: Any, store: Path) -> list[CreatedAccount]:
         if existing:  # created elsewhere without saved credentials: start again
             admin.delete_user(existing["id"])
         account = create(spec, defs, admin)
+        if spec.tier is Tier.MEMBER:  # its Prime permits the demo Member every RP that accepts Members
+            from realm import member_permissions
+
+            member_permissions.permit_all(admin, defs, account.user_id)
         known[spec.username] = {"password": account.password, "totp": account.totp_secret}
         result.append(account)
     store.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ OPERATOR_COUNTS: dict[str, tuple[str, ...]] = {
     "suspensions": ("suspend",),
     "reactivations": ("reactivate",),
     "authenticator resets": ("reset-authenticator",),  # realm/enrolment.py
-    "representative changes": ("representative-change", "change-representative", "representative"),
+    "representative changes": ("representative-change",),  # realm/representative_change.py
 }
 """Report line -> the operator-trail actions counted in it (the lifecycle commands' `action` names)."""
 

@@ -24,9 +24,11 @@ def _registrars() -> list[Registrar]:
         cli_bundle,
         cli_delegation,
         cli_matrix,
+        cli_members,
         cli_realm,
         cli_reminders,
         cli_report,
+        cli_review,
     )
 
     return [
@@ -40,6 +42,8 @@ def _registrars() -> list[Registrar]:
         cli_audit.register,
         cli_report.register,
         cli_reminders.register,
+        cli_members.register,
+        cli_review.register,
     ]
 
 

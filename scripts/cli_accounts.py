@@ -118,3 +118,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from scripts import cli_enrolment  # reset-authenticator (lost authenticator)
 
     cli_enrolment.register(acc_sub)
+
+    from scripts import cli_representative  # change-representative
+
+    cli_representative.register(acc_sub)

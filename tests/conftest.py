@@ -109,7 +109,11 @@ def make_account(
     """Create a real account through `realm.accounts` (validation included), unique to this run."""
 
     def make(
-        tier: Tier, name: str | None = None, company: dict[str, str] | None = None, **fields: Any
+        tier: Tier,
+        name: str | None = None,
+        company: dict[str, str] | None = None,
+        member_permissions: tuple[str, ...] | None = None,
+        **fields: Any,
     ) -> CreatedAccount:
         username = f"{name or tier.value}-{run_id}-{next(_ACCOUNT_SERIAL):05d}"
         if (
@@ -126,7 +130,22 @@ def make_account(
             last_name=username,
             **{**(company or {}), **fields},
         )
-        return accounts.create(spec, definitions, admin)
+        created = accounts.create(spec, definitions, admin)
+        if tier is Tier.MEMBER:
+            # A Member may use only the RPs its Prime permitted (bizid members permit); by default a test
+            # Member is permitted every RP that accepts Members, as the sign-in tests expect.
+            if member_permissions is None:
+                member_permissions = tuple(
+                    rp.client_id for rp in definitions.rps if Tier.MEMBER in rp.accepted_tiers
+                )
+            if member_permissions:
+                user = admin.get_user(created.user_id)
+                attributes = {
+                    **(user.get("attributes") or {}),
+                    "member_permissions": list(member_permissions),
+                }
+                admin.update_user(created.user_id, {**user, "attributes": attributes})
+        return created
 
     return make
 
@@ -186,6 +205,7 @@ def release_input(admin: Any, user: dict[str, Any], rp: str, loa: int, scopes: l
         "corporate_number": first("corporate_number"),
         "prime_username": first("prime_username"),
         "provisional_rps": [v for v in stored.get("provisional_rps", []) if v],
+        "member_permissions": [v for v in stored.get("member_permissions", []) if v],
         "email": user.get("email"),
         "emailVerified": bool(user.get("emailVerified")),
         "firstName": user.get("firstName"),

@@ -150,6 +150,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "corporate_number": CORP_A,
         "prime_username": "prime-user",
         "provisional_rps": [],
+        "member_permissions": list(SAMPLE_RPS),
         "firstName": "次郎",
         "lastName": "佐藤",
         "email": "jiro@example.jp",

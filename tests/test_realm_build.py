@@ -120,6 +120,7 @@ def test_profile_has_every_contract_attribute(desired: build.DesiredRealm) -> No
         "corporate_number", "corporate_name", "corporate_type", "representative_name", "address", "branch",
         "prime_username", "provisional_rps", "phone_number", "delegations", "licences",
         "enrolment_code",  # lost authenticator: the one-time enrolment code's hash (realm/enrolment.py)
+        "member_permissions",
     ]  # fmt: skip
     assert sorted(names) == sorted(contract)
     assert desired.user_profile["unmanagedAttributePolicy"] == "ADMIN_VIEW"
@@ -130,6 +131,7 @@ def test_profile_has_every_contract_attribute(desired: build.DesiredRealm) -> No
     [
         "tier", "account_status", "valid_until", "prime_username", "provisional_rps", "corporate_number",
         "corporate_name", "corporate_type", "representative_name", "address", "branch",
+        "member_permissions",
     ],
 )  # fmt: skip
 def test_verified_attributes_are_operator_only(desired: build.DesiredRealm, name: str) -> None:

@@ -16,7 +16,7 @@
 #   Deny codes: malformed_input, unknown_rp, unknown_tier, tier_not_accepted, acr_too_low,
 #   account_suspended, missing_validity, account_expired, provisional_rp_not_allowed,
 #   delegation_invalid; for a Member, the prime_* codes of prime.rego (its issuing Prime's current
-#   record); and no_decision when no specific reason was found yet the allow was not established.
+#   record) and member_not_permitted of member.rego (its Prime's per-RP permissions); and no_decision when no specific reason was found yet the allow was not established.
 #   Inputs are described in bizid.inputs and docs/policies.md.
 # related_resources:
 #   - ref: ../../../docs/policies.md
@@ -167,6 +167,7 @@ _every_condition_met if {
 	_rp_scope_met
 	_delegation_met
 	_issuer_met
+	_member_scope_met
 }
 
 _loa_met if not _judge_loa

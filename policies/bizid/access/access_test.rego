@@ -447,3 +447,81 @@ test_platform_client_tiers_and_levels_apply if {
 test_platform_client_unknown_without_registry_entry if {
 	_codes(_decide(fixtures.input_for("account-console", "entry"))) == {"unknown_rp"}
 }
+
+# --- a Member's permissions (member.rego) ----------------------------------------------------------
+
+_member_with(rp, permissions) := json.patch(
+	fixtures.input_for(rp, "member"),
+	[{"op": "replace", "path": "/account/member_permissions", "value": permissions}],
+)
+
+test_member_permitted_for_the_rp_is_allowed if {
+	_decide(_member_with("shaho", ["shaho"])) == {"allow": true, "reasons": []}
+}
+
+test_member_permitted_for_one_procedure_is_allowed_at_its_rp if {
+	_decide(_member_with("jgrants", ["jgrants/subsidy-report"])) == {"allow": true, "reasons": []}
+}
+
+test_member_not_permitted_for_the_rp_is_refused if {
+	decision := _decide(_member_with("shaho", ["jgrants", "seminar/x"]))
+	decision.allow == false
+	decision.reasons == [{
+		"code": "member_not_permitted",
+		"message": `the Member's Prime "prime-user" has not permitted it to use shaho`,
+	}]
+}
+
+test_member_with_no_permissions_is_refused if {
+	_codes(_decide(_member_with("seminar", []))) == {"member_not_permitted"}
+}
+
+test_member_without_the_field_is_refused if {
+	_codes(_decide(_without("seminar", "member", "account/member_permissions"))) == {"member_not_permitted"}
+}
+
+test_member_permission_matches_the_whole_rp_id_not_a_prefix if {
+	_codes(_decide(_member_with("jgrants", ["jgrant", "jgrants-x", "xjgrants"]))) == {"member_not_permitted"}
+}
+
+test_member_permission_procedure_part_does_not_name_the_rp if {
+	_codes(_decide(_member_with("jgrants", ["seminar/jgrants"]))) == {"member_not_permitted"}
+}
+
+test_member_needs_no_permission_for_its_account_page if {
+	_decide_platform(_member_with("account-console", [])) == {"allow": true, "reasons": []}
+	_decide_platform(_without("account-console", "member", "account/member_permissions")).allow == true
+}
+
+test_permissions_do_not_limit_other_tiers if {
+	every tier in ["prime", "entry"] {
+		request := object.union(fixtures.input_for("seminar", tier), {"account": {"member_permissions": []}})
+		_decide(request).allow == true
+	}
+}
+
+test_member_permissions_must_be_strings if {
+	_codes(_decide(_member_with("seminar", ["seminar", 3]))) == {"malformed_input"}
+	_codes(_decide(_member_with("seminar", "seminar"))) == {"malformed_input"}
+}
+
+# The positive side on its own (`_member_scope_met` in `_every_condition_met`): a deny rule that failed
+# to match must not let a Member in.
+_member_scope_met(request) if {
+	access._member_scope_met with input as request with data.bizid.registry as _platform_registry
+}
+
+test_member_scope_met_only_with_a_permission_or_on_a_platform_client if {
+	_member_scope_met(_member_with("seminar", ["seminar"]))
+	_member_scope_met(_member_with("jgrants", ["jgrants/subsidy-report"]))
+	_member_scope_met(_member_with("account-console", []))
+	not _member_scope_met(_member_with("seminar", []))
+	not _member_scope_met(_member_with("seminar", ["jgrants"]))
+	not _member_scope_met(_without("seminar", "member", "account/member_permissions"))
+	_member_scope_met(object.union(fixtures.input_for("seminar", "prime"), {"account": {"member_permissions": []}}))
+}
+
+test_member_without_permission_refused_by_the_conditions_alone if {
+	_decide_by_conditions_alone(_member_with("seminar", [])).allow == false
+	_decide_by_conditions_alone(_member_with("seminar", ["seminar"])).allow == true
+}

@@ -105,6 +105,7 @@ document := input if is_object(input)
 #   authn.phase ("identified" or "complete", default "complete"),
 #   account.valid_until (YYYY-MM-DD), account.corporate_number (13 digits, valid check digit),
 #   account.prime_username (string), account.provisional_rps (array of strings),
+#   account.member_permissions (array of strings: RP client ids or rp/procedure),
 #   delegation (object; checked in detail by bizid.delegation),
 #   prime (the issuing Prime's current record, looked up by Keycloak when account.prime_username is set:
 #   {username, found: false} when there is no such account, else {username, found: true, tier, status,
@@ -147,6 +148,12 @@ problems contains "input.account.prime_username must be absent, null or a non-em
 
 problems contains "input.account.provisional_rps must be absent, null or an array of strings" if {
 	value := object.get(document, ["account", "provisional_rps"], null)
+	value != null
+	not string_array(value)
+}
+
+problems contains "input.account.member_permissions must be absent, null or an array of strings" if {
+	value := object.get(document, ["account", "member_permissions"], null)
 	value != null
 	not string_array(value)
 }

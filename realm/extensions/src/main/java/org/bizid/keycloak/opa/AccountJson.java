@@ -23,6 +23,8 @@ public final class AccountJson {
     public static final String ATTR_CORPORATE_NUMBER = "corporate_number";
     public static final String ATTR_PRIME_USERNAME = "prime_username";
     public static final String ATTR_PROVISIONAL_RPS = "provisional_rps";
+    /** A Member's permissions, set by its Prime: RP client ids, or {@code rp/procedure} (bizid members permit). */
+    public static final String ATTR_MEMBER_PERMISSIONS = "member_permissions";
 
     /** An account without {@value #ATTR_STATUS} was never suspended. */
     public static final String DEFAULT_STATUS = "active";
@@ -30,6 +32,7 @@ public final class AccountJson {
     // Already present under their own names in the access shape, or as Keycloak's built-in fields.
     private static final Set<String> HANDLED_ATTRIBUTES = Set.of(
             ATTR_TIER, ATTR_STATUS, ATTR_VALID_UNTIL, ATTR_CORPORATE_NUMBER, ATTR_PRIME_USERNAME, ATTR_PROVISIONAL_RPS,
+            ATTR_MEMBER_PERMISSIONS,
             UserModel.USERNAME, UserModel.EMAIL, UserModel.EMAIL_VERIFIED, UserModel.FIRST_NAME, UserModel.LAST_NAME,
             "id");
 
@@ -41,7 +44,10 @@ public final class AccountJson {
     private AccountJson() {
     }
 
-    /** Access input shape: id, username, tier, status, valid_until, corporate_number, prime_username, provisional_rps. */
+    /**
+     * Access input shape: id, username, tier, status, valid_until, corporate_number, prime_username, provisional_rps,
+     * member_permissions.
+     */
     public static ObjectNode forAccess(UserModel user) {
         return forAccess(user.getId(), user.getUsername(), name -> values(user, name));
     }
@@ -56,11 +62,8 @@ public final class AccountJson {
         account.put("valid_until", first(attribute.apply(ATTR_VALID_UNTIL)));
         account.put("corporate_number", first(attribute.apply(ATTR_CORPORATE_NUMBER)));
         account.put("prime_username", first(attribute.apply(ATTR_PRIME_USERNAME)));
-        ArrayNode rps = account.putArray("provisional_rps");
-        List<String> provisional = attribute.apply(ATTR_PROVISIONAL_RPS);
-        if (provisional != null) {
-            provisional.stream().filter(v -> v != null && !v.isBlank()).forEach(rps::add);
-        }
+        putArray(account, "provisional_rps", attribute.apply(ATTR_PROVISIONAL_RPS));
+        putArray(account, "member_permissions", attribute.apply(ATTR_MEMBER_PERMISSIONS));
         return account;
     }
 
@@ -104,6 +107,13 @@ public final class AccountJson {
             }
         }
         return account;
+    }
+
+    private static void putArray(ObjectNode account, String field, List<String> values) {
+        ArrayNode array = account.putArray(field);
+        if (values != null) {
+            values.stream().filter(v -> v != null && !v.isBlank()).forEach(array::add);
+        }
     }
 
     private static List<String> values(UserModel user, String name) {

@@ -31,7 +31,7 @@ class AccessInputTest {
                 + "\"rp\": {\"client_id\": \"jgrants\"},"
                 + "\"account\": {\"id\": \"u-1\", \"username\": \"taro\", \"tier\": \"provisional-prime\","
                 + "  \"status\": \"active\", \"valid_until\": \"2030-03-31\", \"corporate_number\": \"7000012050002\","
-                + "  \"prime_username\": null, \"provisional_rps\": [\"it-subsidy\", \"jgrants\"]},"
+                + "  \"prime_username\": null, \"provisional_rps\": [\"it-subsidy\", \"jgrants\"], \"member_permissions\": []},"
                 + "\"authn\": {\"loa\": 2, \"phase\": \"complete\"},"
                 + "\"delegation\": null, \"grantor\": null, \"licences\": null, \"prime\": null,"
                 + "\"now\": \"2026-04-01T09:30:00Z\","

@@ -52,4 +52,21 @@ class AccountJsonTest {
         assertFalse(account.has("licences"));
         assertFalse(account.has("disabled_reason"));
     }
+
+    @Test
+    void accessAccountCarriesTheMembersPermissions() {
+        Map<String, List<String>> attributes = new LinkedHashMap<>();
+        attributes.put("tier", List.of("member"));
+        attributes.put("member_permissions", List.of("jgrants", "", "shaho/insurance-notification"));
+
+        ObjectNode account = AccountJson.forAccess("u-2", "jiro", attributes::get);
+
+        assertTrue(account.get("member_permissions").isArray());
+        assertEquals(2, account.get("member_permissions").size());
+        assertEquals("jgrants", account.get("member_permissions").get(0).asText());
+        assertEquals("shaho/insurance-notification", account.get("member_permissions").get(1).asText());
+        // Unset: an empty array (no permission at all), never absent.
+        ObjectNode none = AccountJson.forAccess("u-3", "saburo", name -> null);
+        assertEquals(0, none.get("member_permissions").size());
+    }
 }
