@@ -333,3 +333,16 @@ def sample_rp_sign_in(
     )
     assert callback is not None, f"the login stopped on a page: {agent}"
     return rp.finish(pending, callback)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`bizid ARGV` in-process: exit code, stdout, stderr; never a traceback (bad input is a clear error)."""
+    from scripts import cli
+
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err

@@ -22,25 +22,16 @@ from realm import enrolment
 from realm.accounts import CreatedAccount
 from realm.models import Tier
 from realm.oidc.browser_flow import BrowserFlow, decode_jwt_payload, parse_page, pkce_pair
-from scripts import cli, cli_lifecycle
+from scripts import cli_lifecycle
 from scripts.mailbox import Mailbox
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, rp_client, set_attributes
+from tests.conftest import run_cli as run
 
 pytestmark = pytest.mark.platform
 
 OPERATOR = "ops.reset"
 CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def reset(capsys: pytest.CaptureFixture[str], username: str, *extra: str) -> tuple[int, str, str]:

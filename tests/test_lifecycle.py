@@ -22,9 +22,10 @@ from realm import lifecycle
 from realm.accounts import CreatedAccount
 from realm.lifecycle import ListFilter
 from realm.models import Definitions, Tier, corporate_number_check_digit
-from scripts import cli, cli_lifecycle
+from scripts import cli_lifecycle
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client, set_attributes
+from tests.conftest import run_cli as run
 
 pytestmark = pytest.mark.platform
 
@@ -45,16 +46,6 @@ def _company() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def default_company() -> dict[str, str]:
     return _company()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def _trail(platform: Settings) -> Path:

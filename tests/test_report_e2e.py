@@ -21,10 +21,11 @@ from realm.delegation import GrantSpec
 from realm.event_archive import ArchivedEvent
 from realm.lifecycle import today_jst
 from realm.models import Definitions, Tier
-from scripts import cli, cli_reminders
+from scripts import cli_reminders
 from scripts.mailbox import Mailbox
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client, set_attributes
+from tests.conftest import run_cli as run
 
 pytestmark = pytest.mark.platform
 
@@ -32,16 +33,6 @@ OPERATOR = "ops.report"
 T = TypeVar("T")
 
 PRINCIPAL = {"corporate_number": "7000012050002", "corporate_name": "Reminder K.K.", "address": "Tokyo"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def _eventually(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
