@@ -346,3 +346,43 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out, err
+
+
+@dataclass
+class PasswordStep:
+    """A browser past the password form of an RP's sign-in: the page Keycloak showed next."""
+
+    session: requests.Session
+    page: requests.Response
+    verifier: str
+    verify: str
+
+
+def submit_password(platform: Settings, client: Client, username: str, password: str) -> PasswordStep:
+    """Open `client`'s authorization request (code + PKCE S256) and submit the password form, for tests that
+    drive the pages after it by hand (TOTP set-up, required actions)."""
+    from urllib.parse import urlencode, urljoin
+
+    from realm.oidc.browser_flow import parse_page, pkce_pair
+
+    session = requests.Session()
+    session.trust_env = False
+    verify = str(platform.paths.ca_cert)
+    verifier, challenge = pkce_pair()
+    params = {
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+        "state": "st",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page = session.get(f"{platform.issuer}/protocol/openid-connect/auth?{urlencode(params)}", verify=verify)
+    login = next(f for f in parse_page(page.text).forms if "username" in f.fields)
+    page = session.post(
+        urljoin(page.url, login.action),
+        data={**login.fields, "username": username, "password": password},
+        verify=verify,
+    )
+    return PasswordStep(session, page, verifier, verify)

@@ -15,20 +15,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urljoin
 
 import pyotp
 import pytest
-import requests
 
 from realm import notify
 from realm.models import Tier
 from realm.notify import Recipient
-from realm.oidc.browser_flow import parse_page, pkce_pair
+from realm.oidc.browser_flow import parse_page
 from scripts import cli, notifications, services
 from scripts.mailbox import Mailbox, Message
 from scripts.settings import REALM, Settings
-from tests.conftest import MakeAccount, register, rp_client
+from tests.conftest import MakeAccount, register, rp_client, submit_password
 
 pytestmark = pytest.mark.platform
 
@@ -72,26 +71,8 @@ def _enrol_totp_at_sign_in(platform: Settings, client_id: str, username: str, pa
     where the browser is sent at the end (the RP's redirect URI with a code, when it worked)."""
 
     client = rp_client(platform, platform.definitions(), client_id)
-    session = requests.Session()
-    session.trust_env = False
-    verify = str(platform.paths.ca_cert)
-    _, challenge = pkce_pair()
-    params = {
-        "client_id": client.client_id,
-        "redirect_uri": client.redirect_uri,
-        "response_type": "code",
-        "scope": "openid",
-        "state": "st",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    page = session.get(f"{platform.issuer}/protocol/openid-connect/auth?{urlencode(params)}", verify=verify)
-    login = next(f for f in parse_page(page.text).forms if "username" in f.fields)
-    page = session.post(
-        urljoin(page.url, login.action),
-        data={**login.fields, "username": username, "password": password},
-        verify=verify,
-    )
+    step = submit_password(platform, client, username, password)
+    session, page, verify = step.session, step.page, step.verify
     setup = next(f for f in parse_page(page.text).forms if "totpSecret" in f.fields)
     secret = setup.fields["totpSecret"]
     code = pyotp.TOTP(base64.b32encode(secret.encode()).decode()).now()
@@ -147,26 +128,8 @@ def test_a_password_change_is_notified(
     admin.update_user(entry.user_id, {"requiredActions": ["UPDATE_PASSWORD"]})
 
     client = rp_client(platform, platform.definitions(), "seminar")
-    session = requests.Session()
-    session.trust_env = False
-    verify = str(platform.paths.ca_cert)
-    _, challenge = pkce_pair()
-    params = {
-        "client_id": client.client_id,
-        "redirect_uri": client.redirect_uri,
-        "response_type": "code",
-        "scope": "openid",
-        "state": "st",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    page = session.get(f"{platform.issuer}/protocol/openid-connect/auth?{urlencode(params)}", verify=verify)
-    login = next(f for f in parse_page(page.text).forms if "username" in f.fields)
-    page = session.post(
-        urljoin(page.url, login.action),
-        data={**login.fields, "username": entry.username, "password": entry.password},
-        verify=verify,
-    )
+    step = submit_password(platform, client, entry.username, entry.password)
+    session, page, verify = step.session, step.page, step.verify
     change = next(f for f in parse_page(page.text).forms if "password-new" in f.fields)
     new_password = f"a new long passphrase {uuid.uuid4().hex[:6]}"
     done = session.post(

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pyotp
 import pytest
@@ -21,9 +21,9 @@ import requests
 
 from realm.accounts import CreatedAccount
 from realm.models import ACR_LOA, Definitions, Tier
-from realm.oidc.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page, pkce_pair
+from realm.oidc.browser_flow import BrowserFlow, LoginResult, decode_jwt_payload, parse_page
 from scripts.settings import Settings
-from tests.conftest import MakeAccount, new_browser, release_input, rp_client
+from tests.conftest import MakeAccount, new_browser, release_input, rp_client, submit_password
 
 pytestmark = pytest.mark.platform
 
@@ -169,26 +169,9 @@ def test_a_prime_without_a_second_factor_is_asked_to_set_up_totp(
             admin.delete_credential(user_id, credential["id"])
     assert [c["type"] for c in admin.get_credentials(user_id)] == ["password"]
     client = rp_client(platform, definitions, "jgrants")
-    session = requests.Session()
-    session.trust_env = False
-    verify = str(platform.paths.ca_cert)
-    verifier, challenge = pkce_pair()
-    params = {
-        "client_id": client.client_id,
-        "redirect_uri": client.redirect_uri,
-        "response_type": "code",
-        "scope": "openid",
-        "state": "st",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    page = session.get(f"{platform.issuer}/protocol/openid-connect/auth?{urlencode(params)}", verify=verify)
-    login = next(f for f in parse_page(page.text).forms if "username" in f.fields)
-    page = session.post(
-        urljoin(page.url, login.action),
-        data={**login.fields, "username": prime.username, "password": prime.password},
-        verify=verify,
-    )
+    step = submit_password(platform, client, prime.username, prime.password)
+    session, page, verify = step.session, step.page, step.verify
+    verifier = step.verifier
     assert page.status_code == 200, page.text[:300]
     setup = next((f for f in parse_page(page.text).forms if "totpSecret" in f.fields), None)
     assert setup is not None, f"no TOTP set-up page: {page.text[:500]}"
