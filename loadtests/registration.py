@@ -27,15 +27,13 @@ from loadtests import locustfile  # the bizid options, safety checks and sample 
 from loadtests.journey import assert_loopback, rp_clients
 from loadtests.pacing import PoissonPacing
 from loadtests.phases import PER_USER_RATE
-from scripts.mailbox import Mailbox
+from scripts.mailbox import VERIFICATION_SUBJECT, Mailbox
 from scripts.settings import REALM, Settings
 
 CFG = locustfile.CFG
 
 CLIENT_ID = "seminar"
 """Accepts Entry accounts, so a new registration ends signed in (rps/seminar.yaml)."""
-VERIFICATION_SUBJECT = "Verify email"
-"""Keycloak's verification mail (the registration notice from bizid-notify arrives beside it)."""
 PASSWORD_WORDS = ("quiet", "lantern", "over", "rivers", "amber", "meadow", "copper", "harbour")
 
 Report = Callable[[str, str, float, BaseException | None], None]

@@ -14,6 +14,9 @@ from typing import Any
 
 import requests
 
+VERIFICATION_SUBJECT = "Verify email"
+"""Keycloak's verification mail (the registration notice from bizid-notify arrives beside it)."""
+
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 

@@ -15,9 +15,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
-from loadtests.registration import VERIFICATION_SUBJECT
 from realm.oidc.browser_flow import BrowserFlow, Client, decode_jwt_payload
-from scripts.mailbox import Mailbox
+from scripts.mailbox import VERIFICATION_SUBJECT, Mailbox
 from scripts.settings import REALM, Settings
 from tests.conftest import REGISTRATION_PASSWORD, new_browser, register, rp_client
 
