@@ -22,7 +22,7 @@ from realm.oidc.browser_flow import LoginResult
 from scripts import cli_lifecycle
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client, set_attributes
-from tests.test_lifecycle import run
+from tests.conftest import run_cli as run
 
 pytestmark = pytest.mark.platform
 

@@ -23,7 +23,8 @@ from realm.upgrade_review import ApplicationStore, Evidence
 from scripts import cli_lifecycle, cli_review
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client, set_attributes
-from tests.test_lifecycle import _company, run
+from tests.conftest import run_cli as run
+from tests.test_lifecycle import _company
 
 pytestmark = pytest.mark.platform
 
