@@ -140,7 +140,12 @@ deny contains sprintf("%s: %s passed as plain environment", [t.name, v.name]) if
 	_secret_like(v.name)
 }
 
-_secret_like(name) if contains(name, "PASSWORD")
+_secret_like(name) if {
+	contains(name, "PASSWORD")
+
+	# Keycloak's password-policy options configure the policy (e.g. the blocklist's Bloom filter); no credential.
+	not startswith(name, "KC_SPI_PASSWORD_POLICY__")
+}
 
 _secret_like(name) if contains(name, "SECRET")
 

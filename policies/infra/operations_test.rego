@@ -66,6 +66,16 @@ test_no_cpu_scaling_denied if {
 	"no CPU autoscaling in ap-northeast-1" in operations.deny with input as dev(others)
 }
 
+test_password_policy_option_is_no_secret if {
+	others := [r | some r in good; r.type != "aws:ecs/taskDefinition:TaskDefinition"]
+	option := {"name": "KC_SPI_PASSWORD_POLICY__PASSWORD_BLACKLIST__FALSE_POSITIVE_PROBABILITY", "value": "1e-9"}
+	tuned := {"name": "keycloak", "environment": [option], "secrets": [secret("KC_BOOTSTRAP_ADMIN_PASSWORD")]}
+	denied := operations.deny with input as dev(array.concat(others, [task(tuned)]))
+	not "task: KC_SPI_PASSWORD_POLICY__PASSWORD_BLACKLIST__FALSE_POSITIVE_PROBABILITY passed as plain environment" in denied
+	leaky := {"name": "keycloak", "environment": [{"name": "KC_SPI_X_PASSWORD", "value": "x"}], "secrets": [secret("KC_BOOTSTRAP_ADMIN_PASSWORD")]}
+	"task: KC_SPI_X_PASSWORD passed as plain environment" in operations.deny with input as dev(array.concat(others, [task(leaky)]))
+}
+
 test_plain_password_denied if {
 	others := [r | some r in good; r.type != "aws:ecs/taskDefinition:TaskDefinition"]
 	leaky := {"name": "keycloak", "environment": [{"name": "KC_DB_PASSWORD", "value": "x"}], "secrets": [secret("KC_BOOTSTRAP_ADMIN_PASSWORD")]}
