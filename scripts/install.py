@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tarfile
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from policies import opa_server
@@ -144,25 +145,40 @@ def _opa_version(binary: Path) -> str | None:
     return None
 
 
-def ensure_opa(settings: Settings) -> Path:
-    target = settings.paths.opa
-    if target.exists() and _opa_version(target) == OPA_VERSION:
+def _go_install(
+    settings: Settings,
+    label: str,
+    module: str,
+    version: str,
+    target: Path,
+    installed_version: Callable[[Path], str | None],
+) -> Path:
+    """`go install module@version` once into ~/.cache/bizid/bin, then copied to `target` (kept when it
+    already reports `version`)."""
+    if target.exists() and installed_version(target) == version:
         return target
-    cached = settings.paths.cache / "bin" / f"opa-{OPA_VERSION}"
-    if not cached.exists() or _opa_version(cached) != OPA_VERSION:
+    binary = module.rsplit("/", 1)[-1]
+    cached = settings.paths.cache / "bin" / f"{binary}-{version}"
+    if not cached.exists() or installed_version(cached) != version:
         if not shutil.which("go"):
-            raise InstallError("OPA is built with `go install`, but no Go toolchain is on PATH")
-        log(f"building OPA {OPA_VERSION} with go install (a few minutes the first time)")
+            raise InstallError(f"{label} is built with `go install`, but no Go toolchain is on PATH")
+        log(f"building {label} {version} with go install (a few minutes the first time)")
         gobin = settings.paths.cache / "gobin"
         run(
-            ["go", "install", f"github.com/open-policy-agent/opa@{OPA_VERSION}"],
+            ["go", "install", f"{module}@{version}"],
             env={**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"},
         )
         cached.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(gobin / "opa", cached)
+        shutil.copy2(gobin / binary, cached)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(cached, target)
     return target
+
+
+def ensure_opa(settings: Settings) -> Path:
+    return _go_install(
+        settings, "OPA", "github.com/open-policy-agent/opa", OPA_VERSION, settings.paths.opa, _opa_version
+    )
 
 
 # --- Mailpit, the local mail server (Go module proxy) ---------------------------------------------
@@ -186,24 +202,9 @@ def _mailpit_version(binary: Path) -> str | None:
 
 def ensure_mailpit(settings: Settings) -> Path:
     """Mailpit built with `go install` at the pinned version, cached in ~/.cache/bizid like OPA."""
-    target = settings.paths.mailpit
-    if target.exists() and _mailpit_version(target) == MAILPIT_VERSION:
-        return target
-    cached = settings.paths.cache / "bin" / f"mailpit-{MAILPIT_VERSION}"
-    if not cached.exists() or _mailpit_version(cached) != MAILPIT_VERSION:
-        if not shutil.which("go"):
-            raise InstallError("Mailpit is built with `go install`, but no Go toolchain is on PATH")
-        log(f"building Mailpit {MAILPIT_VERSION} with go install (a few minutes the first time)")
-        gobin = settings.paths.cache / "gobin"
-        run(
-            ["go", "install", f"{MAILPIT_MODULE}@{MAILPIT_VERSION}"],
-            env={**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"},
-        )
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(gobin / "mailpit", cached)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(cached, target)
-    return target
+    return _go_install(
+        settings, "Mailpit", MAILPIT_MODULE, MAILPIT_VERSION, settings.paths.mailpit, _mailpit_version
+    )
 
 
 # --- The project's Keycloak extension (Maven) ------------------------------------------------------
