@@ -64,9 +64,10 @@ def grant_switches(authorization_code: bool) -> dict[str, bool]:
 
 
 EXTENSION_VALIDATORS = frozenset({"bizid-corporate-number"})
-ENROLMENT_CODE_STEP_ID = "bizid-enrolment-code"
+ENROLMENT_CODE_STEP = "bizid-enrolment-code"
+"""After an operator reset, the one-time enrolment code before a new second factor (realm/enrolment.py)."""
 EXTENSION_AUTHENTICATORS = frozenset(
-    {"bizid-tier-loa", "bizid-access", "bizid-profile-defaults", ENROLMENT_CODE_STEP_ID}
+    {"bizid-tier-loa", "bizid-access", "bizid-profile-defaults", ENROLMENT_CODE_STEP}
 )
 EXTENSION_MAPPERS = frozenset({"bizid-release", "bizid-acr"})
 EXTENSION_FORM_ACTIONS = frozenset({"bizid-registration-password"})
@@ -539,8 +540,6 @@ def builtin_client(platform: PlatformClient) -> dict[str, Any]:
 RECOVERY_CODE_STEP = "auth-recovery-authn-code-form"
 """Keycloak's recovery authentication codes (supported, no feature flag, since 26.3): the holder's fallback
 second factor, set up with the CONFIGURE_RECOVERY_AUTHN_CODES required action; a one-time code (amr otp)."""
-ENROLMENT_CODE_STEP = ENROLMENT_CODE_STEP_ID
-"""After an operator reset, the one-time enrolment code before a new second factor (realm/enrolment.py)."""
 
 
 def access_step(alias: str, options: Options, phase: str = ACCESS_PHASE_COMPLETE) -> Step:
