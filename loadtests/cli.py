@@ -1,4 +1,4 @@
-"""CLI of the load-test work: `bizid seed` and `bizid load bench` / `bizid load run`.
+"""CLI of the load-test work: `bizid seed` and `bizid load bench` / `bizid load baseline` / `bizid load run`.
 
 scripts/cli.py wires `register(subparsers)` in beside the other folders' commands. Without it:
 `python -m loadtests.cli seed --accounts 1000000`, `python -m loadtests.cli load bench`.
@@ -91,6 +91,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     bench.add_arguments(bench_p)
     bench_p.set_defaults(func=_bench_cmd)
+
+    from loadtests import baseline
+
+    baseline_p = load_sub.add_parser(
+        "baseline",
+        help="bizid beside a stock Keycloak realm on the same server: >= 3 alternated runs each, medians"
+        " and ranges, CPU per sign-in vs one Argon2 hash; writes docs/bench/baseline.md",
+    )
+    baseline.add_arguments(baseline_p)
+    baseline_p.set_defaults(func=lambda a: baseline.main(a))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

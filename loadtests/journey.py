@@ -14,7 +14,7 @@ import itertools
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +37,19 @@ SECOND_RP: dict[Tier, str | None] = {Tier.PRIME: "it-subsidy", Tier.MEMBER: "it-
 only the seminar accepts Entry, so an Entry visit has no second RP."""
 
 DEFINITIONS = loader.load()
+
+
+@dataclass(frozen=True)
+class RealmProfile:
+    """Which realm a visit signs in to and what its tokens must say. The default is the bizid realm; the
+    stock baseline realm of the benchmark (loadtests/stock_realm.py) has its own issuer, clients (by the
+    bizid RP they stand in for) and user ids, and no bizid `acr` rules."""
+
+    issuer: str
+    first_rp: Mapping[Tier, str] = field(default_factory=lambda: dict(FIRST_RP))
+    second_rp: Mapping[Tier, str | None] = field(default_factory=lambda: dict(SECOND_RP))
+    id_prefix: str = pop.ID_PREFIX
+    check_acr: bool = True
 
 
 def expected_acr(tier: Tier, client_id: str, defs: Definitions = DEFINITIONS) -> str:
@@ -117,23 +130,31 @@ def classify(flow: TimedFlow, exc: BaseException) -> BaseException:
     return exc
 
 
-def check_tokens(tokens: dict[str, Any], index: int, client: Client, issuer: str, pairwise: bool) -> str:
+def check_tokens(
+    tokens: dict[str, Any],
+    index: int,
+    client: Client,
+    issuer: str,
+    pairwise: bool,
+    id_prefix: str = pop.ID_PREFIX,
+    check_acr: bool = True,
+) -> str:
     """Validate what the RP received; return the `sub` the RP sees."""
     for key in ("access_token", "id_token", "refresh_token"):
         if not tokens.get(key):
             raise InvalidTokens(f"{pop.username(index)}@{client.client_id}: no {key}")
     claims = decode_jwt_payload(tokens["id_token"])
-    want_acr = expected_acr(pop.tier(index), client.client_id)
+    want_acr = expected_acr(pop.tier(index), client.client_id) if check_acr else None
     problems = []
     if claims.get("iss") != issuer:
         problems.append(f"iss {claims.get('iss')!r}")
     aud = claims.get("aud")
     if client.client_id not in (aud if isinstance(aud, list) else [aud]):
         problems.append(f"aud {aud!r}")
-    if claims.get("acr") != want_acr:
+    if want_acr is not None and claims.get("acr") != want_acr:
         problems.append(f"acr {claims.get('acr')!r} (expected {want_acr})")
-    if not pairwise and claims.get("sub") != pop.user_id(index):
-        problems.append(f"sub {claims.get('sub')!r} (expected {pop.user_id(index)})")
+    if not pairwise and claims.get("sub") != pop.user_id(index, id_prefix):
+        problems.append(f"sub {claims.get('sub')!r} (expected {pop.user_id(index, id_prefix)})")
     if claims.get("exp", 0) <= time.time():
         problems.append("expired")
     if problems:
@@ -167,7 +188,9 @@ class Journey:
         clients: dict[str, Client],
         pairwise: set[str],
         report: Report | None = None,
+        profile: RealmProfile | None = None,
     ) -> None:
+        self.profile = profile or RealmProfile(cfg.issuer)
         self.session = session
         self.cfg = cfg
         self.clients = clients
@@ -177,9 +200,9 @@ class Journey:
     def visit(self, index: int, hold: bool = False, full: bool = True) -> Visit:
         """One visit by account `index`. Raises (classified) on the first failure."""
         self.session.cookies.clear()  # a new browser: nothing carried over from the previous account
-        flow = TimedFlow(self.session, self.cfg.issuer, verify=str(self.cfg.paths.ca_cert))
+        flow = TimedFlow(self.session, self.profile.issuer, verify=str(self.cfg.paths.ca_cert))
         tier = pop.tier(index)
-        first = self.clients[FIRST_RP[tier]]
+        first = self.clients[self.profile.first_rp[tier]]
         visit = Visit(index)
         otp = (lambda: pop.totp_code(index, time.time())) if pop.needs_otp(index) else None
         began = time.perf_counter()
@@ -187,7 +210,7 @@ class Journey:
             result = flow.login(first, pop.username(index), pop.password(index), otp=otp)
             self._require(result, index, first, expect_otp=otp is not None)
             assert result.tokens is not None
-            check_tokens(result.tokens, index, first, self.cfg.issuer, first.client_id in self.pairwise)
+            self._check(result.tokens, index, first)
         except Exception as exc:
             error = classify(flow, exc)
             visit.signin_ms = (time.perf_counter() - began) * 1000
@@ -210,13 +233,15 @@ class Journey:
             return visit
         try:
             info = flow.userinfo(tokens["access_token"])
-            if first.client_id not in self.pairwise and info.get("sub") != pop.user_id(index):
+            if first.client_id not in self.pairwise and info.get("sub") != pop.user_id(
+                index, self.profile.id_prefix
+            ):
                 raise InvalidTokens(f"userinfo sub {info.get('sub')!r} for {pop.username(index)}")
             visit.steps.append("userinfo")
             tokens = flow.refresh(first, tokens["refresh_token"])
-            check_tokens(tokens, index, first, self.cfg.issuer, first.client_id in self.pairwise)
+            self._check(tokens, index, first)
             visit.steps.append("refresh")
-            second_id = SECOND_RP[tier]
+            second_id = self.profile.second_rp[tier]
             if second_id:
                 second = self.clients[second_id]
                 flow.phase = "sso"
@@ -228,7 +253,7 @@ class Journey:
                         f" {sso.error} {sso.error_description} {sso.page_errors}"
                     )
                 assert sso.tokens is not None
-                check_tokens(sso.tokens, index, second, self.cfg.issuer, second_id in self.pairwise)
+                self._check(sso.tokens, index, second)
                 visit.steps.append("sso")
             if hold:
                 visit.held = (first.client_id, tokens["refresh_token"])
@@ -243,6 +268,12 @@ class Journey:
         if self.report:
             self.report("visit", (time.perf_counter() - began) * 1000, None)
         return visit
+
+    def _check(self, tokens: dict[str, Any], index: int, client: Client) -> str:
+        p = self.profile
+        return check_tokens(
+            tokens, index, client, p.issuer, client.client_id in self.pairwise, p.id_prefix, p.check_acr
+        )
 
     @staticmethod
     def _require(result: LoginResult, index: int, client: Client, expect_otp: bool) -> None:

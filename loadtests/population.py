@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from realm import loader
@@ -84,12 +85,16 @@ ATTRIBUTE_NAMES: tuple[str, ...] = (
 """User-profile attributes the seeder writes (realm/definitions/user-profile.yaml), in id order."""
 
 
-def id_prefix(index: int) -> str:
-    """The part of every row id of account `index` that comes from the index (see `row_id`)."""
+def id_prefix(index: int, prefix: str = ID_PREFIX) -> str:
+    """The part of every row id of account `index` that comes from the index (see `row_id`). `prefix`
+    (four hex digits) tells the seeded copies of the population in different realms apart: row ids are
+    primary keys across all realms (the stock baseline realm, loadtests/stock_realm.py, has its own)."""
     if not 0 <= index < 1 << 48:
         raise ValueError(f"index {index} out of range")
+    if prefix != ID_PREFIX and not re.fullmatch(r"[0-9a-f]{4}", prefix):
+        raise ValueError(f"id prefix {prefix!r}: four lower-case hex digits")
     h = f"{index:012x}"
-    return f"{ID_PREFIX}{h[:4]}-{h[4:8]}-{h[8:]}-"
+    return f"{prefix}{h[:4]}-{h[4:8]}-{h[8:]}-"
 
 
 def kind_suffix(kind: int) -> str:
@@ -109,8 +114,8 @@ def row_id(kind: int, index: int) -> str:
     return id_prefix(index) + kind_suffix(kind)
 
 
-def user_id(index: int) -> str:
-    return row_id(Kind.USER, index)
+def user_id(index: int, prefix: str = ID_PREFIX) -> str:
+    return id_prefix(index, prefix) + kind_suffix(Kind.USER)
 
 
 def username(index: int) -> str:

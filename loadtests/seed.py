@@ -145,6 +145,8 @@ class Target:
     default_role_id: str
     hash_algorithm: str
     hash_iterations: int
+    id_prefix: str = pop.ID_PREFIX
+    """First four hex digits of every row id written into this realm (`population.id_prefix`)."""
 
 
 def _policy_value(policy: str, name: str) -> str | None:
@@ -152,7 +154,7 @@ def _policy_value(policy: str, name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def inspect(conn: psycopg.Connection[Any], realm: str = REALM) -> Target:
+def inspect(conn: psycopg.Connection[Any], realm: str = REALM, id_prefix: str = pop.ID_PREFIX) -> Target:
     """Realm id, default role and password policy of the live realm; the schema we write, checked."""
     for table, columns in TABLES.items():
         rows = conn.execute(
@@ -180,7 +182,7 @@ def inspect(conn: psycopg.Connection[Any], realm: str = REALM) -> Target:
     iterations = int(iterations_text) if iterations_text and iterations_text.isdigit() else 5
     if iterations > 100:  # Argon2PasswordHashProvider ignores such values and uses its default (5)
         iterations = 5
-    return Target(realm_id, default_role, algorithm, iterations)
+    return Target(realm_id, default_role, algorithm, iterations, id_prefix)
 
 
 # --- what a batch writes ----------------------------------------------------------------------------
@@ -271,7 +273,7 @@ def batch_rows(
     ]
     otp_tail = f"\t{OTP_CREDENTIAL_DATA}\t{OTP_PRIORITY}\t0\n"
     for i in range(start, stop):
-        prefix = pop.id_prefix(i)
+        prefix = pop.id_prefix(i, target.id_prefix)
         uid = prefix + user_sfx
         name = pop.username(i)
         mail = f"{name}@{pop.EMAIL_DOMAIN}"
@@ -322,14 +324,14 @@ def _otp_count(start: int, stop: int) -> int:
 # --- writing ----------------------------------------------------------------------------------------
 
 
-def _id_range(start: int, stop: int) -> tuple[str, str]:
+def _id_range(start: int, stop: int, prefix: str = pop.ID_PREFIX) -> tuple[str, str]:
     """Smallest and largest id any row of accounts [start, stop) can have (ids sort by index first)."""
-    return pop.id_prefix(start), pop.id_prefix(stop - 1) + "ffff-ffffffffffff"
+    return pop.id_prefix(start, prefix), pop.id_prefix(stop - 1, prefix) + "ffff-ffffffffffff"
 
 
-def existing_users(conn: psycopg.Connection[Any], start: int, stop: int) -> int:
+def existing_users(conn: psycopg.Connection[Any], start: int, stop: int, prefix: str = pop.ID_PREFIX) -> int:
     return _scalar(
-        conn, "SELECT count(*) FROM user_entity WHERE id BETWEEN %s AND %s", *_id_range(start, stop)
+        conn, "SELECT count(*) FROM user_entity WHERE id BETWEEN %s AND %s", *_id_range(start, stop, prefix)
     )
 
 
@@ -394,7 +396,7 @@ def run_job(job: Job) -> tuple[int, int, str]:
             # cost). They hold by construction: each batch writes its users before their credentials,
             # attributes and role mappings in one transaction, and the partial path joins on user_entity.
             conn.execute("SET session_replication_role = replica")
-        have = existing_users(conn, job.start, job.stop)
+        have = existing_users(conn, job.start, job.stop, job.target.id_prefix)
         size = job.stop - job.start
         if have == size:
             return job.start, 0, "skipped"
@@ -489,9 +491,11 @@ class SeedReport:
         return self.written / self.seconds if self.seconds else 0.0
 
 
-def count_rows(conn: psycopg.Connection[Any], start: int, stop: int) -> dict[str, int]:
+def count_rows(
+    conn: psycopg.Connection[Any], start: int, stop: int, prefix: str = pop.ID_PREFIX
+) -> dict[str, int]:
     """Seeded rows of accounts [start, stop) per table, by their id ranges (index scans, no full scan)."""
-    lo, hi = _id_range(start, stop)
+    lo, hi = _id_range(start, stop, prefix)
     counts = {
         table: _scalar(conn, f"SELECT count(*) FROM {table} WHERE id BETWEEN %s AND %s", lo, hi)
         for table in ("user_entity", "credential", "user_attribute")
@@ -520,6 +524,8 @@ def seed(
     progress: bool = True,
     superuser: bool | None = None,
     bulk: bool | None = None,
+    realm: str = REALM,
+    id_prefix: str = pop.ID_PREFIX,
 ) -> SeedReport:
     """Seed accounts 0..accounts-1 (adding only what is missing) and verify the counts.
 
@@ -527,7 +533,10 @@ def seed(
     and builds them once at the end, as pg_restore does: maintaining seven B-trees row by row was about
     half the time of a seed (docs/tuning.md). Unique indexes and primary keys stay, so no duplicate can
     slip in; Keycloak keeps working meanwhile, with slower user lookups. Indexes
-    left dropped by a crashed run are rebuilt when the next run starts."""
+    left dropped by a crashed run are rebuilt when the next run starts.
+
+    `realm` and `id_prefix`: the same population seeded into another realm of the same server (the stock
+    baseline realm of loadtests/stock_realm.py), under row ids of its own."""
     if not 1 <= accounts <= MAX_ACCOUNTS:
         raise SeedError(f"--accounts {accounts}: must be between 1 and {MAX_ACCOUNTS}")
     if batch < 1:
@@ -536,8 +545,8 @@ def seed(
         superuser = superuser_available(cfg)
     info = conninfo(cfg, superuser)
     with psycopg.connect(info, autocommit=True) as conn:
-        target = inspect(conn)
-        missing = accounts - count_rows(conn, 0, accounts)["user_entity"]
+        target = inspect(conn, realm, id_prefix)
+        missing = accounts - count_rows(conn, 0, accounts, id_prefix)["user_entity"]
         present = _scalar(
             conn, "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = 'user_entity'"
         )
@@ -584,22 +593,22 @@ def seed(
     with psycopg.connect(info, autocommit=True) as conn:
         if written:
             conn.execute("ANALYZE user_entity, credential, user_attribute, user_role_mapping")
-        counts = count_rows(conn, 0, accounts)
+        counts = count_rows(conn, 0, accounts, id_prefix)
     if written:
-        clear_user_cache(cfg)
+        clear_user_cache(cfg, realm)
     return SeedReport(
         accounts, written, skipped, seconds, counts, expected_counts(0, accounts), bulk, index_seconds
     )
 
 
-def clear_user_cache(cfg: Settings) -> None:
+def clear_user_cache(cfg: Settings, realm: str = REALM) -> None:
     """Drop Keycloak's cached users, so that no entry cached before the seed (e.g. of an account that was
     deleted and re-seeded) hides the rows just written. Best effort: Keycloak may be down while seeding."""
     from scripts.keycloak_admin import admin_client
 
     try:
         admin = admin_client(cfg)
-        admin.connection.raw_post(admin_paths.path(admin_paths.CLEAR_USER_CACHE, realm=REALM), data="")
+        admin.connection.raw_post(admin_paths.path(admin_paths.CLEAR_USER_CACHE, realm=realm), data="")
     except Exception as exc:
         print(
             f"seed: could not clear Keycloak's user cache ({exc}); restart Keycloak if needed",

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import requests
 
 from loadtests.cpu import CpuSampler, process_groups
-from loadtests.journey import AccountPicker, Journey, rp_clients
+from loadtests.journey import AccountPicker, Journey, RealmProfile, rp_clients
 from realm import loader
+from realm.oidc.browser_flow import Client
 from scripts.settings import Settings
 
 SETTLED = 0.10
@@ -55,17 +56,25 @@ def settled(chunks: list[Chunk], tolerance: float = SETTLED) -> bool:
     return abs(b.keycloak_ms - a.keycloak_ms) / a.keycloak_ms < tolerance
 
 
-def run_chunk(cfg: Settings, picker: AccountPicker, visits: int, threads: int, cpu: CpuSampler) -> Chunk:
-    """`visits` sign-ins (each with a logout) from `threads` user agents, as fast as they complete."""
+def run_chunk(
+    cfg: Settings,
+    picker: AccountPicker,
+    visits: int,
+    threads: int,
+    cpu: CpuSampler,
+    target: tuple[dict[str, Client], RealmProfile] | None = None,
+) -> Chunk:
+    """`visits` sign-ins (each with a logout) from `threads` user agents, as fast as they complete.
+    `target`: the clients and realm to sign in to (default: the bizid realm's RPs)."""
     defs = loader.load()
-    clients = rp_clients(cfg, defs)
-    pairwise = {rp.client_id for rp in defs.rps if rp.pairwise_sub}
+    pairwise = {rp.client_id for rp in defs.rps if rp.pairwise_sub} if target is None else set()
+    clients, profile = target if target is not None else (rp_clients(cfg, defs), None)
     lock = threading.Lock()
     errors: list[str] = []
     remaining = [visits]
 
     def agent() -> None:
-        journey = Journey(requests.Session(), cfg, clients, pairwise)
+        journey = Journey(requests.Session(), cfg, clients, pairwise, profile=profile)
         while True:
             with lock:
                 if remaining[0] <= 0:
@@ -97,13 +106,14 @@ def warm_up(
     max_chunks: int = 12,
     chunk_visits: int = CHUNK_VISITS,
     log: Callable[[str], None] = print,
+    target: tuple[dict[str, Client], RealmProfile] | None = None,
 ) -> list[Chunk]:
     """Sign in accounts drawn from [start, start + size) until Keycloak has settled; the chunks run."""
     cpu = CpuSampler(process_groups(cfg))
     picker = AccountPicker(size, start=start)
     chunks: list[Chunk] = []
     while len(chunks) < max_chunks and not settled(chunks):
-        chunk = run_chunk(cfg, picker, chunk_visits, THREADS, cpu)
+        chunk = run_chunk(cfg, picker, chunk_visits, THREADS, cpu, target)
         chunks.append(chunk)
         log(
             f"warm-up {len(chunks)}: {chunk.visits} sign-ins at {chunk.rate:.1f}/s, Keycloak"
