@@ -74,6 +74,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--accounts-per-run", type=arguments.positive_int, default=10_000, help="accounts each run draws from"
     )
+    p.add_argument(
+        "--first-account",
+        type=arguments.non_negative_int,
+        default=0,
+        help="index of the first account the runs use (the warm-up uses the last of the slices)",
+    )
     p.add_argument("--hash-seconds", type=arguments.positive_float, default=5.0, help="per hash measurement")
     p.add_argument(
         "--warmup-chunks", type=arguments.non_negative_int, default=4, help="at most this many per realm"
@@ -101,15 +107,21 @@ class Plan:
     order: list[tuple[str, int]]
     phases: list[Phase]
     per_run: int
-    accounts: int
+    first: int
+    runs: int
     seed: int | None
+
+    @property
+    def accounts(self) -> int:
+        """Accounts to seed in each realm: 0 .. the end of the warm-up slice."""
+        return self.first + self.runs * self.per_run + WARM_SLICE
 
     @property
     def warm_slice(self) -> tuple[int, int]:
         return self.accounts - WARM_SLICE, WARM_SLICE
 
     def slice_of(self, k: int) -> tuple[int, int]:
-        return k * self.per_run, self.per_run
+        return self.first + k * self.per_run, self.per_run
 
     @property
     def seconds(self) -> float:
@@ -134,9 +146,7 @@ def plan(args: argparse.Namespace) -> Plan:
         )
     rng_seed = args.seed if args.seed is not None else (int(time.time()) if args.order == "random" else None)
     order = run_order(args.runs, args.order, random.Random(rng_seed))
-    return Plan(
-        order, phases, args.accounts_per_run, args.runs * args.accounts_per_run + WARM_SLICE, rng_seed
-    )
+    return Plan(order, phases, args.accounts_per_run, args.first_account, args.runs, rng_seed)
 
 
 def hash_ms(cfg: Settings, iterations: int, seconds: float, jvms: int = 3) -> list[float]:
@@ -346,9 +356,9 @@ def write_report(
         " bizid's), on the same Keycloak and PostgreSQL. The stock realm was created for this run and removed"
         " after it.",
         f"- Accounts: the same {the_plan.accounts:,} usernames, passwords and TOTP secrets in both realms"
-        " (loadtests/population.py; 70% Prime, 20% Member with TOTP, 10% Entry without). Run k of either"
-        f" realm draws from accounts {the_plan.per_run:,}·k .. {the_plan.per_run:,}·(k+1)−1 (a TOTP code is"
-        " accepted once).",
+        " (loadtests/population.py; 70% Prime, 20% Member with TOTP, 10% Entry without). Each run draws"
+        f" from {the_plan.per_run:,} accounts of its own (from index {the_plan.first:,} on; a TOTP code is"
+        f" accepted once), the warm-up from the last {WARM_SLICE:,}.",
         "- Visit: authorization code + PKCE through the login form, TOTP for Prime and Member (in the stock"
         " realm Keycloak's default browser flow asks for it because the accounts have it enrolled, so both"
         " realms do the same second factor), then"
