@@ -82,6 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--hash-seconds", type=arguments.positive_float, default=5.0, help="per hash measurement")
     p.add_argument(
+        "--hash-jvms", type=arguments.int_range(1, 10), default=3, help="hash measurements before and after"
+    )
+    p.add_argument(
         "--warmup-chunks", type=arguments.non_negative_int, default=4, help="at most this many per realm"
     )
     p.add_argument("--warmup-visits", type=arguments.positive_int, default=300, help="sign-ins per chunk")
@@ -225,7 +228,7 @@ def measure(cfg: Settings, args: argparse.Namespace, the_plan: Plan) -> Results:
         if not report.ok:
             raise RuntimeError(f"seeding the {realm} realm: counts {report.counts} != {report.expected}")
     log("measuring one Argon2 hash (before)")
-    before = hash_ms(cfg, iterations, args.hash_seconds)
+    before = hash_ms(cfg, iterations, args.hash_seconds, args.hash_jvms)
     stock_target = stock_realm.journey_target(cfg)
     warm: dict[str, list[warmup.Chunk]] = {}
     for realm in REALMS:
@@ -259,7 +262,7 @@ def measure(cfg: Settings, args: argparse.Namespace, the_plan: Plan) -> Results:
         )
         runs[realm].append(run)
     log("measuring one Argon2 hash (after)")
-    after = hash_ms(cfg, iterations, args.hash_seconds)
+    after = hash_ms(cfg, iterations, args.hash_seconds, args.hash_jvms)
     figures = {realm: [step_figures(r) for r in runs[realm]] for realm in REALMS}
     comparison = compare(figures, min(before + after))
     return Results(iterations, seeded, before, after, warm, runs, comparison)
@@ -271,7 +274,7 @@ def measure(cfg: Settings, args: argparse.Namespace, the_plan: Plan) -> Results:
 def summary_lines(c: Comparison, phases: list[Phase], runs: int, command: str, report: str) -> list[str]:
     """The headline table: the same lines in the report and in docs/benchmarks.md."""
     ref = phases[c.reference] if c.reference < len(phases) else phases[0]
-    note = "" if c.all_passed_reference else " (not every run passed even this step: read the per-run tables)"
+    note = "" if c.all_passed_reference else "; not every run passed even this step, see the per-run tables"
     single = " A single run of each realm: no range." if runs == 1 else ""
     return [
         f"Stock-realm baseline, same Keycloak and database, one session: `{command}` ({report}). Each figure"
