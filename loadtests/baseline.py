@@ -271,15 +271,23 @@ def measure(cfg: Settings, args: argparse.Namespace, the_plan: Plan) -> Results:
 # --- report -----------------------------------------------------------------------------------------
 
 
-def summary_lines(c: Comparison, phases: list[Phase], runs: int, command: str, report: str) -> list[str]:
+def order_text(order: list[tuple[str, int]]) -> str:
+    """`ABBAAB` (A = bizid, B = stock): the order the runs ran in."""
+    return "".join("A" if realm == BIZID else "B" for realm, _ in order)
+
+
+def summary_lines(
+    c: Comparison, phases: list[Phase], order: list[tuple[str, int]], command: str, report: str
+) -> list[str]:
     """The headline table: the same lines in the report and in docs/benchmarks.md."""
     ref = phases[c.reference] if c.reference < len(phases) else phases[0]
     note = "" if c.all_passed_reference else "; not every run passed even this step, see the per-run tables"
+    runs = len(order) // 2
     single = " A single run of each realm: no range." if runs == 1 else ""
     return [
         f"Stock-realm baseline, same Keycloak and database, one session: `{command}` ({report}). Each figure"
-        f" is the median of {runs} run{'s' if runs > 1 else ''} per realm with its range, pairs run in"
-        f" alternating (or random) order.{single}",
+        f" is the median of {runs} run{'s' if runs > 1 else ''} per realm with its range; run order"
+        f" {order_text(order)} (A = bizid, B = stock).{single}",
         "",
         "| figure | bizid realm | stock realm | bizid / stock |",
         "|---|---|---|---|",
@@ -336,8 +344,8 @@ def write_report(
     m = bench.machine()
     m["postgresql"] = bench.postgres_version(cfg)
     command = command_line()
-    order = " ".join(f"{'A' if realm == BIZID else 'B'}" for realm, _ in the_plan.order)
-    summary = summary_lines(c, the_plan.phases, args.runs, command, shown(args.out))
+    order = order_text(the_plan.order)
+    summary = summary_lines(c, the_plan.phases, the_plan.order, command, shown(args.out))
     lines = [
         "# Load baseline: bizid beside a stock Keycloak realm",
         "",

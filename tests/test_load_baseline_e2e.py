@@ -184,7 +184,7 @@ def test_a_tiny_bounded_baseline_runs_both_realms_and_cleans_up(platform: Settin
         assert authorize, f"{label}: no authorization requests recorded"
     report = (tmp_path / "baseline.md").read_text()
     assert "### bizid run 1" in report and "### stock run 1" in report and "single run" in report
-    assert "step_stock.py" in report and "Run order (A = bizid, B = stock): A B" in report
+    assert "step_stock.py" in report and "Run order (A = bizid, B = stock): AB" in report
     summary = (tmp_path / "benchmarks.md").read_text()
     assert summary.startswith("# Benchmarks\n\nkept\n") and baseline.SUMMARY_BEGIN in summary
     assert (tmp_path / "baseline.html").read_text().count("<svg") >= 2

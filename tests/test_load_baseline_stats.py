@@ -121,10 +121,15 @@ def test_summary_names_medians_ranges_ratios_and_the_hash() -> None:
     stock = [_steps((10, 10.0, True, 0.5)), _steps((10, 10.0, True, 0.5)), _steps((10, 10.0, True, 0.5))]
     c = compare({BIZID: bizid, STOCK: stock}, hash_ms=20.0)
     phases = [Phase("step 1", 30, 10.0)]
-    text = "\n".join(baseline.summary_lines(c, phases, 3, "bizid load baseline", "docs/bench/baseline.md"))
+    text = "\n".join(
+        baseline.summary_lines(c, phases, run_order(3), "bizid load baseline", "docs/bench/baseline.md")
+    )
+    assert "median of 3 runs per realm" in text and "run order ABBAAB" in text
     assert "| 60 (50–70, 3 runs) | 50 (50–50, 3 runs) | 1.20 (1.00–1.40, 3 runs) |" in text
     assert "one Argon2 hash (20 ms" in text and "| 3.00 (2.50–3.50, 3 runs) | 2.50" in text
-    single = baseline.summary_lines(compare({BIZID: bizid[:1], STOCK: stock[:1]}, 20.0), phases, 1, "x", "y")
+    single = baseline.summary_lines(
+        compare({BIZID: bizid[:1], STOCK: stock[:1]}, 20.0), phases, run_order(1), "x", "y"
+    )
     assert "single run" in "\n".join(single)
 
 
