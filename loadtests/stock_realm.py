@@ -27,6 +27,7 @@ from typing import Any
 
 from loadtests import seed
 from loadtests.journey import FIRST_RP, SECOND_RP, NotLoopback, RealmProfile, assert_loopback
+from realm import admin_paths as ap
 from realm import loader
 from realm.models import Definitions
 from realm.oidc.browser_flow import Client
@@ -105,6 +106,9 @@ def representation(defs: Definitions, client_secrets: dict[str, str]) -> dict[st
     }
 
 
+_path = ap.path
+
+
 def _secrets_path(cfg: Settings) -> Any:
     return cfg.paths.secrets / SECRETS_FILE
 
@@ -117,7 +121,7 @@ def _admin(cfg: Settings) -> Any:
 
 def exists(cfg: Settings) -> bool:
     check_local(cfg.target())
-    response = _admin(cfg).connection.raw_get(f"admin/realms/{STOCK_REALM}")
+    response = _admin(cfg).connection.raw_get(_path(ap.REALM, realm=STOCK_REALM))
     return bool(response.status_code == 200)
 
 
@@ -138,7 +142,7 @@ def create(cfg: Settings) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(client_secrets, f)
     response = _admin(cfg).connection.raw_post(
-        "admin/realms", data=json.dumps(representation(defs, client_secrets))
+        _path(ap.REALMS), data=json.dumps(representation(defs, client_secrets))
     )
     if response.status_code != 201:
         path.unlink(missing_ok=True)
@@ -149,7 +153,7 @@ def remove(cfg: Settings) -> bool:
     """Delete the stock realm (its users, sessions and clients go with it) and its kept secrets; True if
     there was one."""
     check_local(cfg.target())
-    response = _admin(cfg).connection.raw_delete(f"admin/realms/{STOCK_REALM}")
+    response = _admin(cfg).connection.raw_delete(_path(ap.REALM, realm=STOCK_REALM))
     _secrets_path(cfg).unlink(missing_ok=True)
     if response.status_code not in (204, 404):
         raise RuntimeError(f"removing realm {STOCK_REALM}: HTTP {response.status_code} {response.text[:300]}")
@@ -197,14 +201,14 @@ def differences_from_defaults(cfg: Settings) -> list[str]:
     check_local(cfg.target())
     admin = _admin(cfg)
     probe = f"{STOCK_REALM}-probe"
-    admin.connection.raw_delete(f"admin/realms/{probe}")
-    created = admin.connection.raw_post("admin/realms", data=json.dumps({"realm": probe, "enabled": True}))
+    admin.connection.raw_delete(_path(ap.REALM, realm=probe))
+    created = admin.connection.raw_post(_path(ap.REALMS), data=json.dumps({"realm": probe, "enabled": True}))
     if created.status_code != 201:
         raise RuntimeError(f"creating {probe}: HTTP {created.status_code}")
     try:
         problems: list[str] = []
-        stock = admin.connection.raw_get(f"admin/realms/{STOCK_REALM}").json()
-        plain = admin.connection.raw_get(f"admin/realms/{probe}").json()
+        stock = admin.connection.raw_get(_path(ap.REALM, realm=STOCK_REALM)).json()
+        plain = admin.connection.raw_get(_path(ap.REALM, realm=probe)).json()
         want_policy = password_policy(loader.load())
         if stock.get("passwordPolicy") != want_policy:
             problems.append(f"passwordPolicy {stock.get('passwordPolicy')!r} != {want_policy!r}")
@@ -221,16 +225,16 @@ def differences_from_defaults(cfg: Settings) -> list[str]:
 
         def flows(realm: str) -> dict[str, list[str]]:
             out = {}
-            for flow in admin.connection.raw_get(f"admin/realms/{realm}/authentication/flows").json():
+            for flow in admin.connection.raw_get(_path(ap.FLOWS, realm=realm)).json():
                 steps = admin.connection.raw_get(
-                    f"admin/realms/{realm}/authentication/flows/{flow['alias']}/executions"
+                    _path(ap.FLOW_EXECUTIONS, realm=realm, flow_alias=flow["alias"])
                 ).json()
                 out[flow["alias"]] = [str(s.get("providerId") or s.get("displayName")) for s in steps]
             return out
 
         if flows(STOCK_REALM) != flows(probe):
             problems.append("authentication flows differ from Keycloak's defaults")
-        for c in admin.connection.raw_get(f"admin/realms/{STOCK_REALM}/clients").json():
+        for c in admin.connection.raw_get(_path(ap.CLIENTS, realm=STOCK_REALM)).json():
             if not str(c["clientId"]).startswith(CLIENT_PREFIX):
                 continue
             mappers = [m.get("protocolMapper") for m in c.get("protocolMappers", [])]
@@ -242,4 +246,4 @@ def differences_from_defaults(cfg: Settings) -> list[str]:
                 )
         return problems
     finally:
-        admin.connection.raw_delete(f"admin/realms/{probe}")
+        admin.connection.raw_delete(_path(ap.REALM, realm=probe))
