@@ -24,13 +24,19 @@ from scripts import settings
 
 
 def opa_sockets(port: int) -> set[tuple[str, str]]:
-    """(state, peer) of every TCP socket whose remote end is OPA's port (Keycloak's side of the connections)."""
+    """(state, client address) of every TCP connection to OPA's port, from either end: a connection that
+    the server closed leaves its TIME-WAIT on OPA's side, one the client closed on Keycloak's."""
     out = subprocess.run(["ss", "-tanH"], capture_output=True, text=True, check=True).stdout
     sockets = set()
     for line in out.splitlines():
         fields = line.split()
-        if len(fields) >= 5 and fields[4].endswith(f":{port}"):
-            sockets.add((fields[0], fields[3]))
+        if len(fields) < 5 or fields[0] == "LISTEN":
+            continue
+        local, peer = fields[3], fields[4]
+        if peer.endswith(f":{port}"):
+            sockets.add((fields[0], local))
+        elif local.endswith(f":{port}"):
+            sockets.add((fields[0], peer))
     return sockets
 
 
