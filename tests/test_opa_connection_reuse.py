@@ -38,11 +38,19 @@ def _sign_in(platform: Settings, definitions: Definitions, account: CreatedAccou
 def test_sign_ins_reuse_keycloaks_connection_to_opa(
     platform: Settings, definitions: Definitions, run_id: str
 ) -> None:
-    company = {"corporate_number": "5010401089998", "corporate_name": "Reuse K.K.", "address": "Tokyo"}
     names = [f"reuse-prime-{run_id}-{i}" for i in range(SIGN_INS + 1)]
     created = [
         accounts.create(
-            AccountSpec(Tier.PRIME, name, f"{name}@example.test", "Reuse", name, **company),
+            AccountSpec(
+                Tier.PRIME,
+                name,
+                f"{name}@example.test",
+                "Reuse",
+                name,
+                corporate_number="5010401089998",
+                corporate_name="Reuse K.K.",
+                address="Tokyo",
+            ),
             definitions,
             admin_client(platform),
         )
@@ -51,7 +59,9 @@ def test_sign_ins_reuse_keycloaks_connection_to_opa(
     port = int(platform.opa_url.rsplit(":", 1)[1])
     _sign_in(platform, definitions, created[0])  # opens (or reuses) the connection
     before = opa_sockets(port)
-    assert any(state == "ESTAB" for state, _ in before), f"no open connection to OPA after a sign-in: {before}"
+    assert any(state == "ESTAB" for state, _ in before), (
+        f"no open connection to OPA after a sign-in: {before}"
+    )
     for account in created[1:]:
         _sign_in(platform, definitions, account)
     opened = {s for s in opa_sockets(port) - before if s[0] in {"ESTAB", "TIME-WAIT"}}

@@ -123,7 +123,11 @@ def compare(baseline: str, candidate: str, requests_per_case: int) -> dict[str, 
         body = json.dumps({"input": policy_input}).encode()
         samples: dict[str, list[float]] = {"base_eval": [], "new_eval": [], "base_hdl": [], "new_hdl": []}
         for i in range(requests_per_case + 50):
-            order = (("base", baseline), ("new", candidate)) if i % 2 else (("new", candidate), ("base", baseline))
+            order = (
+                (("base", baseline), ("new", candidate))
+                if i % 2
+                else (("new", candidate), ("base", baseline))
+            )
             results = {}
             for side, url in order:
                 result, evaluation, handler = _ask(http, url, package, body)
@@ -158,8 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         base_root = _checkout(args.baseline, base_dir)
         new_root = _checkout(args.candidate, new_dir)
         with _opa(args.opa, base_root, base_dir) as base_url, _opa(args.opa, new_root, new_dir) as new_url:
-            print(f"baseline {args.baseline} vs {args.candidate}; {args.requests} decisions per case and side")
-            print("| round | decision | eval p50 before → after | eval p99 before → after | handler p99 before → after |")
+            print(
+                f"baseline {args.baseline} vs {args.candidate}; {args.requests} decisions per case and side"
+            )
+            print(
+                "| round | decision | eval p50 before → after | eval p99 before → after "
+                "| handler p99 before → after |"
+            )
             print("| --- | --- | --- | --- | --- |")
             for round_no in range(1, args.rounds + 1):
                 for name, f in compare(base_url, new_url, args.requests).items():

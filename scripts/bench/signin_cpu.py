@@ -1,4 +1,4 @@
-"""CPU per sign-in of the local platform over a fixed, bounded number of sign-ins, and Keycloak's OPA connections.
+"""CPU per sign-in of the local platform over a bounded number of sign-ins; Keycloak's OPA connections.
 
     .venv/bin/python -m scripts.bench.signin_cpu [--signins 300] [--chunks 3] [--threads 2] [--label before]
 
@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu = CpuSampler(groups)
     picker = AccountPicker(args.population, start=0)
     keycloak_ms: list[float] = []
-    print("| label | chunk | sign-ins | errors | Keycloak ms CPU/sign-in | OPA ms | PostgreSQL ms | new OPA connections |")
+    print(
+        "| label | chunk | sign-ins | errors | Keycloak ms CPU/sign-in | OPA ms | PostgreSQL ms "
+        "| new OPA connections |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for number in range(1, args.chunks + 1):
         before = cpu.totals()
