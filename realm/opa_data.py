@@ -17,6 +17,9 @@ Shape (every collection keyed by its natural key, so Rego can look records up wi
       "scopes":   {name: {name, description, verified, describes_company,
                           claims: {claim: {name, attribute, description, multivalued}}}},
       "attributes": {name: {name, operator_set}},
+      "claim_attributes": {attribute: {scalar, multivalued}}   (every attribute a scope's claim reads,
+                                        and how: precomputed so the release shape check walks 16
+                                        attributes, not every scope's claims, per decision)
       "licences": {kind: {kind, name, body}},
       "acr_loa":  {"aal1": 1, "aal2": 2},
       "platform_clients": {client_id: {client_id, platform: true, accepted_tiers: [tier], min_acr,
@@ -125,6 +128,17 @@ def _attributes(profile: UserProfileDefinition) -> dict[str, Any]:
     return {attr.name: {"name": attr.name, "operator_set": attr.operator_set} for attr in profile.attributes}
 
 
+def _claim_attributes(scopes: list[ScopeDefinition]) -> dict[str, Any]:
+    # Derived from the scopes (the one source): which shapes the release policy must check per attribute.
+    # An attribute read by a scalar and by a multivalued claim gets both flags, and so both checks.
+    shapes: dict[str, dict[str, bool]] = {}
+    for scope in scopes:
+        for claim in scope.claims:
+            shape = shapes.setdefault(claim.attribute, {"scalar": False, "multivalued": False})
+            shape["multivalued" if claim.multivalued else "scalar"] = True
+    return shapes
+
+
 def document(defs: Definitions, profile: UserProfileDefinition) -> dict[str, Any]:
     """The registry document (`data.bizid.registry`) for these definitions; JSON-ready."""
     return {
@@ -132,6 +146,7 @@ def document(defs: Definitions, profile: UserProfileDefinition) -> dict[str, Any
         "tiers": {tier.name.value: _tier(tier) for tier in defs.tiers},
         "scopes": {scope.name: _scope(scope) for scope in defs.scopes},
         "attributes": _attributes(profile),
+        "claim_attributes": _claim_attributes(list(defs.scopes)),
         "licences": {licence.kind: _licence(licence) for licence in defs.licences},
         "acr_loa": dict(ACR_LOA),
         "platform_clients": {

@@ -262,7 +262,22 @@ def test_document_is_derived_from_the_definitions(
     written = data_dir / "bizid" / "registry" / "data.json"
     assert json.loads(written.read_text(encoding="utf-8")) == opa_data.document(defs, profile)
     doc = opa_data.document(defs, profile)
-    assert set(doc) == {"rps", "tiers", "scopes", "attributes", "licences", "acr_loa", "platform_clients"}
+    assert set(doc) == {
+        "rps",
+        "tiers",
+        "scopes",
+        "attributes",
+        "claim_attributes",
+        "licences",
+        "acr_loa",
+        "platform_clients",
+    }
+    # The release shape check's index: exactly the attributes the scopes' claims read, with their shapes.
+    reads = {(claim.attribute, claim.multivalued) for scope in defs.scopes for claim in scope.claims}
+    assert doc["claim_attributes"] == {
+        attribute: {"scalar": (attribute, False) in reads, "multivalued": (attribute, True) in reads}
+        for attribute, _ in reads
+    }
     assert not set(doc["platform_clients"]) & set(doc["rps"])
     assert set(doc["platform_clients"]) == {
         c.client_id for c in defs.platform_clients if c.enabled and c.grants

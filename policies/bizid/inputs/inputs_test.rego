@@ -43,6 +43,23 @@ test_corporate_number_check_digit_weights if {
 	not inputs.is_corporate_number("9000000000001")
 }
 
+test_corporate_number_every_position_counts_with_its_weight if {
+	# A single 1 at digit i (1..12): weight 2 at odd i (check digit 7), weight 1 at even i (check 8).
+	every i in numbers.range(1, 12) {
+		inputs.is_corporate_number(_one_at(i, 7 + ((i + 1) % 2)))
+		not inputs.is_corporate_number(_one_at(i, 7 + (i % 2)))
+		not inputs.is_corporate_number(_one_at(i, 9))
+	}
+}
+
+# Thirteen digits: `check`, then twelve zeros except a 1 at position i.
+_one_at(i, check) := concat("", [
+	format_int(check, 10),
+	substring("00000000000", 0, i - 1),
+	"1",
+	substring("00000000000", 0, 12 - i),
+])
+
 test_corporate_number_check_digit_of_a_multiple_of_nine if {
 	# sum mod 9 == 0 gives check digit 9
 	inputs.is_corporate_number("9000000000000")

@@ -119,24 +119,24 @@ problems contains "input.scopes must be an array of strings" if {
 	not inputs.string_array(object.get(inputs.document, "scopes", null))
 }
 
-problems contains sprintf("input.account.%s must be absent, null, a string or a boolean", [claim.attribute]) if {
+# (`registry.claim_attributes` is every attribute a scope's claim reads, with the shapes its claims
+# read it as: precomputed by realm.opa_data from the same scopes, so this walks attributes, not claims.)
+problems contains sprintf("input.account.%s must be absent, null, a string or a boolean", [attribute]) if {
 	is_object(input.account)
-	some scope in registry.scopes
-	some claim in scope.claims
-	not claim.attribute in _derived_attributes
-	not claim.multivalued
-	value := object.get(input.account, claim.attribute, null)
+	some attribute, shape in registry.claim_attributes
+	not attribute in _derived_attributes
+	shape.scalar == true
+	value := object.get(input.account, attribute, null)
 	value != null
 	not _scalar(value)
 }
 
-problems contains sprintf("input.account.%s must be absent, null or an array of strings", [claim.attribute]) if {
+problems contains sprintf("input.account.%s must be absent, null or an array of strings", [attribute]) if {
 	is_object(input.account)
-	some scope in registry.scopes
-	some claim in scope.claims
-	not claim.attribute in _derived_attributes
-	claim.multivalued
-	value := object.get(input.account, claim.attribute, null)
+	some attribute, shape in registry.claim_attributes
+	not attribute in _derived_attributes
+	shape.multivalued == true
+	value := object.get(input.account, attribute, null)
 	value != null
 	not inputs.string_array(value)
 }

@@ -311,10 +311,10 @@ test_malformed_input_releases_nothing if {
 }
 
 test_multivalued_claims_must_be_string_arrays if {
-	registry := json.patch(fixtures.registry, [{
+	registry := _with_claims(json.patch(fixtures.registry, [{
 		"op": "replace", "path": "/scopes/corporate/claims/branch/multivalued",
 		"value": true,
-	}])
+	}]))
 	branches := _patched("it-subsidy", "member", {"account": {"branch": ["大阪支店", "京都支店"]}})
 	good := release.decision with input as branches
 		with data.bizid.registry as registry
@@ -432,10 +432,10 @@ test_protocol_claims_are_all_reserved if {
 }
 
 test_multivalued_claims_may_be_absent_or_null if {
-	registry := json.patch(fixtures.registry, [{
+	registry := _with_claims(json.patch(fixtures.registry, [{
 		"op": "replace", "path": "/scopes/corporate/claims/branch/multivalued",
 		"value": true,
-	}])
+	}]))
 	every request in [
 		_patched("it-subsidy", "member", {"account": {"branch": null}}),
 		json.remove(fixtures.input_for("it-subsidy", "member"), ["account/branch"]),
@@ -447,10 +447,10 @@ test_multivalued_claims_may_be_absent_or_null if {
 }
 
 test_derived_multivalued_attribute_is_never_read_from_the_account if {
-	registry := json.patch(fixtures.registry, [{
+	registry := _with_claims(json.patch(fixtures.registry, [{
 		"op": "replace", "path": "/scopes/delegation/claims/delegation/multivalued",
 		"value": true,
-	}])
+	}]))
 	request := _patched("jgrants", "prime", {"account": {"delegation": "forged"}})
 	decision := release.decision with input as request with data.bizid.registry as registry
 	decision.claims.name == "山田 太郎"
@@ -482,3 +482,6 @@ test_a_scope_that_does_not_say_counts_as_describing_the_company if {
 	withheld := {entry.claim | some entry in decision.withheld; entry.reason == "unverified_tier"}
 	{"corporate_number", "corporate_name"} - withheld == set()
 }
+
+# A patched test registry with `claim_attributes` derived again from its scopes (as realm.opa_data does).
+_with_claims(registry) := object.union(registry, {"claim_attributes": fixtures.claim_attributes(registry.scopes)})
