@@ -23,7 +23,7 @@ from policies import bundle as opa_bundle
 from policies import opa_server
 from realm import keycloak_options
 from realm.platform import DB_NAME, DB_USER, DEFINITIONS_DIR
-from scripts import install, tuning
+from scripts import install, rotating_log, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
 
@@ -363,6 +363,11 @@ def write_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) ->
     return opa_bundle.build(opa, target, key, registry=registry)
 
 
+OPA_LOG_BOUND = rotating_log.Bound(max_bytes=16 * 1024 * 1024, keep=4)
+"""OPA's log (the masked decision log) is rotated at 16 MiB with 4 older files kept: at most 80 MiB, about
+the last 30 k sign-ins (issue 14 §4; docs/tuning.md "Decision log")."""
+
+
 def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
     # No --watch: OPA reloads a watched bundle without verifying its signature; a new bundle = a restart.
     cmd = opa_server.server_command(
@@ -372,6 +377,7 @@ def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, st
         settings.paths.opa_verification_key,
         decision_log=True,
     )
+    cmd = [*OPA_LOG_BOUND.arguments(settings.paths.logs / "opa.log"), *cmd]
     tokens = opa_server.token_env(
         settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
     )
