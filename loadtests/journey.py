@@ -80,20 +80,44 @@ def rp_clients(cfg: Settings, defs: Definitions | None = None) -> dict[str, Clie
     return clients
 
 
+def is_fast_session(session: Any) -> bool:
+    """Locust's FastHttpSession (geventhttpclient): a cookie jar of its own, TLS and timeouts set per user."""
+    return hasattr(session, "cookiejar") and not hasattr(session, "cookies")
+
+
+def clear_cookies(session: Any) -> None:
+    """A new browser: drop every cookie of the last visit (requests' `cookies` or FastHttpSession's jar)."""
+    (session.cookiejar if is_fast_session(session) else session.cookies).clear()
+
+
 class TimedFlow(BrowserFlow):
-    """BrowserFlow with a timeout on every request, phase-prefixed step names and the statuses seen."""
+    """BrowserFlow with a timeout on every request, phase-prefixed step names and the statuses seen.
+
+    With Locust's FastHttpSession (the load generator's user, loadtests/locustfile.py) the same requests go
+    through geventhttpclient: the CA, the hostname check and the timeouts are the user's (the session takes
+    no per-request `verify`/`timeout`), and a body without a declared charset is read as UTF-8 (Keycloak's
+    JSON) instead of being guessed byte by byte."""
 
     def __init__(self, session: requests.Session, issuer: str, verify: str | bool = True) -> None:
         super().__init__(session, issuer, verify)
         self.phase = ""
         self.statuses: list[int] = []
+        self.fast = is_fast_session(session)
 
     def _request(self, method: str, url: str, name: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
         step = f"{self.phase}:{name}" if self.phase else name
-        response = super()._request(method, url, step, **kwargs)
+        if self.fast:
+            fast: Any = self.session
+            response: Any = fast.request(method, url, name=step, allow_redirects=False, **kwargs)
+            content_type = str(response.headers.get("content-type", "")) if response.headers else ""
+            if "charset=" not in content_type.lower():
+                response.encoding = "utf-8"
+        else:
+            kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+            response = super()._request(method, url, step, **kwargs)
         self.statuses.append(response.status_code)
-        return response
+        result: requests.Response = response
+        return result
 
 
 class Shed(RuntimeError):
@@ -176,7 +200,7 @@ class Journey:
 
     def visit(self, index: int, hold: bool = False, full: bool = True) -> Visit:
         """One visit by account `index`. Raises (classified) on the first failure."""
-        self.session.cookies.clear()  # a new browser: nothing carried over from the previous account
+        clear_cookies(self.session)  # a new browser: nothing carried over from the previous account
         flow = TimedFlow(self.session, self.cfg.issuer, verify=str(self.cfg.paths.ca_cert))
         tier = pop.tier(index)
         first = self.clients[FIRST_RP[tier]]
