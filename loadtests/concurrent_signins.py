@@ -182,8 +182,8 @@ def realm_wait(cfg: Settings, wait_millis: int | None) -> Iterator[None]:
         put(desired)
 
 
-def burst(cfg: Settings, indexes: Sequence[int], copies: int) -> Counter[str]:
-    """Every account of `indexes` signs in `copies` times at once; all accounts within a second or two."""
+def burst(cfg: Settings, indexes: Sequence[int], copies: int, per_second: float = 4.0) -> Counter[str]:
+    """Every account of `indexes` signs in `copies` times at once; a new account every 1/per_second s."""
     clients = rp_clients(cfg)
     counts: Counter[str] = Counter()
     lock = threading.Lock()
@@ -204,7 +204,7 @@ def burst(cfg: Settings, indexes: Sequence[int], copies: int) -> Counter[str]:
     threads = [threading.Thread(target=one, args=(i,)) for i in indexes]
     for t in threads:
         t.start()
-        time.sleep(0.05)  # 20 accounts a second: a burst, not one instant for all
+        time.sleep(1 / per_second)  # a burst, not one instant for all
     for t in threads:
         t.join(timeout=300)
     return counts
@@ -219,17 +219,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--copies", type=int, default=2, help=f"simultaneous sign-ins per account (2-{MAX_COPIES})"
     )
     parser.add_argument("--start", type=int, default=0, help="first seeded account index")
+    parser.add_argument("--per-second", type=float, default=4.0, help="accounts started per second (0.1-50)")
     parser.add_argument(
         "--wait-millis", type=int, default=None, help="realm wait for this run (0: Keycloak's)"
     )
     args = parser.parse_args(argv)
     if not 1 <= args.accounts <= MAX_ACCOUNTS or not 2 <= args.copies <= MAX_COPIES or args.start < 0:
         parser.error(f"accounts 1-{MAX_ACCOUNTS}, copies 2-{MAX_COPIES}, start >= 0")
+    if not 0.1 <= args.per_second <= 50:
+        parser.error("--per-second must be between 0.1 and 50")
     if args.wait_millis is not None and not 0 <= args.wait_millis <= 10_000:
         parser.error("--wait-millis must be between 0 and 10000")
     cfg = settings.load()
     with realm_wait(cfg, args.wait_millis):
-        counts = burst(cfg, range(args.start, args.start + args.accounts), args.copies)
+        counts = burst(cfg, range(args.start, args.start + args.accounts), args.copies, args.per_second)
     total = args.accounts * args.copies
     print(
         f"{args.accounts} accounts x {args.copies} simultaneous sign-ins = {total} (wait {args.wait_millis})"

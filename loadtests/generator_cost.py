@@ -10,6 +10,10 @@ test started until it stops, and divided by the sign-ins that completed in that 
 (imports, the definitions) is left out. Runs alternate (fast, requests, fast, …) and each draws from its own
 slice of the seeded population (a TOTP code is refused the second time). The machine may be shared: CPU
 per sign-in is the figure to compare, not rates or latencies. Loopback only, bounded like every load run.
+
+Locust's fixed costs (its runner, statistics, the samples file) are charged to the few sign-ins a shared
+two-core box completes; the script also measures the journey alone (40 sign-ins in a row in one process, no
+runner) for each client: the generator's own cost per sign-in.
 """
 
 from __future__ import annotations
@@ -105,6 +109,56 @@ def run_once(client: str, users: int, seconds: int, population: int, start: int)
         return Run(client, ok, errors, after - before)
 
 
+def journey_cost(client: str, start: int, count: int) -> float:
+    """CPU ms per sign-in of the journey alone (no Locust runner, statistics or pacing): `count` sign-ins in
+    a row, one simulated browser, over FastHttpSession or requests; runs in a fresh process (gevent)."""
+    code = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import sys; from loadtests.generator_cost import _journey_in_process\n"
+        f"print(_journey_in_process({client!r}, {start}, {count}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"journey measurement failed: {done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _journey_in_process(client: str, start: int, count: int) -> float:
+    from typing import Any, cast
+
+    import requests
+    from locust.contrib.fasthttp import FastHttpSession
+    from locust.event import Events
+
+    from loadtests import locustfile
+    from loadtests.journey import Journey, rp_clients
+    from realm import loader
+
+    cfg = locustfile.CFG
+    defs = loader.load()
+    session: Any
+    if client == "fast":
+        session = FastHttpSession(
+            cfg.keycloak_url,
+            request_event=Events().request,  # type: ignore[no-untyped-call]
+            user=None,
+            insecure=False,
+            ssl_context_factory=locustfile.platform_tls_context,
+        )
+    else:
+        session = requests.Session()
+    journey = Journey(
+        cast(Any, session), cfg, rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
+    )
+    journey.visit(start, full=False)  # connection and imports warm
+    began = time.process_time()
+    for index in range(start + 1, start + 1 + count):
+        journey.visit(index, full=False)
+    return 1000 * (time.process_time() - began) / count
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.generator_cost", description=__doc__.split("\n")[0]
@@ -132,6 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" = {run.cpu_ms_per_signin:5.2f} ms/sign-in",
                 flush=True,
             )
+    for client in ("fast", "requests"):
+        ms = journey_cost(client, start, 40)
+        start += 50
+        print(
+            f"{client:8} journey alone (40 sign-ins in a row, no Locust runner): {ms:5.2f} ms/sign-in",
+            flush=True,
+        )
     for client in ("fast", "requests"):
         per = [r.cpu_ms_per_signin for r in results if r.client == client]
         print(
