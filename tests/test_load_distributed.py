@@ -50,8 +50,6 @@ def test_master_aggregates_exactly_what_the_workers_counted(seeded: int, tmp_pat
         "--csv",
         str(out),
         "--only-summary",
-        "--stop-timeout",
-        "10",
     ]
     result = distributed.run(args, WORKERS, tmp_path / "samples", timeout=120)
     assert result.returncode == 0 and result.worker_returncodes == [0] * WORKERS, result
