@@ -377,11 +377,16 @@ def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, st
         settings.paths.opa_verification_key,
         decision_log=True,
     )
-    cmd = [*OPA_LOG_BOUND.arguments(settings.paths.logs / "opa.log"), *cmd]
     tokens = opa_server.token_env(
         settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
     )
     return cmd, tokens
+
+
+def opa_launch_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
+    """`_opa_command` (the sidecar's command, tests/infra) under the size-bounded log (OPA_LOG_BOUND)."""
+    cmd, tokens = _opa_command(settings, opa)
+    return [*OPA_LOG_BOUND.arguments(settings.paths.logs / "opa.log"), *cmd], tokens
 
 
 def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
@@ -390,7 +395,7 @@ def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
     (or on older policies or definitions) does not stay up."""
     opa = install.ensure_opa(settings)
     built = write_opa_bundle(settings, definitions)
-    cmd, tokens = _opa_command(settings, opa)
+    cmd, tokens = opa_launch_command(settings, opa)
     marker = settings.paths.pids / "opa.fingerprint"
     key = settings.paths.opa_verification_key.read_text(encoding="utf-8")
     fingerprint = hashlib.sha256(

@@ -142,7 +142,7 @@ def test_decision_log_stays_bounded_masked_and_traceable(opa_url: tuple[str, Pat
 
 def test_the_platforms_opa_runs_under_the_bounded_log(tmp_path: Path) -> None:
     cfg = settings.load()
-    command, _ = services._opa_command(cfg, Path("/usr/bin/opa"))
+    command, _ = services.opa_launch_command(cfg, Path("/usr/bin/opa"))
     assert command[: len(services.OPA_LOG_BOUND.arguments(cfg.paths.logs / "opa.log"))] == (
         services.OPA_LOG_BOUND.arguments(cfg.paths.logs / "opa.log")
     )
