@@ -10,6 +10,7 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from loadtests import seed
 from scripts import arguments, settings
@@ -19,19 +20,30 @@ SHAPES = ("step", "steady", "burst", "soak")
 
 
 def _own_options(args: argparse.Namespace, extra: list[str]) -> list[str]:
-    """`--population` given after the shape lands in the pass-through list (argparse.REMAINDER): take it out
-    and check it like the option it is, so `load run steady --population -5` is refused, not run."""
+    """`--population` or `--workers` given after the shape lands in the pass-through list
+    (argparse.REMAINDER): take it out and check it like the option it is, so `load run steady --population -5`
+    is refused, not run."""
     rest = extra[1:] if extra[:1] == ["--"] else list(extra)
     for i, item in enumerate(rest):
-        if item == "--population" or item.startswith("--population="):
-            value = item.split("=", 1)[1] if "=" in item else (rest[i + 1] if i + 1 < len(rest) else "")
-            try:
-                args.population = arguments.positive_int(value)
-            except argparse.ArgumentTypeError as exc:
-                raise ValueError(f"argument --population: {exc}") from None
-            del rest[i : i + (1 if "=" in item else 2)]
-            return _own_options(args, rest)
+        for option, parse in (("--population", arguments.positive_int), ("--workers", _workers)):
+            if item == option or item.startswith(f"{option}="):
+                value = item.split("=", 1)[1] if "=" in item else (rest[i + 1] if i + 1 < len(rest) else "")
+                try:
+                    setattr(args, option.removeprefix("--"), parse(value))
+                except argparse.ArgumentTypeError as exc:
+                    raise ValueError(f"argument {option}: {exc}") from None
+                del rest[i : i + (1 if "=" in item else 2)]
+                return _own_options(args, rest)
     return rest
+
+
+def _workers(text: str) -> int:
+    from loadtests.distributed import MAX_WORKERS
+
+    value = arguments.positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_WORKERS} local workers (got {value})")
+    return value
 
 
 def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
@@ -39,10 +51,7 @@ def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
     extra = _own_options(args, extra)
     out = settings.load().paths.load / args.shape
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "locust",
+    locust_args = [
         "-f",
         str(REPO_ROOT / "loadtests" / "shapes" / f"{args.shape}.py"),
         "--headless",
@@ -57,8 +66,28 @@ def _run_cmd(args: argparse.Namespace, extra: list[str]) -> int:
         str(args.population),
         *extra,
     ]
+    if args.workers:
+        return _distributed(locust_args, args.workers, out)
+    cmd = [sys.executable, "-m", "locust", *locust_args]
     print("+", " ".join(cmd), file=sys.stderr)
     return subprocess.run(cmd, cwd=REPO_ROOT, check=False).returncode
+
+
+def _distributed(locust_args: list[str], workers: int, out: Path) -> int:
+    """One master and `workers` local worker processes (loadtests/distributed.py); then the master's
+    aggregated counts are checked against the workers' own samples."""
+    from loadtests import distributed
+
+    result = distributed.run(locust_args, workers, out / "samples", timeout=4 * 3600 + 60)
+    comparison = distributed.compare(out / "run_stats.csv", result.samples)
+    print(
+        f"master counted {sum(comparison.master.values())} requests, the workers"
+        f" {sum(comparison.summed.values())} ({len(comparison.workers)} sample files)",
+        file=sys.stderr,
+    )
+    for key, (master, summed) in comparison.mismatches.items():
+        print(f"bizid: mismatch in {key}: master {master}, workers {summed}", file=sys.stderr)
+    return result.returncode or (1 if comparison.mismatches else 0)
 
 
 def _bench_cmd(args: argparse.Namespace) -> int:
@@ -80,6 +109,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("shape", choices=SHAPES)
     run.add_argument(
         "--population", type=arguments.positive_int, default=10_000, help="accounts to draw from (seeded)"
+    )
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        default=0,
+        help="Locust's distributed mode: one master and this many local worker processes (loopback)",
     )
     run.set_defaults(func=lambda a: _run_cmd(a, list(a.locust_args)))
     run.add_argument("locust_args", nargs=argparse.REMAINDER, help="passed to locust")

@@ -9,9 +9,11 @@ classified as shed (HTTP 503 from Keycloak's queue limit), timeout, or error.
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import itertools
 import random
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +26,7 @@ import requests
 from loadtests import population as pop
 from realm import loader, targets
 from realm.models import ACR_LOA, Definitions, Tier
-from realm.oidc.browser_flow import BrowserFlow, Client, FlowError, LoginResult, decode_jwt_payload
+from realm.oidc.browser_flow import BrowserFlow, Client, FlowError, Form, LoginResult, decode_jwt_payload
 from scripts.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -93,20 +95,92 @@ def rp_clients(cfg: Settings, defs: Definitions | None = None) -> dict[str, Clie
     return clients
 
 
+_TAG = re.compile(r"<(/?)(form|input|span|div|p)\b([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(r'([a-zA-Z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+_TEXT = re.compile(r"[^<]*")
+
+
+@dataclass
+class QuickPage:
+    """What `parse_page` reads from a Keycloak page (forms with their inputs, visible error texts), found with
+    a few regular expressions instead of Python's HTMLParser: a third of the generator's CPU per sign-in went
+    into parsing pages. `tests/test_load_population.py` checks it reads what parse_page reads."""
+
+    forms: list[Form] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def quick_parse(text: str) -> QuickPage:
+    page = QuickPage()
+    depth = 0
+    for match in _TAG.finditer(text):
+        closing, tag, rest = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            if depth and tag in ("span", "div", "p"):
+                depth -= 1
+            continue
+        attrs = {
+            m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or "") for m in _ATTR.finditer(rest)
+        }
+        if tag == "form":
+            page.forms.append(Form(action=attrs.get("action", ""), fields={}, form_id=attrs.get("id")))
+        elif tag == "input" and page.forms and attrs.get("name"):
+            page.forms[-1].fields[attrs["name"]] = attrs.get("value", "")
+        classes = attrs.get("class", "")
+        if (
+            attrs.get("id") in ("input-error", "input-error-otp-code")
+            or "alert-error" in classes
+            or "kc-feedback-text" in classes
+        ):
+            depth += 1
+        if depth:
+            data = _TEXT.match(text, match.end())
+            chunk = html.unescape(data.group(0)).strip() if data else ""
+            if chunk:
+                page.errors.append(chunk)
+    return page
+
+
+def is_fast_session(session: Any) -> bool:
+    """Locust's FastHttpSession (geventhttpclient): a cookie jar of its own, TLS and timeouts set per user."""
+    return hasattr(session, "cookiejar") and not hasattr(session, "cookies")
+
+
+def clear_cookies(session: Any) -> None:
+    """A new browser: drop every cookie of the last visit (requests' `cookies` or FastHttpSession's jar)."""
+    (session.cookiejar if is_fast_session(session) else session.cookies).clear()
+
+
 class TimedFlow(BrowserFlow):
-    """BrowserFlow with a timeout on every request, phase-prefixed step names and the statuses seen."""
+    """BrowserFlow with a timeout on every request, phase-prefixed step names and the statuses seen.
+
+    With Locust's FastHttpSession (the load generator's user, loadtests/locustfile.py) the same requests go
+    through geventhttpclient: the CA, the hostname check and the timeouts are the user's (the session takes
+    no per-request `verify`/`timeout`), and a body without a declared charset is read as UTF-8 (Keycloak's
+    JSON) instead of being guessed byte by byte."""
+
+    parse = staticmethod(quick_parse)
 
     def __init__(self, session: requests.Session, issuer: str, verify: str | bool = True) -> None:
         super().__init__(session, issuer, verify)
         self.phase = ""
         self.statuses: list[int] = []
+        self.fast = is_fast_session(session)
 
     def _request(self, method: str, url: str, name: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
         step = f"{self.phase}:{name}" if self.phase else name
-        response = super()._request(method, url, step, **kwargs)
+        if self.fast:
+            fast: Any = self.session
+            response: Any = fast.request(method, url, name=step, allow_redirects=False, **kwargs)
+            content_type = str(response.headers.get("content-type", "")) if response.headers else ""
+            if "charset=" not in content_type.lower():
+                response.encoding = "utf-8"
+        else:
+            kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+            response = super()._request(method, url, step, **kwargs)
         self.statuses.append(response.status_code)
-        return response
+        result: requests.Response = response
+        return result
 
 
 class Shed(RuntimeError):
@@ -199,7 +273,7 @@ class Journey:
 
     def visit(self, index: int, hold: bool = False, full: bool = True) -> Visit:
         """One visit by account `index`. Raises (classified) on the first failure."""
-        self.session.cookies.clear()  # a new browser: nothing carried over from the previous account
+        clear_cookies(self.session)  # a new browser: nothing carried over from the previous account
         flow = TimedFlow(self.session, self.profile.issuer, verify=str(self.cfg.paths.ca_cert))
         tier = pop.tier(index)
         first = self.clients[self.profile.first_rp[tier]]

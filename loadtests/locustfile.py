@@ -19,13 +19,23 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any, ClassVar, TextIO, cast
 
-from locust import HttpUser, events, task
+import gevent.ssl
+from locust import events, task
+from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.journey import AccountPicker, Journey, NotLoopback, assert_loopback, rp_clients
+from loadtests.journey import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    AccountPicker,
+    Journey,
+    NotLoopback,
+    assert_loopback,
+    rp_clients,
+)
 from loadtests.pacing import PoissonPacing
 from loadtests.phases import MAX_SECONDS, MAX_USERS, PER_USER_RATE
 from realm import loader
@@ -115,7 +125,9 @@ def _init(environment: Environment, **_: Any) -> None:
         if (
             environment.shape_class is None
             and not run_time
-            and not isinstance(environment.runner, MasterRunner)
+            and not isinstance(
+                environment.runner, MasterRunner | WorkerRunner
+            )  # a worker: its master bounds it
         ):
             raise SystemExit("bizid: give --run-time (or use a shape): load tests must stop by themselves")
         if run_time and run_time > MAX_SECONDS:
@@ -161,10 +173,25 @@ _listen(events.test_start, _test_start)
 _listen(events.quitting, _quit)
 
 
-class SignInUser(HttpUser):
-    """A person at a deadline: opens an RP, signs in (TOTP if the tier needs it), uses the session."""
+def platform_tls_context(**_: Any) -> gevent.ssl.SSLContext:
+    """TLS as a browser checks it: the local platform's CA only (not the public roots), hostname checked."""
+    return gevent.ssl.create_default_context(cafile=str(CFG.paths.ca_cert))
+
+
+class SignInUser(FastHttpUser):
+    """A person at a deadline: opens an RP, signs in (TOTP if the tier needs it), uses the session.
+
+    A FastHttpUser (geventhttpclient) rather than an HttpUser (requests): the same requests, pages and token
+    checks (loadtests/journey.py) at a fraction of the generator's CPU per sign-in (docs/load.md "Generator
+    cost"), so Locust on the platform's own cores takes less from Keycloak."""
 
     host = CFG.keycloak_url
+    insecure = False
+    ssl_context_factory = staticmethod(platform_tls_context)
+    connection_timeout = CONNECT_TIMEOUT
+    network_timeout = READ_TIMEOUT
+    concurrency = 2
+    """One user is one browser: a request at a time (2 so a connection being closed never blocks the next)."""
     _clients: ClassVar[dict[str, Any]] = {}
     _pairwise: ClassVar[set[str]] = set()
     _picker: ClassVar[AccountPicker | None] = None
@@ -194,9 +221,8 @@ class SignInUser(HttpUser):
         # Locust runs a new user's first task at once; a shape that adds 40 users in one tick would send 40
         # sign-ins in the same instant. The first visit waits one gap too, like every later one.
         time.sleep(self._pacing())
-        self.client.verify = str(CFG.paths.ca_cert)
         self.journey = Journey(
-            self.client, CFG, SignInUser._clients, SignInUser._pairwise, report=self._report
+            cast(Any, self.client), CFG, SignInUser._clients, SignInUser._pairwise, report=self._report
         )
 
     def wait_time(self) -> float:

@@ -336,6 +336,10 @@ def tier_loa(defs: Definitions) -> dict[str, int]:
     return {t.name.value: ACR_LOA[t.min_acr] for t in defs.tiers}
 
 
+CONCURRENT_WAIT_ATTRIBUTE = "bizid.bruteForce.concurrentWaitMillis"
+"""Read by the extension's WaitingBruteForceProtector (brute_force.concurrent_sign_in_wait_millis)."""
+
+
 def realm_representation(defs: Definitions) -> dict[str, Any]:
     r = defs.realm
     bf = r.brute_force
@@ -384,6 +388,7 @@ def realm_representation(defs: Definitions) -> dict[str, Any]:
             "acr.loa.map": compact_json(ACR_LOA),
             "bizid.tier.loa": compact_json(tier_loa(defs)),
             discovery.REALM_ATTRIBUTE: compact_json(discovery.metadata(defs)),
+            CONCURRENT_WAIT_ATTRIBUTE: str(bf.concurrent_sign_in_wait_millis),
         },
     }
 

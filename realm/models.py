@@ -295,6 +295,10 @@ class BruteForce(Strict):
     """0: temporary lockouts never turn permanent (Keycloak's permanent-after-temporary mode is off)."""
     strategy: Literal["MULTIPLE", "LINEAR"] = "MULTIPLE"
     """How the wait grows: MULTIPLE adds wait_increment_seconds every failure_factor failures."""
+    concurrent_sign_in_wait_millis: Annotated[int, Field(ge=0, le=10_000)] = 0
+    """A sign-in that arrives while another sign-in of the same account is being checked waits this long for
+    its turn (realm attribute bizid.bruteForce.concurrentWaitMillis, read by the extension's
+    bizid-waiting-brute-force-detector) instead of being refused at once; 0 = Keycloak's refusal."""
 
     @model_validator(mode="after")
     def _no_lockout_dos(self) -> BruteForce:

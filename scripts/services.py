@@ -23,7 +23,7 @@ from policies import bundle as opa_bundle
 from policies import opa_server
 from realm import keycloak_options
 from realm.platform import DB_NAME, DB_USER, DEFINITIONS_DIR
-from scripts import install, tuning
+from scripts import install, rotating_log, tuning
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REPO_ROOT, Settings
 
@@ -363,6 +363,11 @@ def write_opa_bundle(settings: Settings, definitions: Path = DEFINITIONS_DIR) ->
     return opa_bundle.build(opa, target, key, registry=registry)
 
 
+OPA_LOG_BOUND = rotating_log.Bound(max_bytes=16 * 1024 * 1024, keep=4)
+"""OPA's log (the masked decision log) is rotated at 16 MiB with 4 older files kept: at most 80 MiB, about
+the last 30 k sign-ins (issue 14 §4; docs/tuning.md "Decision log")."""
+
+
 def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
     # No --watch: OPA reloads a watched bundle without verifying its signature; a new bundle = a restart.
     cmd = opa_server.server_command(
@@ -378,13 +383,19 @@ def _opa_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, st
     return cmd, tokens
 
 
+def opa_launch_command(settings: Settings, opa: Path) -> tuple[list[str], dict[str, str]]:
+    """`_opa_command` (the sidecar's command, tests/infra) under the size-bounded log (OPA_LOG_BOUND)."""
+    cmd, tokens = _opa_command(settings, opa)
+    return [*OPA_LOG_BOUND.arguments(settings.paths.logs / "opa.log"), *cmd], tokens
+
+
 def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
     """Start OPA on the signed bundle (authenticated, authorised, masked decision log); restart it when its
     command, tokens, verification key or bundle revision changed, so an OPA started by an older checkout
     (or on older policies or definitions) does not stay up."""
     opa = install.ensure_opa(settings)
     built = write_opa_bundle(settings, definitions)
-    cmd, tokens = _opa_command(settings, opa)
+    cmd, tokens = opa_launch_command(settings, opa)
     marker = settings.paths.pids / "opa.fingerprint"
     key = settings.paths.opa_verification_key.read_text(encoding="utf-8")
     fingerprint = hashlib.sha256(

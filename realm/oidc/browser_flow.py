@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
@@ -106,8 +106,16 @@ def _is_redirect_to(url: str, redirect_uri: str) -> bool:
     return url.split("?", 1)[0] == redirect_uri
 
 
+class PageParser(Protocol):
+    forms: list[Form]
+    errors: list[str]
+
+
 class BrowserFlow:
     """One user agent (one cookie jar) signing in at one or more RPs of an issuer."""
+
+    parse: Callable[[str], PageParser] = staticmethod(parse_page)
+    """How a login page is read (forms, visible errors); the load generator swaps in a cheaper reader."""
 
     def __init__(self, session: requests.Session, issuer: str, verify: str | bool = True) -> None:
         self.session = session
@@ -196,7 +204,7 @@ class BrowserFlow:
                 return page
             if page.status_code != 200:
                 raise FlowError(f"login page answered {page.status_code}: {page.text[:300]}")
-            parsed = parse_page(page.text)
+            parsed = self.parse(page.text)
             result.page_errors.extend(parsed.errors)
             form = next((f for f in parsed.forms if "password" in f.fields or "username" in f.fields), None)
             otp_form = next((f for f in parsed.forms if "otp" in f.fields), None)

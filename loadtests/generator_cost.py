@@ -1,0 +1,206 @@
+"""The load generator's own CPU per sign-in: Locust's FastHttpUser (the scenario's user) against the same
+journey on HttpUser (requests, `loadtests/requests_user.py`), run alternately against the local platform.
+
+    python -m loadtests.generator_cost --runs 2 --users 4 --seconds 60
+
+Each run is one headless Locust process, sign-in only (authorize, login form, password, TOTP for Prime and
+Member, code exchange with PKCE, every token check, logout), at `--users` × 0.5 visits/s. The CPU is read
+from /proc like the benchmark's (loadtests/cpu.py: utime + stime of the Locust process), from 5 s after the
+test started until it stops, and divided by the sign-ins that completed in that window; Locust's start-up
+(imports, the definitions) is left out. Runs alternate (fast, requests, fast, …) and each draws from its own
+slice of the seeded population (a TOTP code is refused the second time). The machine may be shared: CPU
+per sign-in is the figure to compare, not rates or latencies. Loopback only, bounded like every load run.
+
+Locust's fixed costs (its runner, statistics, the samples file) are charged to the few sign-ins a shared
+two-core box completes; the script also measures the journey alone (40 sign-ins in a row in one process, no
+runner) for each client: the generator's own cost per sign-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtests.cpu import CpuSampler
+from scripts.settings import REPO_ROOT
+
+LOCUSTFILES = {"fast": "loadtests/locustfile.py", "requests": "loadtests/requests_user.py"}
+SETTLE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Run:
+    client: str
+    signins: int
+    errors: int
+    cpu_seconds: float
+
+    @property
+    def cpu_ms_per_signin(self) -> float:
+        return 1000 * self.cpu_seconds / self.signins if self.signins else float("nan")
+
+
+def _signins(samples: Path, since: float, until: float) -> tuple[int, int]:
+    ok = errors = 0
+    for path in samples.glob("samples-*.csv"):
+        with path.open() as f:
+            for row in csv.DictReader(f):
+                if row["name"] != "sign-in" or not since <= float(row["t"]) <= until:
+                    continue
+                if row["outcome"] == "ok":
+                    ok += 1
+                else:
+                    errors += 1
+    return ok, errors
+
+
+def run_once(client: str, users: int, seconds: int, population: int, start: int) -> Run:
+    with tempfile.TemporaryDirectory(prefix="bizid-gen-") as tmp:
+        samples = Path(tmp)
+        cmd = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(REPO_ROOT / LOCUSTFILES[client]),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{seconds}s",
+            "--signin-only",
+            "--population",
+            str(population),
+            "--population-start",
+            str(start),
+            "--samples-dir",
+            str(samples),
+            "--only-summary",
+            "--stop-timeout",
+            "30",
+        ]
+        process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cpu = CpuSampler({"locust": [process.pid]})
+        while not (samples / "started").exists():
+            if process.poll() is not None:
+                raise SystemExit(f"locust exited before starting: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            time.sleep(0.2)
+        time.sleep(SETTLE_SECONDS)
+        since, before = time.time(), cpu.totals()["locust"]
+        last = (since, before)
+        while process.poll() is None:
+            totals = cpu.totals()
+            if "locust" in totals and process.poll() is None:
+                last = (time.time(), totals["locust"])
+            time.sleep(0.5)
+        process.wait()
+        until, after = last
+        ok, errors = _signins(samples, since, until)
+        return Run(client, ok, errors, after - before)
+
+
+def journey_cost(client: str, start: int, count: int) -> float:
+    """CPU ms per sign-in of the journey alone (no Locust runner, statistics or pacing): `count` sign-ins in
+    a row, one simulated browser, over FastHttpSession or requests; runs in a fresh process (gevent)."""
+    code = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import sys; from loadtests.generator_cost import _journey_in_process\n"
+        f"print(_journey_in_process({client!r}, {start}, {count}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"journey measurement failed: {done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _journey_in_process(client: str, start: int, count: int) -> float:
+    from typing import Any, cast
+
+    import requests
+    from locust.contrib.fasthttp import FastHttpSession
+    from locust.event import Events
+
+    from loadtests import locustfile
+    from loadtests.journey import Journey, rp_clients
+    from realm import loader
+
+    cfg = locustfile.CFG
+    defs = loader.load()
+    session: Any
+    if client == "fast":
+        session = FastHttpSession(
+            cfg.keycloak_url,
+            request_event=Events().request,  # type: ignore[no-untyped-call]
+            user=None,
+            insecure=False,
+            ssl_context_factory=locustfile.platform_tls_context,
+        )
+    else:
+        session = requests.Session()
+    journey = Journey(
+        cast(Any, session), cfg, rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
+    )
+    journey.visit(start, full=False)  # connection and imports warm
+    began = time.process_time()
+    for index in range(start + 1, start + 1 + count):
+        journey.visit(index, full=False)
+    return 1000 * (time.process_time() - began) / count
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.generator_cost", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--runs", type=int, default=2, help="runs of each client (alternated)")
+    parser.add_argument("--users", type=int, default=4, help="Locust users (0.5 visits/s each)")
+    parser.add_argument("--seconds", type=int, default=60, help="length of one run")
+    parser.add_argument("--slice", type=int, default=2000, help="accounts per run (own slice each)")
+    parser.add_argument("--population-start", type=int, default=0, help="first account of the first slice")
+    args = parser.parse_args(argv)
+    if not (
+        1 <= args.runs <= 10 and 1 <= args.users <= 50 and 10 <= args.seconds <= 600 and args.slice >= 100
+    ):
+        parser.error("runs 1-10, users 1-50, seconds 10-600, slice >= 100")
+    results: list[Run] = []
+    start = args.population_start
+    for i in range(args.runs):
+        for client in ("fast", "requests") if i % 2 == 0 else ("requests", "fast"):
+            run = run_once(client, args.users, args.seconds, args.slice, start)
+            start += args.slice
+            results.append(run)
+            print(
+                f"{client:8} sign-ins {run.signins:4} errors {run.errors:3}"
+                f" locust CPU {run.cpu_seconds:6.2f} s"
+                f" = {run.cpu_ms_per_signin:5.2f} ms/sign-in",
+                flush=True,
+            )
+    for client in ("fast", "requests"):
+        ms = journey_cost(client, start, 40)
+        start += 50
+        print(
+            f"{client:8} journey alone (40 sign-ins in a row, no Locust runner): {ms:5.2f} ms/sign-in",
+            flush=True,
+        )
+    for client in ("fast", "requests"):
+        per = [r.cpu_ms_per_signin for r in results if r.client == client]
+        print(
+            f"{client:8} median {statistics.median(per):5.2f} ms/sign-in"
+            f" (range {min(per):.2f}-{max(per):.2f})"
+        )
+    return 1 if any(r.errors for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
