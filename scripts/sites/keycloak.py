@@ -47,6 +47,7 @@ def node_env(settings: Settings, topology: Topology, site: Site, node: Node) -> 
         "KC_DB_PASSWORD": settings.secret("db-password"),
         # Every node of both sites answers as the record's name, as every task answers as the Route 53 name.
         "KC_HOSTNAME": topology.record_url,
+        "KC_HTTP_HOST": LOOPBACK,
         "KC_HTTPS_PORT": str(node.https_port),
         "KC_HTTPS_CERTIFICATE_FILE": str(tls_dir / "server.pem"),
         "KC_HTTPS_CERTIFICATE_KEY_FILE": str(tls_dir / "server-key.pem"),
