@@ -233,3 +233,8 @@ def test_the_record_follows_the_writable_signal_and_never_flips_back_unfenced(
     assert ops.record_points_to(sites) == "osaka"
     answer = through_record(topo)
     assert answer is not None and answer.headers.get("X-Bizid-Site") == "osaka"
+
+    # Even when Osaka then loses its Keycloak, the record does not fall back to the unfenced old primary.
+    ops.kill_node(sites, "osaka", 1)
+    poll("the record leaving Osaka", lambda: ops.record_points_to(sites) is None)
+    assert through_record(topo) is None
