@@ -124,12 +124,33 @@ def server_env(site: Site) -> dict[str, str]:
     }
     if site.clustered:
         env["KC_CACHE_STACK"] = "jdbc-ping"
+        # Explicit, not Keycloak's default: the security group opens this port (and + 50000) and no other;
+        # the two-site topology on one machine overrides it per node (`cluster_transport_env`).
+        env.update(cluster_transport_env(None))
     if site.behind_proxy:
         env["KC_PROXY_HEADERS"] = "xforwarded"
     if site.json_logs:
         env["KC_LOG_CONSOLE_OUTPUT"] = "json"
     if site.audit_events_in_log:
         env.update(AUDIT_EVENT_LEVELS)
+    return env
+
+
+CLUSTER_TRANSPORT_PORT = 7800
+"""JGroups' TCP transport port; FD_SOCK2 (failure detection) listens at this + FAILURE_DETECTION_OFFSET. The
+ECS task's security group opens exactly these two (infra/components/common.py JGROUPS_PORTS)."""
+FAILURE_DETECTION_OFFSET = 50000
+
+
+def cluster_transport_env(
+    bind_address: str | None, bind_port: int = CLUSTER_TRANSPORT_PORT
+) -> dict[str, str]:
+    """Where a clustered node's transport listens: on ECS the task's own address (Keycloak's default,
+    SITE_LOCAL, is the awsvpc interface: `bind_address=None`) on the default port; on one machine each node
+    binds loopback on a port of its own (scripts/sites), so no cluster traffic leaves the box."""
+    env = {"KC_CACHE_EMBEDDED_NETWORK_BIND_PORT": str(bind_port)}
+    if bind_address is not None:
+        env["KC_CACHE_EMBEDDED_NETWORK_BIND_ADDRESS"] = bind_address
     return env
 
 

@@ -30,6 +30,7 @@ def _registrars() -> list[Registrar]:
         cli_report,
         cli_review,
     )
+    from scripts.sites import cli as sites_cli
 
     return [
         platform_cli.register,
@@ -44,6 +45,7 @@ def _registrars() -> list[Registrar]:
         cli_reminders.register,
         cli_members.register,
         cli_review.register,
+        sites_cli.register,
     ]
 
 
