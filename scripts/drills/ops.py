@@ -8,6 +8,7 @@ the same function, so what the runbook says is rehearsed is what runs. Arguments
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +27,15 @@ WAIT_RECORD_SECONDS = 240.0
 
 
 def sites_api() -> Any:
-    """The site operations API (h-sites' scripts/sites); a clear error when it is not there."""
+    """The site operations API (scripts/sites, with its pg, lb and keycloak modules); a clear error when the
+    two-site topology is not there."""
     try:
-        from scripts import sites  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:  # pragma: no cover - only before the two-site topology is merged
+        api = importlib.import_module("scripts.sites")
+        for part in ("pg", "lb", "keycloak"):
+            importlib.import_module(f"scripts.sites.{part}")
+    except ImportError as exc:  # only before the two-site topology is merged
         raise ValueError(f"the two-site topology (scripts/sites) is not available here: {exc}") from None
-    return sites
+    return api
 
 
 @dataclass
@@ -169,18 +173,16 @@ def watch_record(ctx: Context, site: str) -> str:
 
 
 def wait_node_out(ctx: Context, site: str, node: str) -> str:
-    """Until three sign-ins started after the kill succeeded in a row (the LB took the node out)."""
-    _node(node)
+    """Until the site's load balancer has taken the node out of service (its health check failed)."""
+    api = sites_api()
+    s = ctx.topology.site(site)
     since = ctx.kill_at or time.time()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if ctx.recorder is None:
-            return "no load running: nothing to wait for"
-        later = [s for s in ctx.recorder.snapshot() if s.start >= since]
-        if len(later) >= 3 and all(s.ok for s in later[-3:]):
-            return f"three good sign-ins in a row {time.time() - since:.1f} s after the kill"
-        time.sleep(0.5)
-    raise RuntimeError(f"sign-ins did not recover within 60 s of losing {site} node {node}")
+        if _node(node) not in api.lb.healthy_nodes(s):
+            return f"the LB took {site} node {node} out {time.time() - since:.1f} s after the kill"
+        time.sleep(0.2)
+    raise RuntimeError(f"{site}'s LB still had node {node} in service 60 s after the kill")
 
 
 def wait_caught_up(ctx: Context, standby: str) -> str:
@@ -199,11 +201,56 @@ def wait_caught_up(ctx: Context, standby: str) -> str:
 
 
 def switchover_db(ctx: Context, old: str, new: str) -> str:
-    """The planned switch (Aurora's `switchover-global-cluster`): no committed write lost."""
+    """The planned switch (Aurora's `switchover-global-cluster`), no committed write lost: the old primary
+    turns read-only (its Keycloak's writes and its signal fail from here), the new one replays everything
+    it wrote, the old one shuts down cleanly, the new one is promoted, and the old one is rebuilt as its
+    standby (pg_basebackup). The record follows by the health signal and the designation promote sets."""
     if old == new:
         raise ValueError(f"switchover-db {old} {new}: two different sites")
-    detail = sites_api().switchover(ctx.settings, old, new)
-    return str(detail or f"{new} is the primary, {old} its standby")
+    api = sites_api()
+    pg = api.pg
+    topo = ctx.topology
+    o = topo.site(old)
+    if pg.in_recovery(o) is not False:
+        raise ValueError(f"switchover-db: {old} is not a running primary")
+    pg.psql(o, "ALTER SYSTEM SET default_transaction_read_only = on")
+    pg.psql(o, "SELECT pg_reload_conf()")
+    began = time.time()
+    target = pg.psql(o, "SELECT pg_current_wal_lsn()")
+    deadline = time.monotonic() + 120
+    while True:
+        replayed = pg.replayed_lsn(topo.site(new))
+        if replayed and pg.psql(o, f"SELECT pg_wal_lsn_diff('{replayed}', '{target}') >= 0") == "t":
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"switchover-db: {new} did not replay {target} within 120 s")
+        time.sleep(0.1)
+    caught_up = time.time() - began
+    pg.stop(o)
+    api.promote(ctx.settings, new)
+    api.rebuild_as_standby(ctx.settings, old, new)
+    return f"{new} replayed {old}'s last write in {caught_up:.1f} s and is the primary; {old} is its standby"
+
+
+def restart_db(ctx: Context, site: str) -> str:
+    """Start the site's database on the data it has, without rebuilding it (a region coming back)."""
+    api = sites_api()
+    s = ctx.topology.site(site)
+    api.pg.start(s)
+    role = api.pg.in_recovery(s)
+    what = "a standby" if role else "a primary (writable)" if role is False else "not answering"
+    return f"{site}'s database is up: {what}"
+
+
+def start_nodes_unfenced(ctx: Context, site: str, nodes: str) -> str:
+    """Start the site's Keycloak nodes whatever its database is (tasks that survived a lost region), without
+    the guard of `start-keycloak`; they may not become ready (a read-only database), which is the point."""
+    api = sites_api()
+    topo = ctx.topology
+    s = topo.site(site)
+    for node in s.nodes[: _node(nodes)]:
+        api.keycloak.start(ctx.settings, topo, s, node, wait=False)
+    return f"{site}: {nodes} node(s) started, not waited for"
 
 
 def take_inventory(ctx: Context, site: str) -> str:
@@ -243,6 +290,8 @@ OPERATIONS: dict[str, tuple[tuple[Callable[[str], object], ...], Callable[..., s
     "wait-node-out": ((_site, _node), wait_node_out),
     "wait-caught-up": ((_site,), wait_caught_up),
     "switchover-db": ((_site, _site), switchover_db),
+    "restart-db": ((_site,), restart_db),
+    "start-nodes-unfenced": ((_site, _node), start_nodes_unfenced),
     "inventory": ((_site,), take_inventory),
 }
 """name -> (a validator per argument, the function)."""

@@ -209,9 +209,10 @@ SWITCHOVER = (
         runbook="switchover",
     ),
     Step(
-        "Fence Tokyo",
-        Op("fence", ("tokyo",)),
-        "Service to 0, autoscaling 0-0; do not invert the health check: the signal keeps it failing. Check"
+        "Fence Tokyo's service",
+        Op("stop-keycloak", ("tokyo",)),
+        "Service to 0, autoscaling 0-0 (Tokyo's database stays Osaka's secondary); do not invert the health"
+        " check: the signal keeps it failing. Check"
         " that Tokyo's health check reports unhealthy before you call the switch done.",
         (
             _FENCE_TOKYO,
@@ -278,13 +279,23 @@ SWITCHOVER = (
 )
 
 FAILBACK = (
-    *UNPLANNED[:8],
+    *(step for step in UNPLANNED[:8] if step.op != Op("fence", ("tokyo",))),
     Step(
-        "Tokyo's database returns as Osaka's secondary (as Aurora rejoins it after a managed failover)",
+        "Tokyo returns unfenced (its API did not answer): its old database restarts as it was, a diverged"
+        " writer",
+        Op("restart-db", ("tokyo",)),
+    ),
+    Step("Tokyo's surviving Keycloak nodes come back on it", Op("start-nodes-unfenced", ("tokyo", "2"))),
+    Step("Watch the record: it must stay on Osaka", Op("watch-record", ("osaka",))),
+    Step(
+        "Tokyo's database rejoins as Osaka's secondary (what Aurora does after a managed failover)",
         Op("rebuild-standby", ("tokyo", "osaka")),
     ),
-    Step("Tokyo's Keycloak nodes come back, not fenced", Op("start-keycloak", ("tokyo", "2"))),
-    Step("Watch the record: it must stay on Osaka", Op("watch-record", ("osaka",))),
+    Step(
+        "Tokyo's Keycloak nodes come back on the read-only secondary, unfenced",
+        Op("start-nodes-unfenced", ("tokyo", "2")),
+    ),
+    Step("Watch the record: it must still stay on Osaka", Op("watch-record", ("osaka",))),
 )
 
 DRILLS: dict[str, tuple[Step, ...]] = {
