@@ -21,7 +21,7 @@ from realm import accounts, loader
 from realm.admin import admin_client
 from realm.models import Tier
 from realm.oidc.browser_flow import BrowserFlow, Client
-from scripts.drills import ops, steps
+from scripts.drills import ops, recorder, steps
 from scripts.drills.inventory import Writer
 from scripts.drills.recorder import LoadSpec, Recorder, SignIn, outage
 from scripts.drills.result import DrillResult, RecordSample, StepRun
@@ -86,13 +86,13 @@ class Held:
 
 
 def _hold(issuer: str, ca: str, client: Client, username: str, password: str) -> Held:
-    flow = BrowserFlow(requests.Session(), issuer, verify=ca)
+    flow = recorder.NodeFlow(requests.Session(), issuer, ca)
     result = flow.login(client, username, password)
     if result.tokens is None:
         raise RuntimeError(
             f"could not sign in {username} to hold a session: {result.error} {result.page_errors}"
         )
-    return Held(username, password, flow, result.tokens["refresh_token"])
+    return Held(username, password, flow, result.tokens["refresh_token"], f"{flow.site} {flow.node}".strip())
 
 
 def _refresh_at(held: Held, client: Client, base_url: str | None = None) -> str:
@@ -310,6 +310,8 @@ def _sessions_before(result: DrillResult, topology: Any, held: list[Held], clien
             error = _refresh_at(h, client, node.url)
             if error:
                 failures.append(f"{h.username} at {node.name}: {error}")
+    served = ", ".join(sorted({h.node for h in held if h.node})) or "not reported by the LB"
+    result.figures["held sessions signed in at"] = served
     result.check(
         "both Tokyo nodes see every session (refresh at each node directly)",
         bool(held) and not failures,

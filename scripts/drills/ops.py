@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,6 +254,61 @@ def start_nodes_unfenced(ctx: Context, site: str, nodes: str) -> str:
     return f"{site}: {nodes} node(s) started, not waited for"
 
 
+def burst(ctx: Context, standby: str, count: str) -> str:
+    """`count` account creations at once (4 in parallel) on the primary; then the time until the standby has
+    replayed the primary's WAL position at the last acknowledgement (its catch-up after a burst)."""
+    n = _count(count)
+    if ctx.writer is None:
+        raise ValueError("burst: needs the drill's writer (run it inside a drill)")
+    create = ctx.writer.create
+    primary = ctx.database(_other(standby))
+    replica = ctx.database(standby)
+    done: list[float] = []
+    lags: list[int] = []
+
+    def one(k: int) -> None:
+        try:
+            create(f"{ctx.writer.prefix}-burst-{k:04d}")  # type: ignore[union-attr]
+            done.append(time.time())
+        except Exception as exc:  # counted: a burst write refused is not a replication figure
+            ctx.result.notes.append(f"burst write {k} failed: {type(exc).__name__}")
+
+    began = time.time()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(one, k) for k in range(n)]
+        while not all(f.done() for f in futures):
+            lags.append(inventory.replication_lag(primary, replica).bytes or 0)
+            time.sleep(0.2)
+    acked_at = time.time()
+    with primary.connect() as p:
+        row = p.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+    target = str(row[0]) if row else "0/0"
+    deadline = time.monotonic() + 120
+    with replica.connect() as r:
+        while True:
+            row = r.execute(
+                "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s::pg_lsn) >= 0", (target,)
+            ).fetchone()
+            if row and row[0]:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"burst: {standby} did not replay {target} within 120 s")
+            time.sleep(0.05)
+    catch_up = time.time() - acked_at
+    ctx.result.figures["burst: account creations"] = f"{len(done)} of {n} in {acked_at - began:.1f} s"
+    ctx.result.figures["burst: largest lag seen (bytes)"] = max(lags, default=0)
+    ctx.result.figures["burst: standby catch-up after the last write (s)"] = f"{catch_up:.2f}"
+    return (
+        f"{len(done)} writes in {acked_at - began:.1f} s; {standby} caught up {catch_up:.2f} s after the last"
+    )
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise ValueError(f"count {text!r}: a whole number 1..500")
+    return int(text)
+
+
 def take_inventory(ctx: Context, site: str) -> str:
     """Snapshot `site` and compare: every acknowledged account creation (before the kill, if there was
     one) must be there, and so must everything an earlier snapshot of the other site (the primary before
@@ -293,6 +349,7 @@ OPERATIONS: dict[str, tuple[tuple[Callable[[str], object], ...], Callable[..., s
     "restart-db": ((_site,), restart_db),
     "start-nodes-unfenced": ((_site, _node), start_nodes_unfenced),
     "inventory": ((_site,), take_inventory),
+    "burst": ((_site, _count), burst),
 }
 """name -> (a validator per argument, the function)."""
 

@@ -95,7 +95,7 @@ class LoadSpec:
         assert_loopback(self.issuer)
 
 
-class _Flow(BrowserFlow):
+class NodeFlow(BrowserFlow):
     """The browser flow with short timeouts, remembering who served its last response."""
 
     def __init__(self, session: requests.Session, issuer: str, verify: str) -> None:
@@ -113,7 +113,7 @@ class _Flow(BrowserFlow):
 
 def sign_in(spec: LoadSpec, username: str, password: str) -> SignIn:
     """One sign-in at the RP through the record; ok only with tokens for this client from this issuer."""
-    flow = _Flow(requests.Session(), spec.issuer, spec.ca_cert)
+    flow = NodeFlow(requests.Session(), spec.issuer, spec.ca_cert)
     start = time.time()
     try:
         result = flow.login(spec.client, username, password)

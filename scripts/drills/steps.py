@@ -185,6 +185,10 @@ UNPLANNED = (
 SWITCHOVER = (
     Step("Sign-in load and account writes start", Op("wait-record", ("tokyo",))),
     Step(
+        "A burst of account creations in Tokyo: how long Osaka takes to catch up",
+        Op("burst", ("osaka", "40")),
+    ),
+    Step(
         "Switch the database over (Osaka becomes the writer, Tokyo the secondary)",
         Op("switchover-db", ("tokyo", "osaka")),
         "RPO 0: the switch waits until Osaka has caught up. Continue when the Osaka ARN shows `True`. From"
