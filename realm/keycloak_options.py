@@ -133,6 +133,23 @@ def server_env(site: Site) -> dict[str, str]:
     return env
 
 
+CLUSTER_TRANSPORT_PORT = 7800
+"""JGroups' TCP transport port; FD_SOCK2 (failure detection) listens at this + 50000. The ECS task's
+security group opens exactly these two (infra/components/common.py JGROUPS_PORTS)."""
+
+
+def cluster_transport_env(
+    bind_address: str | None, bind_port: int = CLUSTER_TRANSPORT_PORT
+) -> dict[str, str]:
+    """Where a clustered node's transport listens: on ECS the task's own address (Keycloak's default,
+    SITE_LOCAL, is the awsvpc interface: `bind_address=None`) on the default port; on one machine each node
+    binds loopback on a port of its own (scripts/sites), so no cluster traffic leaves the box."""
+    env = {"KC_CACHE_EMBEDDED_NETWORK_BIND_PORT": str(bind_port)}
+    if bind_address is not None:
+        env["KC_CACHE_EMBEDDED_NETWORK_BIND_ADDRESS"] = bind_address
+    return env
+
+
 def build_args() -> list[str]:
     """`kc.sh build` arguments for BUILD_OPTIONS (`KC_DB=postgres` -> `--db=postgres`)."""
     return [f"--{_cli_name(name)}={value}" for name, value in BUILD_OPTIONS.items()]

@@ -31,6 +31,7 @@ def _registrars() -> list[Registrar]:
         cli_report,
         cli_review,
     )
+    from scripts.sites import cli as sites_cli
 
     return [
         platform_cli.register,
@@ -46,6 +47,7 @@ def _registrars() -> list[Registrar]:
         cli_members.register,
         cli_review.register,
         cli_drill.register,
+        sites_cli.register,
     ]
 
 

@@ -75,6 +75,35 @@ def ensure_postgres() -> Path:
     return found
 
 
+# --- HAProxy (Debian package): the local stand-in for the ALB and the failover record -------------
+
+HAPROXY = Path("/usr/sbin/haproxy")
+
+
+def haproxy_bin() -> Path | None:
+    """Debian's HAProxy, if installed (the two-site topology's load balancers, scripts/sites)."""
+    found = shutil.which("haproxy") or (str(HAPROXY) if HAPROXY.exists() else None)
+    return Path(found) if found else None
+
+
+def ensure_haproxy() -> Path:
+    """HAProxy from Debian's packages, installed like PostgreSQL when missing. The package's own service is
+    not used: each site's load balancer is a project-local process (scripts/sites/lb.py)."""
+    found = haproxy_bin()
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise InstallError("HAProxy is missing: run `sudo apt-get install -y haproxy` and retry")
+    log("installing HAProxy from Debian's packages")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "haproxy"], env=env)
+    found = haproxy_bin()
+    if not found:
+        raise InstallError("apt-get installed haproxy but no haproxy binary is on PATH")
+    return found
+
+
 # --- Keycloak (Maven Central) ----------------------------------------------------------------------
 
 
@@ -248,6 +277,7 @@ def ensure_all(settings: Settings) -> None:
     """Everything `bizid up` needs, installed if missing."""
     settings.paths.state.mkdir(parents=True, exist_ok=True)
     ensure_postgres()
+    ensure_haproxy()
     ensure_keycloak(settings)
     ensure_opa(settings)
     ensure_mailpit(settings)

@@ -11,6 +11,14 @@ from scripts.keycloak_admin import admin_client
 
 def _up(args: argparse.Namespace) -> int:
     cfg = settings.load()
+    if args.sites is not None:  # the two-site topology instead of the single platform (scripts/sites)
+        from scripts.sites import cli as sites_cli
+        from scripts.sites import ops as sites
+
+        sites.check_site_count(args.sites)
+        sites.up(cfg)
+        sites_cli.print_up(cfg)
+        return 0
     services.start_all(cfg)
     writes = reconcile.apply_definitions(cfg.target(), cfg.paths.secrets)
     print(f"[bizid] realm applied ({writes} Admin API writes)")
@@ -37,7 +45,11 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    services.stop_all(settings.load())
+    from scripts.sites import ops as sites
+
+    cfg = settings.load()
+    sites.down(cfg)
+    services.stop_all(cfg)
     print("[bizid] stopped")
     return 0
 
@@ -47,13 +59,37 @@ def _status(args: argparse.Namespace) -> int:
     for s in states:
         state = "healthy" if s.healthy else ("running, not ready" if s.running else "stopped")
         print(f"{s.name:10} {state:20} {s.detail}")
-    return 0 if all(s.healthy for s in states) else 1
+    sites_state = _sites_status()
+    return 0 if all(s.healthy for s in states) or sites_state else 1
+
+
+def _sites_status() -> bool:
+    """The two-site topology's lines when it exists here; True when its record points at a site."""
+    from scripts.sites import ops as sites
+
+    cfg = settings.load()
+    if not sites.topology(cfg).state.exists():
+        return False
+    state = sites.status(cfg)
+    print("two sites:")
+    for line in sites.describe(state):
+        print(f"  {line}")
+    return state.record_points_to is not None
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sub.add_parser(
-        "up", help="install what is missing, start the local platform, apply the realm"
-    ).set_defaults(func=_up)
+    from scripts.sites.cli import site_count
+
+    up = sub.add_parser("up", help="install what is missing, start the local platform, apply the realm")
+    up.add_argument(
+        "--sites",
+        type=site_count,
+        default=None,
+        help="start the two-site topology instead (Tokyo + Osaka + the failover record; only 2)",
+    )
+    up.set_defaults(func=_up)
     sub.add_parser("install", help="install what is missing, start nothing").set_defaults(func=_install)
-    sub.add_parser("down", help="stop the local platform").set_defaults(func=_down)
+    sub.add_parser("down", help="stop the local platform (and the two-site topology)").set_defaults(
+        func=_down
+    )
     sub.add_parser("status", help="say what runs (exit 1 unless all healthy)").set_defaults(func=_status)

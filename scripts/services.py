@@ -303,6 +303,22 @@ def _keycloak_ready(settings: Settings) -> bool:
     return _http_ok(f"{settings.keycloak_management_url}/health/ready", settings.paths.ca_cert)
 
 
+def build_keycloak(settings: Settings) -> Path:
+    """`kc.sh build` with the extension and the build options, when either changed; the Keycloak home.
+    (The two-site topology's nodes run hard-linked copies of this build: scripts/sites.)"""
+    home = install.ensure_keycloak(settings)
+    jar = install.ensure_extension()
+    marker = home / ".bizid-build"
+    fingerprint = _build_fingerprint(jar)
+    if marker.exists() and marker.read_text() == fingerprint:
+        return home
+    log("building Keycloak with the bizid extension (kc.sh build)")
+    (home / "providers" / jar.name).write_bytes(jar.read_bytes())
+    install.run([str(home / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS], env=keycloak_env(settings))
+    marker.write_text(fingerprint)
+    return home
+
+
 def start_keycloak(settings: Settings) -> None:
     """Start Keycloak; rebuild it first (and restart it if running) when the extension or options changed."""
     home = install.ensure_keycloak(settings)
@@ -319,12 +335,7 @@ def start_keycloak(settings: Settings) -> None:
         return
     _stop_pid(settings, "keycloak")
     if not up_to_date:
-        log("building Keycloak with the bizid extension (kc.sh build)")
-        (home / "providers" / jar.name).write_bytes(jar.read_bytes())
-        install.run(
-            [str(home / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS], env=keycloak_env(settings)
-        )
-        marker.write_text(fingerprint)
+        build_keycloak(settings)
     log(f"starting Keycloak on {settings.keycloak_url}")
     _spawn(
         settings,
