@@ -27,8 +27,6 @@ from scripts.sites import lb, ops, pg
 from scripts.sites.topology import SLOT_ENV, Topology
 from tests.conftest import rp_client, run_cli
 
-pytestmark = pytest.mark.platform
-
 RP = "seminar"
 """A public RP that takes every tier with a password alone (rps/seminar.yaml)."""
 ATTEMPTS = 240  # polls of 0.5 s while a replica, a check or a pool catches up: a bound, not a threshold
@@ -150,9 +148,10 @@ def test_an_unknown_site_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert "nagoya" in err
 
 
-# --- the topology -----------------------------------------------------------------------------------
+# --- the topology (marked `platform`: real servers, skipped by `make test-fast`) ---------------------
 
 
+@pytest.mark.platform
 def test_status_shows_both_sites_roles_lag_nodes_and_the_record(sites: Settings) -> None:
     state = ops.status(sites)
     tokyo, osaka = state.sites
@@ -165,6 +164,7 @@ def test_status_shows_both_sites_roles_lag_nodes_and_the_record(sites: Settings)
     assert "tokyo  primary" in lines and "osaka  standby" in lines and "-> points to tokyo" in lines
 
 
+@pytest.mark.platform
 def test_both_tokyo_nodes_serve_one_session(
     sites: Settings, topo: Topology, defs: Definitions, account: CreatedAccount
 ) -> None:
@@ -183,6 +183,7 @@ def test_both_tokyo_nodes_serve_one_session(
         at_node(sites, topo, 2).refresh(rp, refreshed["refresh_token"])
 
 
+@pytest.mark.platform
 def test_the_standby_replicates_a_committed_account_and_takes_no_writes(
     topo: Topology, account: CreatedAccount
 ) -> None:
@@ -198,12 +199,14 @@ def test_the_standby_replicates_a_committed_account_and_takes_no_writes(
         pg.psql(osaka, "CREATE TABLE written_on_the_standby (x int)", database=DB_NAME)
 
 
+@pytest.mark.platform
 def test_osaka_runs_no_keycloak_until_promoted(sites: Settings) -> None:
     with pytest.raises(ValueError, match="read-only standby; promote it"):
         ops.start_keycloak(sites, "osaka", 1)
     assert ops.status(sites).sites[1].nodes[0].running is False
 
 
+@pytest.mark.platform
 def test_the_record_follows_the_writable_signal_and_never_flips_back_unfenced(
     sites: Settings, topo: Topology, defs: Definitions, account: CreatedAccount
 ) -> None:

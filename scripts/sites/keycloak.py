@@ -23,6 +23,7 @@ from scripts.install import log
 from scripts.settings import LOOPBACK, Settings
 from scripts.sites.topology import Node, Site, Topology
 
+BLOCKLIST_DIR = "password-blacklists"
 HEAP = "-Xms256m -Xmx1g"
 """Per node: up to four site nodes share a 2-core, 24 GiB box with other engineers' platforms."""
 
@@ -47,6 +48,7 @@ def node_env(settings: Settings, topology: Topology, site: Site, node: Node) -> 
         "KC_DB_PASSWORD": settings.secret("db-password"),
         # Every node of both sites answers as the record's name, as every task answers as the Route 53 name.
         "KC_HOSTNAME": topology.record_url,
+        "KC_HTTP_HOST": LOOPBACK,
         "KC_HTTPS_PORT": str(node.https_port),
         "KC_HTTPS_CERTIFICATE_FILE": str(tls_dir / "server.pem"),
         "KC_HTTPS_CERTIFICATE_KEY_FILE": str(tls_dir / "server-key.pem"),
@@ -72,8 +74,12 @@ def _prepare_home(settings: Settings, node: Node) -> Path:
     shutil.rmtree(node.home, ignore_errors=True)
     node.home.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-al", str(source), str(node.home)], check=True)
+    # Own data/ (temporary files, transaction logs) but the installed password blocklist (realm.yaml names it).
     shutil.rmtree(node.home / "data", ignore_errors=True)
     (node.home / "data").mkdir()
+    blocklists = source / "data" / BLOCKLIST_DIR
+    if blocklists.is_dir():
+        shutil.copytree(blocklists, node.home / "data" / BLOCKLIST_DIR)
     # Replace (not edit: it is a hard link) the cache configuration with one naming the site's cluster.
     cache_config = node.home / "conf" / "cache-ispn.xml"
     cache_config.unlink(missing_ok=True)

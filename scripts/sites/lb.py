@@ -136,7 +136,7 @@ def _state_file(config: Path) -> Path:
     return config.with_name("servers.state")
 
 
-def _down_state(backend: str, backend_id: int, servers: list[tuple[int, str, int]]) -> str:
+def _down_state(backend: str, backend_id: int, servers: list[tuple[int, str, int, bool, int]]) -> str:
     """A server-state file that has every server DOWN with no health credit: HAProxy then needs `rise`
     passing checks before it sends anything (its default would be to start them UP)."""
     header = (
@@ -146,8 +146,9 @@ def _down_state(backend: str, backend_id: int, servers: list[tuple[int, str, int
         "srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n"
     )
     rows = "".join(
-        f"{backend_id} {backend} {sid} {name} {LOOPBACK} 0 0 1 1 0 8 2 0 6 0 0 0 - {port} - 0 0 - - 0\n"
-        for sid, name, port in servers
+        f"{backend_id} {backend} {sid} {name} {LOOPBACK} 0 0 1 1 0 8 2 0 6 0 0 0 - {port} - {int(ssl)} "
+        f"{check_port} - - 0\n"
+        for sid, name, port, ssl, check_port in servers
     )
     return header + rows
 
@@ -181,7 +182,7 @@ def start_site(settings: Settings, topology: Topology, site: Site) -> None:
     state = _down_state(
         f"{site.name}-keycloak",
         SITE_BACKEND_ID,
-        [(n.index, f"kc{n.index}", n.https_port) for n in site.nodes],
+        [(n.index, f"kc{n.index}", n.https_port, True, n.management_port) for n in site.nodes],
     )
     _start(settings, site.lb_process, site.lb_config, site_config(settings, topology, site), state)
 
@@ -189,7 +190,7 @@ def start_site(settings: Settings, topology: Topology, site: Site) -> None:
 def start_record(settings: Settings, topology: Topology) -> None:
     chosen = designation(topology)
     servers = [
-        (i, name, topology.site(name).lb_port)
+        (i, name, topology.site(name).lb_port, False, 0)
         for i, name in enumerate((chosen.primary, chosen.secondary), start=1)
         if name is not None
     ]
