@@ -19,6 +19,7 @@ from scripts import settings
 from scripts.drills import engine, inventory, ops
 from scripts.drills.result import DrillResult
 from scripts.settings import Settings
+from scripts.sites.topology import SLOT_ENV
 
 pytestmark = pytest.mark.platform
 
@@ -27,13 +28,21 @@ SHORT = engine.Options(before=5, after=5, workers=2, accounts=3, held=3, watch=5
 
 @pytest.fixture(scope="module")
 def two_sites() -> Iterator[Settings]:
+    """A fresh topology in the tests' slot (never a developer's `bizid sites up`), removed afterwards."""
+    before = os.environ.get(SLOT_ENV)
+    os.environ[SLOT_ENV] = "1"
     cfg = settings.load()
     api = ops.sites_api()
-    api.wipe(cfg)
-    api.up(cfg)
-    yield cfg
-    if not os.environ.get("BIZID_KEEP_PLATFORM"):
+    try:
         api.wipe(cfg)
+        api.up(cfg)
+        yield cfg
+    finally:
+        api.wipe(cfg)
+        if before is None:
+            os.environ.pop(SLOT_ENV, None)
+        else:
+            os.environ[SLOT_ENV] = before
 
 
 def _steps_ran(result: DrillResult) -> None:
