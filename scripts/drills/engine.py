@@ -320,17 +320,17 @@ def _sessions_before(result: DrillResult, topology: Any, held: list[Held], clien
 
 
 def _sessions_after(result: DrillResult, topology: Any, held: list[Held], client: Client, name: str) -> None:
-    refreshed = [h for h in held if not _refresh_at(h, client)]
-    sso = [h for h in held if not _sso(h, client)]
-    where = (
-        "Osaka"
-        if name in ("unplanned", "failback")
-        else "the surviving node"
-        if name == "node-loss"
-        else "Tokyo"
-    )
+    refresh_errors = {h.username: _refresh_at(h, client) for h in held}
+    sso_errors = {h.username: _sso(h, client) for h in held}
+    refreshed = [u for u, e in refresh_errors.items() if not e]
+    sso = [u for u, e in sso_errors.items() if not e]
+    problems = [f"refresh {u}: {e}" for u, e in refresh_errors.items() if e]
+    problems += [f"SSO {u}: {e}" for u, e in sso_errors.items() if e]
+    where = {"unplanned": "Osaka", "failback": "Osaka", "node-loss": "the surviving node"}.get(name, "Tokyo")
     result.figures["held sessions refreshed after"] = f"{len(refreshed)} of {len(held)}"
     result.figures["held sessions kept SSO after"] = f"{len(sso)} of {len(held)}"
+    if problems:
+        result.findings.append("held sessions after the failure: " + "; ".join(problems)[:600])
     if name == "node-loss":
         result.check(
             "users signed in before the node loss stay signed in (refresh and SSO through the record)",
@@ -341,10 +341,10 @@ def _sessions_after(result: DrillResult, topology: Any, held: list[Held], client
         result.findings.append(
             f"Sessions issued before the failure, used in {where}: {len(refreshed)} of {len(held)} refresh"
             f" tokens worked and {len(sso)} of {len(held)} browser sessions signed in again without a"
-            " password."
-            " Keycloak 26 keeps user sessions in the database (persistent user sessions), which replicates"
-            " with everything else, and the token signing keys are realm data in the same database, so a"
-            " session whose rows reached the standby before the failure is valid at the other site."
+            " password. Keycloak 26 keeps user sessions in the database (persistent user sessions), which"
+            " replicates with everything else, and the token signing keys are realm data in the same"
+            " database, so a session whose rows reached the standby before the failure is valid at the"
+            " other site."
         )
 
 
@@ -384,9 +384,13 @@ def _failures(result: DrillResult, ctx: ops.Context) -> list[tuple[str, float, f
         if back is not None:
             events.append(("switch back", back, None))
         return events
-    if ctx.kill_at is None:
-        return []
-    return [("node loss" if result.name == "node-loss" else "loss of Tokyo", ctx.kill_at, None)]
+    if result.name == "node-loss" and ctx.node_killed_at is not None:
+        replaced = next((s.end for s in result.steps if s.title.startswith("ECS replaces")), None)
+        events = [("node loss", ctx.node_killed_at, replaced)]
+        if replaced:
+            events.append(("replacement node joins", replaced, None))
+        return events
+    return [] if ctx.kill_at is None else [("loss of Tokyo", ctx.kill_at, None)]
 
 
 def _checks(result: DrillResult, ctx: ops.Context) -> None:
@@ -401,7 +405,7 @@ def _checks(result: DrillResult, ctx: ops.Context) -> None:
     if not ctx.losses:
         return
     site, loss = list(ctx.losses.items())[-1]
-    if ctx.kill_at is None or result.name == "node-loss":
+    if ctx.kill_at is None:
         result.check(
             f"no committed account lost (at {site})",
             loss.none,

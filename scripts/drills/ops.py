@@ -52,6 +52,8 @@ class Context:
     losses: dict[str, inventory.Loss] = field(default_factory=dict)
     """What each inventory found missing at that site."""
     kill_at: float | None = None
+    """When a site was lost (`kill-site`): writes acknowledged before it are the ones the survivor owes."""
+    node_killed_at: float | None = None
     lag_at_kill: Lag | None = None
     watch_seconds: float = 20.0
     sample: Callable[[], RecordSample] | None = None
@@ -91,7 +93,7 @@ def _other(site: str) -> str:
 
 def kill_node(ctx: Context, site: str, node: str) -> str:
     sites_api().kill_node(ctx.settings, site, _node(node))
-    ctx.kill_at = time.time()
+    ctx.node_killed_at = time.time()
     return f"SIGKILL {site} node {node}"
 
 
@@ -177,7 +179,7 @@ def wait_node_out(ctx: Context, site: str, node: str) -> str:
     """Until the site's load balancer has taken the node out of service (its health check failed)."""
     api = sites_api()
     s = ctx.topology.site(site)
-    since = ctx.kill_at or time.time()
+    since = ctx.node_killed_at or time.time()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if _node(node) not in api.lb.healthy_nodes(s):
