@@ -117,7 +117,7 @@ UNPLANNED = (
     Step("Kill Tokyo: its database and both Keycloak nodes (SIGKILL)", Op("kill-site", ("tokyo",))),
     Step(
         "Fence Tokyo",
-        Op("fence", ("tokyo",)),
+        Op("stop-keycloak", ("tokyo",)),
         "If its API still answers, so that it cannot take writes or traffic any more. If Tokyo still passes"
         " its health check (a partial failure), also force Route 53 away from it (its data plane is global):"
         " `aws route53 update-health-check --health-check-id <tokyo health check id> --inverted`.",
@@ -283,7 +283,7 @@ SWITCHOVER = (
 )
 
 FAILBACK = (
-    *(step for step in UNPLANNED[:8] if step.op != Op("fence", ("tokyo",))),
+    *(step for step in UNPLANNED[:8] if step.title != "Fence Tokyo"),
     Step(
         "Tokyo returns unfenced (its API did not answer): its old database restarts as it was, a diverged"
         " writer",
