@@ -251,7 +251,12 @@ def run(settings: Settings, name: str, options: Options, command: str) -> DrillR
         ctx.recorder.start()
         ctx.writer.start()
         for username, password in load_accounts[: options.held]:
-            held.append(_hold(topology.issuer, ca, client, username, password))
+            for attempt in range(3):  # a busy machine may time one out: the session is what matters
+                try:
+                    held.append(_hold(topology.issuer, ca, client, username, password))
+                    break
+                except Exception as exc:
+                    result.notes.append(f"holding a session for {username} (try {attempt + 1}): {exc}"[:200])
         _sessions_before(result, topology, held, client)
         for n, step in enumerate(drill_steps):
             assert step.op is not None or step.runbook, step
