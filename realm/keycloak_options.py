@@ -124,6 +124,9 @@ def server_env(site: Site) -> dict[str, str]:
     }
     if site.clustered:
         env["KC_CACHE_STACK"] = "jdbc-ping"
+        # Explicit, not Keycloak's default: the security group opens this port (and + 50000) and no other;
+        # the two-site topology on one machine overrides it per node (`cluster_transport_env`).
+        env.update(cluster_transport_env(None))
     if site.behind_proxy:
         env["KC_PROXY_HEADERS"] = "xforwarded"
     if site.json_logs:
@@ -134,8 +137,9 @@ def server_env(site: Site) -> dict[str, str]:
 
 
 CLUSTER_TRANSPORT_PORT = 7800
-"""JGroups' TCP transport port; FD_SOCK2 (failure detection) listens at this + 50000. The ECS task's
-security group opens exactly these two (infra/components/common.py JGROUPS_PORTS)."""
+"""JGroups' TCP transport port; FD_SOCK2 (failure detection) listens at this + FAILURE_DETECTION_OFFSET. The
+ECS task's security group opens exactly these two (infra/components/common.py JGROUPS_PORTS)."""
+FAILURE_DETECTION_OFFSET = 50000
 
 
 def cluster_transport_env(

@@ -8,11 +8,16 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from realm import keycloak_options
+
 # Keycloak serves HTTPS on 8443 behind the ALB; 9000 is its management interface (health, metrics), reached by
 # the ALB's health checks only; 7800/57800 are Infinispan (JGroups) traffic between the tasks of one region.
 KEYCLOAK_HTTPS_PORT = 8443
 KEYCLOAK_MANAGEMENT_PORT = 9000
-JGROUPS_PORTS = (7800, 57800)
+JGROUPS_PORTS = (
+    keycloak_options.CLUSTER_TRANSPORT_PORT,
+    keycloak_options.CLUSTER_TRANSPORT_PORT + keycloak_options.FAILURE_DETECTION_OFFSET,
+)
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 OPA_PORT = 8181

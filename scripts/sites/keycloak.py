@@ -7,11 +7,9 @@ its own data/ folder, so nodes never share temporary files. The cluster transpor
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from realm.platform import DB_NAME, DB_USER
 from scripts import services
 from scripts.install import log
 from scripts.settings import LOOPBACK, Settings
+from scripts.sites import proc
 from scripts.sites.topology import Node, Site, Topology
 
 BLOCKLIST_DIR = "password-blacklists"
@@ -74,7 +73,7 @@ def _prepare_home(settings: Settings, node: Node) -> Path:
     shutil.rmtree(node.home, ignore_errors=True)
     node.home.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-al", str(source), str(node.home)], check=True)
-    # Own data/ (temporary files, transaction logs) but the installed password blocklist (realm.yaml names it).
+    # Own data/ (temporary files, transaction logs), with the installed password blocklist (realm.yaml).
     shutil.rmtree(node.home / "data", ignore_errors=True)
     (node.home / "data").mkdir()
     blocklists = source / "data" / BLOCKLIST_DIR
@@ -111,14 +110,14 @@ def ready(node: Node, ca_cert: Path) -> bool:
 
 
 def running(settings: Settings, node: Node) -> bool:
-    return services.read_pid(settings, node.process) is not None
+    return proc.running(settings, node.process)
 
 
 def start(settings: Settings, topology: Topology, site: Site, node: Node, wait: bool = True) -> None:
     """Start one node (the single platform's Keycloak is built first: `services` does the `kc.sh build`)."""
     if running(settings, node) and ready(node, topology.ca_cert):
         return
-    services._stop_pid(settings, node.process)
+    proc.stop(settings, node.process)
     home = _prepare_home(settings, node)
     log(f"{site.name}: starting Keycloak node {node.index} on {node.url}")
     services._spawn(
@@ -145,16 +144,12 @@ def wait_ready(settings: Settings, topology: Topology, node: Node) -> None:
 
 
 def stop(settings: Settings, node: Node) -> None:
-    services._stop_pid(settings, node.process)
+    proc.stop(settings, node.process)
 
 
 def kill(settings: Settings, node: Node) -> None:
     """SIGKILL the node's process group: a task lost, no graceful leave of the cluster."""
-    pid = services.read_pid(settings, node.process)
-    if pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    services._pid_file(settings, node.process).unlink(missing_ok=True)
+    proc.kill(settings, node.process)
 
 
 def build_fingerprint(settings: Settings) -> str:

@@ -22,6 +22,7 @@ from realm import site as site_signal
 from scripts import install, services
 from scripts.install import log
 from scripts.settings import LOOPBACK, REALM, Settings
+from scripts.sites import proc
 from scripts.sites.topology import Site, Topology
 
 CHECK = "inter 1s fastinter 500ms downinter 1s fall 2 rise 2"
@@ -157,10 +158,10 @@ def _down_state(backend: str, backend_id: int, servers: list[tuple[int, str, int
 def _start(settings: Settings, process: str, config: Path, text: str, state: str) -> None:
     haproxy = install.ensure_haproxy()
     config.parent.mkdir(parents=True, exist_ok=True)
-    running = services.read_pid(settings, process) is not None
+    running = proc.running(settings, process)
     if running and config.exists() and config.read_text() == text:
         return
-    services._stop_pid(settings, process, timeout=10)
+    proc.stop(settings, process, timeout=10)
     config.write_text(text)
     _state_file(config).write_text(state)
     check = install.run  # validate first: a bad config is an error with HAProxy's message
@@ -217,7 +218,7 @@ def designate(settings: Settings, topology: Topology, chosen: Designation) -> No
 
 
 def stop(settings: Settings, process: str) -> None:
-    services._stop_pid(settings, process, timeout=10)
+    proc.stop(settings, process, timeout=10)
 
 
 def stop_all(settings: Settings, topology: Topology) -> None:
@@ -227,7 +228,7 @@ def stop_all(settings: Settings, topology: Topology) -> None:
 
 
 def running(settings: Settings, process: str) -> bool:
-    return services.read_pid(settings, process) is not None
+    return proc.running(settings, process)
 
 
 def server_states(socket_path: Path) -> dict[str, dict[str, str]]:

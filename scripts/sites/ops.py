@@ -18,7 +18,7 @@ from realm.target import PasswordLogin, Target
 from scripts import install, services
 from scripts.install import InstallError, log
 from scripts.settings import LOOPBACK, REALM, Settings
-from scripts.sites import keycloak, lb, pg
+from scripts.sites import keycloak, lb, pg, proc
 from scripts.sites.topology import SITES, Site, Topology
 
 SITE_COUNT = 2
@@ -48,7 +48,7 @@ def _opa_ready(site: Site) -> bool:
 
 def start_opa(settings: Settings, site: Site) -> None:
     """The site's OPA on the same signed bundle and verification key the platform's OPA serves."""
-    if services.read_pid(settings, site.opa_process) is not None and _opa_ready(site):
+    if proc.running(settings, site.opa_process) and _opa_ready(site):
         return
     opa = install.ensure_opa(settings)
     services.write_opa_bundle(settings)
@@ -62,7 +62,7 @@ def start_opa(settings: Settings, site: Site) -> None:
     tokens = opa_server.token_env(
         settings.secret(opa_server.DECIDE_TOKEN_SECRET), settings.secret(opa_server.READ_TOKEN_SECRET)
     )
-    services._stop_pid(settings, site.opa_process)
+    proc.stop(settings, site.opa_process)
     log(f"{site.name}: starting OPA on {site.opa_url}")
     pid = services._spawn(settings, site.opa_process, cmd, {**os.environ, **tokens}, site.state)
     services._wait(
@@ -106,7 +106,8 @@ def up(settings: Settings, apply_realm: bool = True) -> Topology:
         lb.start_site(settings, topo, site)
     lb.start_record(settings, topo)
     if pg.in_recovery(primary) is False:
-        start_keycloak(settings, primary.name, len(primary.nodes), sequential=fresh)
+        # Both at once, also on an empty database: Keycloak's database lock serialises the schema migration.
+        start_keycloak(settings, primary.name, len(primary.nodes))
     if apply_realm:
         writes = reconcile.apply_definitions(site_target(settings, primary), settings.paths.secrets)
         log(f"realm applied through {primary.name}'s LB ({writes} Admin API writes)")
@@ -121,7 +122,7 @@ def down(settings: Settings) -> None:
     for site in topo.sites:
         for node in site.nodes:
             keycloak.stop(settings, node)
-        services._stop_pid(settings, site.opa_process)
+        proc.stop(settings, site.opa_process)
         pg.stop(site)
 
 
@@ -213,12 +214,12 @@ def fence(settings: Settings, site: str) -> None:
     """Fence the old primary: stop its Keycloak nodes and database so it takes no writes, and drop it from
     the record (it comes back only through `rebuild_as_standby`)."""
     topo, s = _site(settings, site)
-    for node in s.nodes:
-        keycloak.stop(settings, node)
-    pg.stop(s)
     chosen = lb.designation(topo)
     if chosen.primary == site:
         raise ValueError(f"{site} is the record's primary: promote the other site before fencing this one")
+    for node in s.nodes:
+        keycloak.stop(settings, node)
+    pg.stop(s)
     if chosen.secondary == site:
         lb.designate(settings, topo, lb.Designation(primary=chosen.primary, secondary=None))
 
