@@ -169,10 +169,14 @@ def watch_record(ctx: Context, site: str) -> str:
     while time.monotonic() < deadline:
         samples.append(_record(ctx))
         time.sleep(0.5)
-    elsewhere = [s for s in samples if s.points_to != site]
+    elsewhere = [s for s in samples if s.points_to not in (site, None)]
     if elsewhere:
-        raise RuntimeError(f"the record left {site} in {len(elsewhere)} of {len(samples)} samples")
-    return f"the record stayed on {site} ({len(samples)} samples over {ctx.watch_seconds:.0f} s)"
+        raise RuntimeError(
+            f"the record pointed at {elsewhere[0].points_to} in {len(elsewhere)} of {len(samples)}"
+        )
+    nowhere = sum(1 for s in samples if s.points_to is None)
+    gap = f"; nowhere in {nowhere} (the record restarting on a re-designation)" if nowhere else ""
+    return f"the record never left {site} for another site ({len(samples)} samples{gap})"
 
 
 def wait_node_out(ctx: Context, site: str, node: str) -> str:
