@@ -23,6 +23,7 @@ def _registrars() -> list[Registrar]:
         cli_audit,
         cli_bundle,
         cli_delegation,
+        cli_drill,
         cli_matrix,
         cli_members,
         cli_realm,
@@ -45,6 +46,7 @@ def _registrars() -> list[Registrar]:
         cli_reminders.register,
         cli_members.register,
         cli_review.register,
+        cli_drill.register,
         sites_cli.register,
     ]
 

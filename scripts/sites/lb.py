@@ -88,6 +88,7 @@ frontend {site.name}
   http-request set-header X-Forwarded-Port %[dst_port]
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-response set-header X-Bizid-Site {site.name}
+  http-response set-header X-Bizid-Node %[srv_name]
   default_backend {site.name}-keycloak
 
 backend {site.name}-keycloak
