@@ -136,6 +136,24 @@ def test_an_unknown_site_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert "nagoya" in err
 
 
+def test_failure_detection_ports_stay_out_of_the_ephemeral_range() -> None:
+    """FD_SOCK2 listens at transport port + the fd offset; in Linux's ephemeral range (32768-60999) an
+    outgoing connection can hold it first and the node then fails to start."""
+    from scripts.sites.topology import FD_PORT_OFFSET
+
+    topo = Topology.from_settings(settings.load())
+    for node in (n for s in topo.sites for n in s.nodes):
+        assert 60999 < node.jgroups_port + FD_PORT_OFFSET <= 65535
+
+
+def test_an_offset_too_large_for_the_failure_detection_ports_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BIZID_PORT_OFFSET", "5000")
+    with pytest.raises(ValueError, match="failure-detection"):
+        Topology.from_settings(settings.load())
+
+
 # --- the topology (marked `platform`: real servers, skipped by `make test-fast`) ---------------------
 
 

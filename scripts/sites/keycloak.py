@@ -20,7 +20,7 @@ from scripts import services
 from scripts.install import log
 from scripts.settings import LOOPBACK, Settings
 from scripts.sites import proc
-from scripts.sites.topology import Node, Site, Topology
+from scripts.sites.topology import FD_PORT_OFFSET, Node, Site, Topology
 
 BLOCKLIST_DIR = "password-blacklists"
 HEAP = "-Xms256m -Xmx1g"
@@ -58,6 +58,7 @@ def node_env(settings: Settings, topology: Topology, site: Site, node: Node) -> 
         opa_server.DECIDE_TOKEN_ENV: settings.secret(opa_server.DECIDE_TOKEN_SECRET),
         **keycloak_options.server_env(SITE_NODE),
         **keycloak_options.cluster_transport_env(LOOPBACK, node.jgroups_port),
+        "JAVA_OPTS_APPEND": f"-Djgroups.fd.port-offset={FD_PORT_OFFSET}",
     }
 
 

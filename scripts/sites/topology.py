@@ -3,7 +3,9 @@
 Every port is derived from the platform's BIZID_PORT_OFFSET (scripts/settings.py), in a block of its own
 (30000 + offset .. + 40) away from the single-site platform's ports, so a helper's or a test's two sites run
 beside any platform. The cluster transport (JGroups) ports sit at 7800 + offset: FD_SOCK2 listens at
-transport port + 50000, which must stay a valid port, and 7800/57800 are the ECS task's ports too.
+transport port + 50000 by default (the ECS task's 7800/57800), but 57800 + offset falls in Linux's range of
+ephemeral ports (32768-60999), where an outgoing connection can take it first and the node fails to start:
+local nodes move it above that range with FD_PORT_OFFSET.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ SITE_PORT_BASE = 30000
 SITE_PORT_STRIDE = 20
 RECORD_PORT_OFFSET = 40
 JGROUPS_PORT_BASE = 7800
+FD_PORT_OFFSET = 54000
+"""`-Djgroups.fd.port-offset` for local nodes: failure detection (FD_SOCK2) at transport port + 54000, i.e.
+61800 + offset, above the ephemeral range and below 65536 for every offset the tests and helpers use."""
 SLOT_ENV = "BIZID_SITES_SLOT"
 """0 (default) or 1: a second topology of the same checkout on other ports and folders (the tests use 1, so
 they never touch a developer's `bizid sites up`)."""
@@ -139,6 +144,12 @@ class Topology:
         state = settings.paths.state / prefix
         base = SITE_PORT_BASE + offset + SLOT_PORT_SHIFT * int(slot)
         jgroups = JGROUPS_PORT_BASE + offset + 2 * NODES_PER_SITE * int(slot)
+        highest_fd = jgroups + 2 * NODES_PER_SITE - 1 + FD_PORT_OFFSET
+        if highest_fd > 65535:
+            raise ValueError(
+                f"BIZID_PORT_OFFSET={offset} is too large for two sites: the cluster's failure-detection "
+                f"port would be {highest_fd} (> 65535)"
+            )
         sites = []
         for i, name in enumerate(SITES):
             sbase = base + SITE_PORT_STRIDE * i
