@@ -46,7 +46,7 @@ def test_the_timer_is_daily_in_jst_and_catches_up() -> None:
 
 
 def test_notify_timer_writes_both_units(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(capsys, "notify", "timer", "--write", str(tmp_path / "units"))
+    code, _, err = run_cli(capsys, "notify", "timer", "--write", str(tmp_path / "units"))
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "units").iterdir()) == [
         "bizid-reminders.service",
