@@ -33,9 +33,9 @@ _permission_rp(entry) := split(entry, "/")[0]
 
 _procedure_named if not inputs.unset(input.rp, "procedure")
 
-# Defined only for a registered procedure of this RP (never for a non-string or unknown value).
+# Defined only for a registered procedure of this RP (the registry's keys are strings: a non-string or
+# unknown value finds nothing).
 _procedure := input.rp.procedure if {
-	is_string(input.rp.procedure)
 	registry.rps[input.rp.client_id].procedures[input.rp.procedure]
 }
 

@@ -108,3 +108,18 @@ test_procedure_refusals_hold_by_the_conditions_alone if {
 	_decide_by_conditions_alone(_with_procedure(fixtures.input_for("jgrants", "prime"), "nope")).allow == false
 	_decide_by_conditions_alone(_member_for("jgrants", ["jgrants/subsidy-report"], "subsidy-report")).allow == true
 }
+
+# Stray procedure entries on an account that is not a Member limit nothing (Prime, Entry), and a Member
+# needs none on its own account page, whatever its entries name there.
+test_procedure_entries_do_not_limit_other_tiers if {
+	stray := {"account": {"member_permissions": ["jgrants/subsidy-report"]}}
+	prime := _with_procedure(object.union(fixtures.input_for("jgrants", "prime"), stray), "subsidy-application")
+	_decide(prime) == {"allow": true, "reasons": []}
+	member := _with_procedure(object.union(fixtures.input_for("jgrants", "member"), stray), "subsidy-application")
+	_codes(_decide(member)) == {"member_procedure_not_permitted"}
+}
+
+test_member_procedure_entries_for_the_account_page_do_not_refuse_it if {
+	request := _member_with("account-console", ["account-console/x"])
+	_decide_platform(request) == {"allow": true, "reasons": []}
+}
