@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from realm import discovery, loader
+from realm import discovery, loader, mail_theme
 from realm import smtp as smtp_config
 from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import (
@@ -785,6 +785,7 @@ def desired(defs: Definitions, profile: UserProfileDefinition, options: Options)
         name=defs.realm.name,
         realm={
             **realm_representation(defs),
+            **mail_theme.realm_settings(defs.realm.localisation, options.extension),
             "smtpServer": smtp_config.smtp_server(
                 defs.realm.smtp, options.smtp_server, options.smtp_credentials
             ),

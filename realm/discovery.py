@@ -18,6 +18,10 @@ REALM_ATTRIBUTE = "bizid.discovery"
 PROTOCOL_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp")
 """Claims Keycloak itself sets in the ID token (the `basic` scope, bizid-acr and the AMR mapper)."""
 
+PROCEDURE_CLAIM = "procedure"
+"""The procedure the RP named (`procedure=<id>`) and the access policy allowed at sign-in (bizid-access,
+bizid-release; docs/rp-guide.md "Naming the procedure")."""
+
 TRUST_FRAMEWORK = "jp_gbizid"
 EVIDENCE_BY_TIER: dict[str, dict[str, Any]] = {
     "prime": {"type": "document", "document_type": "jp_seal_registration_certificate"},
@@ -42,6 +46,8 @@ def metadata(defs: Definitions) -> dict[str, Any]:
     for name in scopes:
         claims += [c.name for c in by_name[name].claims if c.name not in claims]
     verified = [c.name for name in scopes if by_name[name].verified for c in by_name[name].claims]
+    if any(rp.procedures for rp in defs.rps):
+        claims.append(PROCEDURE_CLAIM)
     result: dict[str, Any] = {"scopes_supported": ["openid", *scopes], "claims_supported": claims}
     if verified:
         claims.append("verified_claims")

@@ -423,6 +423,27 @@ class SmtpSettings(Strict):
     )
 
 
+LOCALE = r"^[a-z]{2}(-[A-Z]{2})?$"
+
+
+class Localisation(Strict):
+    """The realm's languages, and the e-mail theme Keycloak's own mails (verification, password reset,
+    execute actions) use: `bizid`, packaged in the extension jar, bilingual Japanese then English
+    (realm/extensions/src/main/resources/theme/bizid/email; docs/mail.md)."""
+
+    locales: Annotated[tuple[Annotated[str, Field(pattern=LOCALE)], ...], Field(min_length=1)] = ("ja", "en")
+    default_locale: Annotated[str, Field(pattern=LOCALE)] = "en"
+    email_theme: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")] | None = "bizid"
+
+    @model_validator(mode="after")
+    def _default_is_supported(self) -> Localisation:
+        if self.default_locale not in self.locales:
+            raise ValueError(f"default_locale {self.default_locale!r} is not in locales {list(self.locales)}")
+        if len(set(self.locales)) != len(self.locales):
+            raise ValueError(f"locales: a locale is named twice in {list(self.locales)}")
+        return self
+
+
 class RealmSettings(Strict):
     """Realm-wide security settings; docs/realm.md explains each choice."""
 
@@ -442,6 +463,7 @@ class RealmSettings(Strict):
     smtp: SmtpSettings | None = Field(
         None, description="the realm's mail; without it verification and notification mail cannot be sent"
     )
+    localisation: Localisation = Localisation()
 
 
 def corporate_number_check_digit(base12: str) -> int:

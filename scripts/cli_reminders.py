@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from realm import reminders
 from realm.operator_audit import mask_username
 from realm.reminders import ReminderError, ReminderLedger
-from scripts import settings
+from scripts import reminder_timer, settings
 from scripts.keycloak_admin import admin_client
 from scripts.notifications import local_notifier
 
@@ -44,9 +45,28 @@ def _reminders_cmd(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _timer_cmd(args: argparse.Namespace) -> int:
+    cfg = settings.load()
+    offset = int(os.environ.get("BIZID_PORT_OFFSET", "0"))
+    generated = reminder_timer.units(cfg.paths.state.parent.resolve(), offset, args.days)
+    if args.write is None:
+        for name, text in generated.files().items():
+            print(f"# {name}\n{text}")
+        return 0
+    args.write.mkdir(parents=True, exist_ok=True)
+    for name, text in generated.files().items():
+        (args.write / name).write_text(text)
+        print(args.write / name)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     notify = sub.add_parser("notify", help="notification mail sent on a schedule")
     notify_sub = notify.add_subparsers(dest="notify_command", required=True)
     rem = notify_sub.add_parser("reminders", help="validity and delegation expiry reminders (idempotent)")
     rem.add_argument("--days", type=_days, default=30, help="deadlines within this many days (default 30)")
     rem.set_defaults(func=_reminders_cmd)
+    timer = notify_sub.add_parser("timer", help="the systemd units that run the reminders daily (this clone)")
+    timer.add_argument("--days", type=_days, default=30, help="passed to each run (default 30)")
+    timer.add_argument("--write", type=Path, help="write the units into this directory instead of printing")
+    timer.set_defaults(func=_timer_cmd)

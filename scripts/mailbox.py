@@ -14,8 +14,11 @@ from typing import Any
 
 import requests
 
-VERIFICATION_SUBJECT = "Verify email"
-"""Keycloak's verification mail (the registration notice from bizid-notify arrives beside it)."""
+from realm.mail_theme import TEXTS
+
+VERIFICATION_SUBJECT = TEXTS["emailVerificationSubject"]
+"""Keycloak's verification mail in the bizid e-mail theme (the registration notice from bizid-notify
+arrives beside it)."""
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 

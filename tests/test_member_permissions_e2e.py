@@ -44,13 +44,20 @@ def fresh_code(account: CreatedAccount) -> str:
     return code
 
 
-def sign_in(platform: Settings, definitions: Definitions, rp: str, account: CreatedAccount) -> LoginResult:
+def sign_in(
+    platform: Settings,
+    definitions: Definitions,
+    rp: str,
+    account: CreatedAccount,
+    procedure: str | None = None,
+) -> LoginResult:
     return new_browser(platform).login(
         rp_client(platform, definitions, rp),
         account.username,
         account.password,
         otp=lambda: fresh_code(account),
         scope="openid profile",
+        extra={"procedure": procedure} if procedure else None,
     )
 
 
@@ -95,7 +102,7 @@ def test_a_member_signs_in_only_where_its_prime_permitted(
     )  # fmt: skip
     assert code == 0, err
     assert _permissions(admin, member.user_id) == ["jgrants/subsidy-application"]
-    assert sign_in(platform, definitions, "jgrants", member).tokens is not None
+    assert sign_in(platform, definitions, "jgrants", member, "subsidy-application").tokens is not None
     at_shaho = sign_in(platform, definitions, "shaho", member)
     assert at_shaho.tokens is None and "member_not_permitted" in (at_shaho.error_description or "")
 

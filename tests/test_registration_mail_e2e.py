@@ -9,6 +9,7 @@ account stayed behind with VERIFY_EMAIL.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -74,6 +75,13 @@ def test_self_registration_completes_through_the_verification_mail(
     assert mail.sender == "no-reply@bizid.example"  # realm.yaml smtp.from
     links = [u for u in mail.links() if "/login-actions/action-token" in u]
     assert len(links) == 1, mail.links()
+    # The bizid e-mail theme (realm/mail_theme.py): Japanese first, then English, in both parts.
+    assert mail.subject == "メールアドレスの確認 / Verify your e-mail address", mail.subject
+    for body in (mail.text, html.unescape(mail.html)):
+        japanese = body.find("次のリンクを開いてメールアドレスを確認してください")
+        english = body.find("If this was you, open the link below to verify your e-mail address")
+        assert 0 <= japanese < english, body[:800]
+        assert "このリンクの有効期限は 5 分です" in body and "expires within 5 minutes" in body, body[:800]
     assert links[0].startswith(f"{platform.issuer}/login-actions/action-token")
 
     user = admin.get_users({"username": reg.username, "exact": True})[0]

@@ -94,6 +94,8 @@ def _extra(args: argparse.Namespace) -> dict[str, str]:
     extra = {}
     if args.delegation:
         extra["delegation"] = args.delegation
+    if args.procedure:
+        extra["procedure"] = args.procedure
     if args.acr_values:
         extra["acr_values"] = args.acr_values
     return extra
@@ -166,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--rp", required=True, help="client id (realm/definitions/rps/<client_id>.yaml)")
         cmd.add_argument("--scope", default="openid", help='e.g. "openid profile email" (default: openid)')
         cmd.add_argument("--delegation", help="sign in under this delegation id (bizid delegation grant)")
+        cmd.add_argument("--procedure", help="the procedure of the RP to sign in for (procedure=<id>)")
         cmd.add_argument("--acr-values", help="e.g. aal2")
         cmd.set_defaults(func=func)
         if name == "sign-in":

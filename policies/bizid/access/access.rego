@@ -17,6 +17,8 @@
 #   account_suspended, missing_validity, account_expired, provisional_rp_not_allowed,
 #   delegation_invalid; for a Member, the prime_* codes of prime.rego (its issuing Prime's current
 #   record) and member_not_permitted of member.rego (its Prime's per-RP permissions); and no_decision when no specific reason was found yet the allow was not established.
+#   member.rego adds unknown_procedure (any tier: the procedure the RP named is not registered) and
+#   member_procedure_not_permitted (a Member not permitted the procedure named, or naming none).
 #   Inputs are described in bizid.inputs and docs/policies.md.
 # related_resources:
 #   - ref: ../../../docs/policies.md

@@ -459,8 +459,9 @@ test_member_permitted_for_the_rp_is_allowed if {
 	_decide(_member_with("shaho", ["shaho"])) == {"allow": true, "reasons": []}
 }
 
-test_member_permitted_for_one_procedure_is_allowed_at_its_rp if {
-	_decide(_member_with("jgrants", ["jgrants/subsidy-report"])) == {"allow": true, "reasons": []}
+test_member_permitted_for_one_procedure_is_allowed_at_its_rp_for_that_procedure if {
+	request := json.patch(_member_with("jgrants", ["jgrants/subsidy-report"]), [{"op": "add", "path": "/rp/procedure", "value": "subsidy-report"}])
+	_decide(request) == {"allow": true, "reasons": []}
 }
 
 test_member_not_permitted_for_the_rp_is_refused if {
@@ -513,7 +514,7 @@ _member_scope_met(request) if {
 
 test_member_scope_met_only_with_a_permission_or_on_a_platform_client if {
 	_member_scope_met(_member_with("seminar", ["seminar"]))
-	_member_scope_met(_member_with("jgrants", ["jgrants/subsidy-report"]))
+	_member_scope_met(_member_with("jgrants", ["jgrants"]))
 	_member_scope_met(_member_with("account-console", []))
 	not _member_scope_met(_member_with("seminar", []))
 	not _member_scope_met(_member_with("seminar", ["jgrants"]))

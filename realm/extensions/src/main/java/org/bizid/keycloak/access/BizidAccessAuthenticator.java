@@ -36,6 +36,7 @@ public class BizidAccessAuthenticator extends SilentStep {
 
     public static final String DETAIL_PHASE = "bizid_phase";
     public static final String DETAIL_DELEGATION = "bizid_delegation";
+    public static final String DETAIL_PROCEDURE = "bizid_procedure";
 
     private final OpaClient opa;
     private final String spiOpaUrl;
@@ -57,6 +58,9 @@ public class BizidAccessAuthenticator extends SilentStep {
                 authSession.getClientNote(DelegationInput.REQUEST_PARAM_NOTE));
         // Recorded for bizid-release (copied to the client session at login, overwriting an earlier login's).
         authSession.setClientNote(DelegationInput.SELECTED_NOTE, delegationId == null ? "" : delegationId);
+        // The procedure the RP names (procedure=<id>); judged by the policy, recorded like the delegation.
+        String procedure = ProcedureInput.normalise(authSession.getClientNote(ProcedureInput.REQUEST_PARAM_NOTE));
+        authSession.setClientNote(ProcedureInput.SELECTED_NOTE, procedure == null ? "" : procedure);
 
         AccessDecision decision;
         if (user == null) {
@@ -72,6 +76,7 @@ public class BizidAccessAuthenticator extends SilentStep {
                     PrimeInput.lookup(context.getSession(), context.getRealm(), user),
                     Instant.now(),
                     decisionId);
+            ProcedureInput.addTo(input, procedure);
             OpaResult result = opa.query(opaUrl(context), DECISION_PATH, input);
             if (!result.isOk()) {
                 LOG.warnf("OPA access decision %s failed, denying: %s", decisionId, result.failure());
@@ -88,6 +93,9 @@ public class BizidAccessAuthenticator extends SilentStep {
                 .detail(DETAIL_REASONS, decision.reasonCodes());
         if (delegationId != null) {
             context.getEvent().detail(DETAIL_DELEGATION, delegationId);
+        }
+        if (procedure != null) {
+            context.getEvent().detail(DETAIL_PROCEDURE, procedure);
         }
         String username = user == null ? null : user.getUsername();
         if (decision.allowed()) {

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bizid.keycloak.access.AccessInput;
 import org.bizid.keycloak.archive.EventArchive;
 import org.bizid.keycloak.access.PrimeInput;
+import org.bizid.keycloak.access.ProcedureInput;
 import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
@@ -123,6 +124,7 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
             decision = ReleaseDecision.nothing();
         }
         decision.claims().forEach((name, value) -> token.getOtherClaims().put(name, value));
+        ProcedureClaim.set(token, decision, clientSessionCtx);
     }
 
     /**
@@ -158,8 +160,10 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
         // The delegation bizid-access judged at this sign-in (client note copied from the auth session at login).
         String delegationId = clientSession == null ? null
                 : DelegationInput.normaliseId(clientSession.getNote(DelegationInput.SELECTED_NOTE));
+        // The procedure bizid-access judged at this sign-in: the release is judged for it too (and releases it).
+        String procedure = ProcedureClaim.procedure(clientSessionCtx);
         String memoKey = "bizid-release|" + opaUrl + "|" + client.getClientId() + "|" + user.getId() + "|" + scopes
-                + "|" + delegationId;
+                + "|" + delegationId + "|" + procedure;
         Object memo = keycloakSession.getAttribute(memoKey);
         if (memo instanceof ReleaseDecision) {
             return (ReleaseDecision) memo;
@@ -170,6 +174,7 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
         EventArchive.noteReleaseDecision(keycloakSession, decisionId);
         ObjectNode input = OpaClient.json().createObjectNode();
         input.putObject("rp").put("client_id", client.getClientId());
+        ProcedureInput.addTo(input, procedure);
         input.set("account", AccountJson.forRelease(user, profileAttributes(keycloakSession)));
         input.putObject("authn").put("loa", clientSession == null ? 0 : ReachedLevel.of(clientSession));
         ArrayNode scopeArray = input.putArray("scopes");

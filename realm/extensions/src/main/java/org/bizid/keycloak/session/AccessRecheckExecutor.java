@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bizid.keycloak.access.AccessDecision;
 import org.bizid.keycloak.access.AccessInput;
 import org.bizid.keycloak.access.PrimeInput;
+import org.bizid.keycloak.access.ProcedureInput;
 import org.bizid.keycloak.delegation.DelegationInput;
 import org.bizid.keycloak.loa.ReachedLevel;
 import org.bizid.keycloak.opa.AccountJson;
@@ -128,6 +129,8 @@ public class AccessRecheckExecutor implements ClientPolicyExecutorProvider<Acces
                 PrimeInput.lookup(session, realm, user),
                 Instant.now(),
                 decisionId);
+        // The procedure judged at sign-in: a refresh re-checks exactly it and can never name another.
+        ProcedureInput.addTo(input, ProcedureInput.normalise(clientSession.getNote(ProcedureInput.SELECTED_NOTE)));
         OpaResult result = opa.query(OpaClient.resolveBaseUrl(configuration.getOpaUrl(), spiOpaUrl), DECISION_PATH, input);
         AccessDecision decision = AccessDecision.from(result);
         if (decision.allowed()) {
