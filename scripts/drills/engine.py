@@ -381,8 +381,8 @@ def _figures(result: DrillResult, ctx: ops.Context) -> None:
 def _failures(result: DrillResult, ctx: ops.Context) -> list[tuple[str, float, float | None]]:
     """(label, when, until) of each disruption the drill caused."""
     if result.name == "switchover":
-        out = result.step_start("Switch the database over")
-        back = result.step_start("Switch over to Tokyo")
+        out = result.step_start("Take Tokyo out of the record")
+        back = result.step_start("Take Osaka out of the record")
         events: list[tuple[str, float, float | None]] = []
         if out is not None:
             events.append(("switchover", out, back))

@@ -179,6 +179,20 @@ def watch_record(ctx: Context, site: str) -> str:
     return f"the record never left {site} for another site ({len(samples)} samples{gap})"
 
 
+def drain_record(ctx: Context, site: str) -> str:
+    """Take `site` out of the record (its server in maintenance, its connections closed), whatever its
+    health signal says, and wait until the record no longer points at it: a planned switchover does this
+    before the site turns read-only, so the record never points at a read-only site."""
+    api = sites_api()
+    api.lb.drain_record(ctx.topology, site)
+    deadline = time.monotonic() + 10
+    while (now := _record(ctx).points_to) == site:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the record still points at {site} 10 s after draining it")
+        time.sleep(0.1)
+    return f"{site} is out of the record; the record points at {now or 'nowhere'}"
+
+
 def wait_node_out(ctx: Context, site: str, node: str) -> str:
     """Until the site's load balancer has taken the node out of service (its health check failed)."""
     api = sites_api()
@@ -220,6 +234,8 @@ def switchover_db(ctx: Context, old: str, new: str) -> str:
     o = topo.site(old)
     if pg.in_recovery(o) is not False:
         raise ValueError(f"switchover-db: {old} is not a running primary")
+    if api.record_points_to(ctx.settings) == old:
+        raise ValueError(f"switchover-db: the record still points at {old}: drain-record {old} first")
     pg.psql(o, "ALTER SYSTEM SET default_transaction_read_only = on")
     pg.psql(o, "SELECT pg_reload_conf()")
     began = time.time()
@@ -350,6 +366,7 @@ OPERATIONS: dict[str, tuple[tuple[Callable[[str], object], ...], Callable[..., s
     "wait-record": ((_site,), wait_record),
     "watch-record": ((_site,), watch_record),
     "wait-node-out": ((_site, _node), wait_node_out),
+    "drain-record": ((_site,), drain_record),
     "wait-caught-up": ((_site,), wait_caught_up),
     "switchover-db": ((_site, _site), switchover_db),
     "restart-db": ((_site,), restart_db),

@@ -73,6 +73,36 @@ _CHECK_DNS = (
 )
 
 
+def _drain(site: str) -> str:
+    """Route 53: make `site`'s health check fail whatever the site answers (its failover record is then not
+    eligible), and wait until the checkers agree."""
+    return (
+        f"aws route53 update-health-check --health-check-id <{site} health check id> \\\n"
+        "  --search-string '\"drained\":true'\n"
+        f"aws route53 get-health-check-status --health-check-id <{site} health check id> \\\n"
+        "  --query 'HealthCheckObservations[].StatusReport.Status'   # every checker: Failure"
+    )
+
+
+def _restore_check(site: str) -> str:
+    return (
+        f"aws route53 update-health-check --health-check-id <{site} health check id> \\\n"
+        "  --search-string '\"writable\":true'"
+    )
+
+
+_DRAIN_TEXT = (
+    "Before {site}'s database turns read-only, take {site} out of the failover record, so that the record"
+    " never sends anyone to a read-only site: make its health check fail whatever {site} answers (search for"
+    " a string the signal never returns) and wait until every checker reports failure (threshold 3 x 10 s,"
+    " ~30 s). Do not invert the check instead (an inverted check turns healthy the moment the site's signal"
+    " fails, i.e. once it is read-only) nor disable it (Route 53 counts a disabled check as healthy). Writes"
+    " and sign-ins stop here until {other} serves. Route 53 answers with the primary when no check passes,"
+    " so until {other}'s check passes clients still resolve to {site}'s ALB; the local record refuses"
+    " connections instead."
+)
+
+
 def _switchover_db(region: str, cluster: str) -> str:
     return (
         f"aws rds switchover-global-cluster --region ${region} \\\n"
@@ -189,11 +219,18 @@ SWITCHOVER = (
         Op("burst", ("osaka", "40")),
     ),
     Step(
+        "Take Tokyo out of the record (drain)",
+        Op("drain-record", ("tokyo",)),
+        _DRAIN_TEXT.format(site="Tokyo", other="Osaka"),
+        (_drain("tokyo"),),
+        runbook="switchover",
+    ),
+    Step(
         "Switch the database over (Osaka becomes the writer, Tokyo the secondary)",
         Op("switchover-db", ("tokyo", "osaka")),
-        "RPO 0: the switch waits until Osaka has caught up. Continue when the Osaka ARN shows `True`. From"
-        " now on Tokyo's tasks cannot write: their site writability signal answers 503, so Tokyo's health"
-        " check fails and the record stops preferring Tokyo.",
+        "Only once Tokyo is out of the record. RPO 0: the switch makes Tokyo read-only and waits until Osaka"
+        " has caught up. Continue when the Osaka ARN shows `True`. From now on Tokyo's tasks cannot write:"
+        " their site writability signal answers 503, so Tokyo's health check would fail even undrained.",
         (_switchover_db("OSAKA", "bizid-prod-osaka-db"),),
         runbook="switchover",
     ),
@@ -215,9 +252,9 @@ SWITCHOVER = (
     Step(
         "Fence Tokyo's service",
         Op("stop-keycloak", ("tokyo",)),
-        "Service to 0, autoscaling 0-0 (Tokyo's database stays Osaka's secondary); do not invert the health"
-        " check: the signal keeps it failing. Check"
-        " that Tokyo's health check reports unhealthy before you call the switch done.",
+        "Service to 0, autoscaling 0-0 (Tokyo's database stays Osaka's secondary). Tokyo's health check"
+        " stays drained (and the signal fails on the read-only secondary anyway). Check that it reports"
+        " unhealthy before you call the switch done.",
         (
             _FENCE_TOKYO,
             "aws route53 get-health-check-status --health-check-id <tokyo health check id> \\\n"
@@ -227,16 +264,29 @@ SWITCHOVER = (
     ),
     Step("Check: every committed account is in Osaka", Op("inventory", ("osaka",))),
     Step(
+        "Osaka carries the sign-in load for a while (the Osaka leg of the drill)",
+        Op("watch-record", ("osaka",)),
+    ),
+    Step(
         "Wait until Tokyo is in sync",
         Op("wait-caught-up", ("tokyo",)),
         "`AuroraGlobalDBReplicationLag` for `bizid-prod-tokyo-db` (in Tokyo) stays low.",
         runbook="switch-back",
     ),
     Step(
+        "Take Osaka out of the record (drain), and restore Tokyo's health check",
+        Op("drain-record", ("osaka",)),
+        _DRAIN_TEXT.format(site="Osaka", other="Tokyo")
+        + " Restore Tokyo's check in the same step: its database is still Osaka's read-only secondary, so"
+        " the signal keeps it failing until the switch.",
+        (_drain("osaka"), _restore_check("tokyo")),
+        runbook="switch-back",
+    ),
+    Step(
         "Switch over to Tokyo (no data loss), database first",
         Op("switchover-db", ("osaka", "tokyo")),
-        "Osaka's signal now answers 503 and its health check fails; users get errors until Tokyo's tasks are"
-        " ready.",
+        "Only once Osaka is out of the record. Osaka turns read-only; users get errors until Tokyo's tasks"
+        " are ready.",
         (_switchover_db("TOKYO", "bizid-prod-tokyo-db"),),
         runbook="switch-back",
     ),
@@ -253,8 +303,11 @@ SWITCHOVER = (
         Op("wait-record", ("tokyo",)),
         "Tokyo's tasks become ready, its signal answers 200, its health check passes. If you inverted Tokyo's"
         " health check in A, un-invert it now"
-        " (`aws route53 update-health-check --health-check-id <id> --no-inverted`). Check:",
-        (_CHECK_DNS.format(site="tokyo", region="ap-northeast-1"),),
+        " (`aws route53 update-health-check --health-check-id <id> --no-inverted`). Then restore Osaka's"
+        " check (drained in the previous steps): Osaka's database is now Tokyo's read-only secondary, so"
+        " the signal keeps it failing. (Locally the record is re-designated on the promotion, which clears"
+        " the drain.) Check:",
+        (_CHECK_DNS.format(site="tokyo", region="ap-northeast-1"), _restore_check("osaka")),
         runbook="switch-back",
     ),
     Step(

@@ -255,6 +255,36 @@ def server_states(socket_path: Path) -> dict[str, dict[str, str]]:
     return states
 
 
+def _admin(socket_path: Path, command: str) -> str:
+    """One command on HAProxy's admin socket; its answer ("" when it has nothing to say)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(3)
+        sock.connect(str(socket_path))
+        sock.sendall(command.encode() + b"\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode().strip()
+
+
+def drain_record(topology: Topology, site: str) -> None:
+    """Take `site` out of the record whatever its health check says (a planned switchover's first step: the
+    record must not send anything to a site that is about to turn read-only) and close the connections the
+    record still holds to it; any other site's record server is made eligible again. Lasts until the record
+    is restarted (a re-designation), which leaves a drained old primary out or rebuilt as a standby."""
+    topology.site(site)
+    states = server_states(topology.record_socket)
+    if site not in states:
+        servers = ", ".join(states) or "the record is not running"
+        raise ValueError(f"{site} is not in the record (servers: {servers})")
+    for name in states:
+        state = "maint" if name == site else "ready"
+        answer = _admin(topology.record_socket, f"set server sites/{name} state {state}")
+        if answer:
+            raise RuntimeError(f"record: set server sites/{name} state {state}: {answer}")
+    _admin(topology.record_socket, f"shutdown sessions server sites/{site}")
+
+
 def record_points_to(topology: Topology) -> str | None:
     """Where a new connection to the record goes now, by HAProxy's health state: the primary while it
     passes the writable check, else the secondary while it does, else nowhere (None)."""
