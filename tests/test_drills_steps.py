@@ -68,6 +68,29 @@ def test_every_step_operation_is_valid_and_unrehearsed_steps_say_so() -> None:
             assert not step.runbook or step.runbook in steps.RUNBOOK_PARTS
 
 
+@pytest.mark.parametrize("name", sorted(steps.DRILLS))
+def test_a_site_is_drained_from_the_record_before_it_turns_read_only(name: str) -> None:
+    """A planned switchover takes the old primary out of the record before making its database read-only
+    (the record must never point at a read-only site, not even for its detection window), and the site
+    serves again between the two switches (the Osaka leg has load of its own)."""
+    drained: set[str] = set()
+    for step in steps.drill(name):
+        if step.op is None:
+            continue
+        if step.op.name == "drain-record":
+            drained.add(step.op.args[0])
+        if step.op.name == "switchover-db":
+            old = step.op.args[0]
+            assert old in drained, f"{name}: {step.title!r} switches {old} over without draining it first"
+            drained.discard(old)
+    if name == "switchover":
+        ops_ = [s.op for s in steps.SWITCHOVER if s.op is not None]
+        drains = [k for k, op in enumerate(ops_) if op.name == "drain-record"]
+        assert [ops_[k].args for k in drains] == [("tokyo",), ("osaka",)]
+        between = ops_[drains[0] : drains[1]]
+        assert steps.Op("watch-record", ("osaka",)) in between, "no load on Osaka before switching back"
+
+
 @pytest.mark.parametrize(
     ("op", "message"),
     [
