@@ -15,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+
+from realm import site as site_signal
 from realm.platform import DB_NAME, DB_USER
 from scripts.drills import inventory
 from scripts.drills.inventory import Database, Lag, Snapshot
@@ -162,21 +165,58 @@ def wait_record(ctx: Context, site: str) -> str:
     raise RuntimeError(f"the record did not point at {site} within {WAIT_RECORD_SECONDS:.0f} s")
 
 
+WATCH_SETTLE_SECONDS = 240.0
+"""How long `watch-record` watches past its duration while the other site's nodes are still starting."""
+
+
 def watch_record(ctx: Context, site: str) -> str:
-    """Sample the record for `ctx.watch_seconds`: it must point at `site` the whole time."""
-    samples = []
-    deadline = time.monotonic() + ctx.watch_seconds
-    while time.monotonic() < deadline:
+    """Sample the record for `ctx.watch_seconds` and then for as long as the other site's Keycloak nodes are
+    still starting (up to WATCH_SETTLE_SECONDS), so that what the record does once they are ready (or have
+    given up) is part of the watch: it must never point at another site. The other site's own signal is
+    probed too, so the report says whether the record stayed away from a site that claimed to be writable."""
+    api = sites_api()
+    topo = ctx.topology
+    other = topo.site(_other(site))
+    samples: list[RecordSample] = []
+    claims = {"writable": 0, "not writable": 0}
+    began = time.monotonic()
+    deadline = began + ctx.watch_seconds
+    settle = began + max(ctx.watch_seconds, WATCH_SETTLE_SECONDS)
+
+    def starting() -> bool:
+        return any(
+            api.keycloak.running(ctx.settings, n) and not api.keycloak.ready(n, topo.ca_cert)
+            for n in other.nodes
+        )
+
+    while time.monotonic() < deadline or (time.monotonic() < settle and starting()):
         samples.append(_record(ctx))
+        claims["writable" if _signal(other.writable_url, topo.ca_cert) else "not writable"] += 1
         time.sleep(0.5)
+    watched = time.monotonic() - began
     elsewhere = [s for s in samples if s.points_to not in (site, None)]
+    ready = [n.index for n in other.nodes if api.keycloak.ready(n, topo.ca_cert)]
+    where = f"{other.name}'s signal: writable in {claims['writable']}, not in {claims['not writable']}"
+    where += f"; {other.name} nodes ready at the end: {ready or 'none'}"
     if elsewhere:
         raise RuntimeError(
-            f"the record pointed at {elsewhere[0].points_to} in {len(elsewhere)} of {len(samples)}"
+            f"the record pointed at {elsewhere[0].points_to} in {len(elsewhere)} of {len(samples)} ({where})"
         )
     nowhere = sum(1 for s in samples if s.points_to is None)
     gap = f"; nowhere in {nowhere} (the record restarting on a re-designation)" if nowhere else ""
-    return f"the record never left {site} for another site ({len(samples)} samples{gap})"
+    return (
+        f"the record never left {site} for another site ({len(samples)} samples over {watched:.0f} s{gap};"
+        f" {where})"
+    )
+
+
+def _signal(url: str, ca_cert: object) -> bool:
+    """Whether a site's writability signal (through its LB) answers writable now."""
+    try:
+        response = requests.get(url, verify=str(ca_cert), timeout=2)
+    except requests.RequestException:
+        return False
+    return response.status_code == 200 and site_signal.WRITABLE_MARKER in response.text
 
 
 def drain_record(ctx: Context, site: str) -> str:
