@@ -335,10 +335,11 @@ def test_runbook_b_switches_then_scales_osaka_then_fences_tokyo() -> None:
 
     text = (REPO_ROOT / "docs" / "runbook-failover.md").read_text()
     part_b = text[text.index("## B. Planned switchover") : text.index("## C. Switching back")]
+    drain = part_b.index("**Take Tokyo out of the record")  # before it turns read-only (drill-steps)
     switch = part_b.index("aws rds switchover-global-cluster --region $OSAKA")
-    scale = part_b.index("**Scale Keycloak in Osaka**")
-    fence = part_b.index("**Fence Tokyo**")
-    assert switch < scale < fence
+    scale = part_b.index("**Scale Keycloak in Osaka.**")
+    fence = part_b.index("**Fence Tokyo's service.**")
+    assert drain < switch < scale < fence
     part_c1 = text[text.index("### C1.") : text.index("### C2.")]
     assert part_c1.index("switchover-global-cluster --region $TOKYO") < part_c1.index(
         "Bring Tokyo's service back"
