@@ -97,9 +97,9 @@ _DRAIN_TEXT = (
     " a string the signal never returns) and wait until every checker reports failure (threshold 3 x 10 s,"
     " ~30 s). Do not invert the check instead (an inverted check turns healthy the moment the site's signal"
     " fails, i.e. once it is read-only) nor disable it (Route 53 counts a disabled check as healthy). Writes"
-    " and sign-ins stop here until {other} serves. Route 53 answers with the primary when no check passes,"
-    " so until {other}'s check passes clients still resolve to {site}'s ALB; the local record refuses"
-    " connections instead."
+    " and sign-ins stop here until {other} serves. Route 53 answers with the PRIMARY record (Tokyo's ALB)"
+    " when no check passes, so until {other}'s check passes clients still reach Tokyo's ALB and get its"
+    " errors (a read-only site or no tasks); the local record refuses connections instead."
 )
 
 
