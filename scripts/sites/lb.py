@@ -270,18 +270,17 @@ def _admin(socket_path: Path, command: str) -> str:
 def drain_record(topology: Topology, site: str) -> None:
     """Take `site` out of the record whatever its health check says (a planned switchover's first step: the
     record must not send anything to a site that is about to turn read-only) and close the connections the
-    record still holds to it; any other site's record server is made eligible again. Lasts until the record
-    is restarted (a re-designation), which leaves a drained old primary out or rebuilt as a standby."""
+    record still holds to it. Lasts until the record is restarted (a re-designation), which leaves a drained
+    old primary out or rebuilt as a standby. Other servers are not touched: leaving maintenance, HAProxy
+    counts a server UP until its next check fails, so "ready" on an unhealthy one would let it through."""
     topology.site(site)
     states = server_states(topology.record_socket)
     if site not in states:
         servers = ", ".join(states) or "the record is not running"
         raise ValueError(f"{site} is not in the record (servers: {servers})")
-    for name in states:
-        state = "maint" if name == site else "ready"
-        answer = _admin(topology.record_socket, f"set server sites/{name} state {state}")
-        if answer:
-            raise RuntimeError(f"record: set server sites/{name} state {state}: {answer}")
+    answer = _admin(topology.record_socket, f"set server sites/{site} state maint")
+    if answer:
+        raise RuntimeError(f"record: set server sites/{site} state maint: {answer}")
     _admin(topology.record_socket, f"shutdown sessions server sites/{site}")
 
 
