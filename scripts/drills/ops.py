@@ -171,9 +171,11 @@ WATCH_SETTLE_SECONDS = 240.0
 
 def watch_record(ctx: Context, site: str) -> str:
     """Sample the record for `ctx.watch_seconds` and then for as long as the other site's Keycloak nodes are
-    still starting (up to WATCH_SETTLE_SECONDS), so that what the record does once they are ready (or have
-    given up) is part of the watch: it must never point at another site. The other site's own signal is
-    probed too, so the report says whether the record stayed away from a site that claimed to be writable."""
+    still starting, or (under a drill's load) until `site` has served a good sign-in, up to
+    WATCH_SETTLE_SECONDS: what the record does once those nodes are ready (or have given up) is part of the
+    watch, and the leg has sign-ins of its own. The record must never point at another site. The other
+    site's own signal is probed too: the report says whether the record stayed away from a site that claimed
+    to be writable."""
     api = sites_api()
     topo = ctx.topology
     other = topo.site(_other(site))
@@ -189,7 +191,18 @@ def watch_record(ctx: Context, site: str) -> str:
             for n in other.nodes
         )
 
-    while time.monotonic() < deadline or (time.monotonic() < settle and starting()):
+    since = time.time()
+
+    def served() -> int:
+        """Good sign-ins `site` served that started during the watch (the load's own view of the leg)."""
+        if ctx.recorder is None:
+            return 0
+        return sum(1 for s in ctx.recorder.snapshot() if s.ok and s.site == site and s.start >= since)
+
+    def waiting() -> bool:
+        return starting() or (ctx.recorder is not None and served() == 0)
+
+    while time.monotonic() < deadline or (time.monotonic() < settle and waiting()):
         samples.append(_record(ctx))
         claims["writable" if _signal(other.writable_url, topo.ca_cert) else "not writable"] += 1
         time.sleep(0.5)
@@ -198,6 +211,8 @@ def watch_record(ctx: Context, site: str) -> str:
     ready = [n.index for n in other.nodes if api.keycloak.ready(n, topo.ca_cert)]
     where = f"{other.name}'s signal: writable in {claims['writable']}, not in {claims['not writable']}"
     where += f"; {other.name} nodes ready at the end: {ready or 'none'}"
+    if ctx.recorder is not None:
+        where += f"; good sign-ins served by {site} meanwhile: {served()}"
     if elsewhere:
         raise RuntimeError(
             f"the record pointed at {elsewhere[0].points_to} in {len(elsewhere)} of {len(samples)} ({where})"
