@@ -173,9 +173,9 @@ def watch_record(ctx: Context, site: str) -> str:
     """Sample the record for `ctx.watch_seconds` and then for as long as the other site's Keycloak nodes are
     still starting, or (under a drill's load) until `site` has served a good sign-in, up to
     WATCH_SETTLE_SECONDS: what the record does once those nodes are ready (or have given up) is part of the
-    watch, and the leg has sign-ins of its own. The record must never point at another site. The other
-    site's own signal is probed too: the report says whether the record stayed away from a site that claimed
-    to be writable."""
+    watch (for `ctx.watch_seconds` more), and the leg has sign-ins of its own. The record must never point
+    at another site. The other site's own signal is probed too: the report says whether the record stayed
+    away from a site that claimed to be writable."""
     api = sites_api()
     topo = ctx.topology
     other = topo.site(_other(site))
@@ -202,7 +202,15 @@ def watch_record(ctx: Context, site: str) -> str:
     def waiting() -> bool:
         return starting() or (ctx.recorder is not None and served() == 0)
 
-    while time.monotonic() < deadline or (time.monotonic() < settle and waiting()):
+    waited = extended = False
+    while (now := time.monotonic()) < settle:
+        if now >= deadline:
+            if waiting():
+                waited = True
+            elif waited and not extended:  # what they settled into is watched too, as long again
+                deadline, extended = now + ctx.watch_seconds, True
+            else:
+                break
         samples.append(_record(ctx))
         claims["writable" if _signal(other.writable_url, topo.ca_cert) else "not writable"] += 1
         time.sleep(0.5)
