@@ -106,8 +106,10 @@ def up(settings: Settings, apply_realm: bool = True) -> Topology:
         lb.start_site(settings, topo, site)
     lb.start_record(settings, topo)
     if pg.in_recovery(primary) is False:
-        # Both at once, also on an empty database: Keycloak's database lock serialises the schema migration.
-        start_keycloak(settings, primary.name, len(primary.nodes))
+        # On an empty database one node first: two nodes creating the schema at once raced on Liquibase's
+        # changelog table (`relation "databasechangelog" already exists`, node 1 exited; seen 18:17 on
+        # 2026-12-01). Keycloak's database lock only serialises migrations once that table exists.
+        start_keycloak(settings, primary.name, len(primary.nodes), sequential=fresh)
     if apply_realm:
         writes = reconcile.apply_definitions(site_target(settings, primary), settings.paths.secrets)
         log(f"realm applied through {primary.name}'s LB ({writes} Admin API writes)")
