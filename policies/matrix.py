@@ -168,7 +168,7 @@ def build(opa: Opa, now: dt.datetime | None = None) -> Matrix:
 def _delegation_rows(
     opa: Opa, registry: dict[str, Any], rp_id: str, rp: dict[str, Any], now: dt.datetime, loa: int
 ) -> list[DelegationRow]:
-    """A Prime of another firm signs in under a valid delegation for each procedure (named), with each licence."""
+    """A Prime of another firm signs in under a valid delegation for each (named) procedure and licence."""
     rows = []
     delegate_tier = next(
         (t for t in ("prime", "member") if t in rp["accepted_tiers"]), rp["accepted_tiers"][0]

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (one string per text: wrapping would only hide them)
 """bizid's own texts on Keycloak's pages, Japanese first, then English (one source for both).
 
 Like the platform's mails (realm/mail_theme.py, realm/notify.py), a page bizid itself writes says its

@@ -76,7 +76,12 @@ def test_a_delegate_gets_a_token_only_for_a_procedure_its_delegation_covers(
     principal = make_account(Tier.PRIME, "dp-principal", **PRINCIPAL)
     tax = make_account(Tier.PRIME, "dp-zeirishi", **FIRM)
     spec = GrantSpec(
-        principal.username, tax.username, "jgrants", ("subsidy-application",), now + dt.timedelta(days=30), now
+        principal.username,
+        tax.username,
+        "jgrants",
+        ("subsidy-application",),
+        now + dt.timedelta(days=30),
+        now,
     )
     delegation_id = delegation.grant(spec, definitions, admin).record.id
 

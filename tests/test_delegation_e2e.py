@@ -148,13 +148,19 @@ def test_a_licensed_procedure_needs_a_valid_licence(
 
     unlicensed = delegate(make_account)
     delegation_id = grant(admin, definitions, principal, unlicensed, "jgrants", "subsidy-report")
-    assert_refused(sign_in(platform, definitions, "jgrants", unlicensed, delegation_id, "subsidy-report"), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", unlicensed, delegation_id, "subsidy-report"),
+        "licence_required",
+    )
 
     revoked = delegate(make_account)
     delegation.record_licence(definitions, admin, revoked.username, "gyoseishoshi", "G-77", None)
     delegation_id = grant(admin, definitions, principal, revoked, "jgrants", "subsidy-report")
     delegation.revoke_licence(definitions, admin, revoked.username, "gyoseishoshi", "G-77")
-    assert_refused(sign_in(platform, definitions, "jgrants", revoked, delegation_id, "subsidy-report"), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", revoked, delegation_id, "subsidy-report"),
+        "licence_required",
+    )
 
     lapsed = delegate(make_account)
     delegation_id = grant(admin, definitions, principal, lapsed, "jgrants", "subsidy-report")
@@ -166,12 +172,17 @@ def test_a_licensed_procedure_needs_a_valid_licence(
         revoked=False,
     )
     delegation.write_values(admin, admin.get_user(lapsed.user_id), "licences", [record.to_attribute()])
-    assert_refused(sign_in(platform, definitions, "jgrants", lapsed, delegation_id, "subsidy-report"), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", lapsed, delegation_id, "subsidy-report"), "licence_required"
+    )
 
     wrong_kind = delegate(make_account)
     delegation.record_licence(definitions, admin, wrong_kind.username, "sharoshi", "S-5", None)
     delegation_id = grant(admin, definitions, principal, wrong_kind, "jgrants", "subsidy-report")
-    assert_refused(sign_in(platform, definitions, "jgrants", wrong_kind, delegation_id, "subsidy-report"), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", wrong_kind, delegation_id, "subsidy-report"),
+        "licence_required",
+    )
 
 
 def test_a_revoked_delegation_is_refused(

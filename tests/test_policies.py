@@ -474,7 +474,9 @@ def test_a_delegated_sign_in_must_name_a_procedure_the_delegation_covers(opa: Op
     for procedure in ("subsidy-application", None):
         request["rp"]["procedure"] = procedure
         decision = opa.access(request)
-        assert decision["allow"] is False and codes(decision) == {"delegation_procedure_not_covered"}, decision
+        assert decision["allow"] is False and codes(decision) == {"delegation_procedure_not_covered"}, (
+            decision
+        )
         assert opa.release(request)["claims"] == {}
     del request["rp"]["procedure"]
     assert codes(opa.access(request)) == {"delegation_procedure_not_covered"}
