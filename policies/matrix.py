@@ -168,7 +168,7 @@ def build(opa: Opa, now: dt.datetime | None = None) -> Matrix:
 def _delegation_rows(
     opa: Opa, registry: dict[str, Any], rp_id: str, rp: dict[str, Any], now: dt.datetime, loa: int
 ) -> list[DelegationRow]:
-    """A Prime of another firm signs in under a valid delegation for each procedure, with each licence."""
+    """A Prime of another firm signs in under a valid delegation for each (named) procedure and licence."""
     rows = []
     delegate_tier = next(
         (t for t in ("prime", "member") if t in rp["accepted_tiers"]), rp["accepted_tiers"][0]
@@ -187,6 +187,8 @@ def _delegation_rows(
         for licence in [None, *proc["licences_accepted"]]:
             policy_input = base_input(registry, rp_id, account, loa, now)
             policy_input["scopes"] = ["openid", *rp["scopes"]]
+            # The RP names the delegated procedure (a delegated sign-in naming none is refused).
+            policy_input["rp"]["procedure"] = proc_id
             policy_input["delegation"] = {
                 "id": str(uuid.uuid4()),
                 "principal_corporate_number": PRINCIPAL_CORPORATE_NUMBER,

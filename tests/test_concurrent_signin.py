@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from loadtests import concurrent_signins as cs
+from realm import login_texts
 from realm.models import Definitions, Tier
 from scripts.settings import Settings
 from tests.conftest import MakeAccount, new_browser, rp_client
@@ -21,8 +22,9 @@ pytestmark = pytest.mark.platform
 
 ROUNDS = 3
 WRONG_PASSWORD_MESSAGE = "Invalid username or password"
-BUSY_MESSAGE = "Another sign-in to this account is in progress"
-"""WaitingBruteForceProtector.BUSY_MESSAGE (realm/extensions/.../bruteforce/)."""
+BUSY_MESSAGE = login_texts.text("signInInProgress")
+"""WaitingBruteForceProtector.BUSY_MESSAGE (realm/extensions/.../bruteforce/): Japanese, then English."""
+BUSY_MESSAGE_EN = "Another sign-in to this account is in progress"
 
 
 def _locked(admin: Any, user_id: str) -> bool:
@@ -58,7 +60,9 @@ def test_more_simultaneous_sign_ins_than_may_wait_get_an_explained_answer_never_
         assert outcome.kind in ("signed-in", "refused"), outcome
         assert WRONG_PASSWORD_MESSAGE not in outcome.message, outcome
         if outcome.kind == "refused":
+            # The whole bilingual text: Japanese first, then the English a reader of either understands.
             assert BUSY_MESSAGE in outcome.message, outcome
+            assert BUSY_MESSAGE_EN in outcome.message, outcome
 
 
 def test_keycloaks_own_protector_refuses_the_second_sign_in(

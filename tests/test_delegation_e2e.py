@@ -50,14 +50,23 @@ def grant(
 
 
 def sign_in(
-    platform: Settings, definitions: Definitions, rp: str, account: CreatedAccount, delegation_id: str | None
+    platform: Settings,
+    definitions: Definitions,
+    rp: str,
+    account: CreatedAccount,
+    delegation_id: str | None,
+    procedure: str | None = "subsidy-application",
 ) -> LoginResult:
+    """A delegated sign-in names the procedure (docs/rp-guide.md §6): by default the one most tests grant."""
+    extra = {"delegation": delegation_id} if delegation_id else {}
+    if delegation_id and procedure:
+        extra["procedure"] = procedure
     return new_browser(platform).login(
         rp_client(platform, definitions, rp),
         account.username,
         account.password,
         otp=lambda: pyotp.TOTP(account.totp_base32 or "").now(),
-        extra={"delegation": delegation_id} if delegation_id else None,
+        extra=extra or None,
     )
 
 
@@ -78,7 +87,9 @@ def test_a_delegate_acts_for_the_principal_with_a_valid_delegation(
     tax = delegate(make_account)
     delegation_id = grant(admin, definitions, principal, tax, "jgrants", "subsidy-application")
     # The RP side is the sample RP (Authlib): it asks for the delegation as any RP would.
-    result = sample_rp_sign_in(platform, definitions, "jgrants", tax, delegation=delegation_id)
+    result = sample_rp_sign_in(
+        platform, definitions, "jgrants", tax, delegation=delegation_id, procedure="subsidy-application"
+    )
     assert isinstance(result, SignedIn), result
     expected = {
         "delegation_id": delegation_id,
@@ -93,6 +104,7 @@ def test_a_delegate_acts_for_the_principal_with_a_valid_delegation(
     assert "delegation" not in access_token  # released claims never go into the access token
     for where, claims in (("id token", id_token), ("userinfo", userinfo)):
         assert claims.get("delegation") == expected, where
+        assert claims.get("procedure") == "subsidy-application", where
         # The delegate's own claims describe the delegate's firm, not the principal.
         assert claims["corporate_number"] == FIRM["corporate_number"], where
 
@@ -123,7 +135,7 @@ def test_a_licensed_procedure_needs_a_valid_licence(
         definitions, admin, licensed.username, "zeirishi", "Z-1001", NOW + dt.timedelta(days=365)
     )
     delegation_id = grant(admin, definitions, principal, licensed, "jgrants", "subsidy-report")
-    result = sign_in(platform, definitions, "jgrants", licensed, delegation_id)
+    result = sign_in(platform, definitions, "jgrants", licensed, delegation_id, "subsidy-report")
     assert result.tokens is not None, result
     claim = decode_jwt_payload(result.tokens["id_token"])["delegation"]
     assert claim["procedures"] == [
@@ -136,13 +148,19 @@ def test_a_licensed_procedure_needs_a_valid_licence(
 
     unlicensed = delegate(make_account)
     delegation_id = grant(admin, definitions, principal, unlicensed, "jgrants", "subsidy-report")
-    assert_refused(sign_in(platform, definitions, "jgrants", unlicensed, delegation_id), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", unlicensed, delegation_id, "subsidy-report"),
+        "licence_required",
+    )
 
     revoked = delegate(make_account)
     delegation.record_licence(definitions, admin, revoked.username, "gyoseishoshi", "G-77", None)
     delegation_id = grant(admin, definitions, principal, revoked, "jgrants", "subsidy-report")
     delegation.revoke_licence(definitions, admin, revoked.username, "gyoseishoshi", "G-77")
-    assert_refused(sign_in(platform, definitions, "jgrants", revoked, delegation_id), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", revoked, delegation_id, "subsidy-report"),
+        "licence_required",
+    )
 
     lapsed = delegate(make_account)
     delegation_id = grant(admin, definitions, principal, lapsed, "jgrants", "subsidy-report")
@@ -154,12 +172,17 @@ def test_a_licensed_procedure_needs_a_valid_licence(
         revoked=False,
     )
     delegation.write_values(admin, admin.get_user(lapsed.user_id), "licences", [record.to_attribute()])
-    assert_refused(sign_in(platform, definitions, "jgrants", lapsed, delegation_id), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", lapsed, delegation_id, "subsidy-report"), "licence_required"
+    )
 
     wrong_kind = delegate(make_account)
     delegation.record_licence(definitions, admin, wrong_kind.username, "sharoshi", "S-5", None)
     delegation_id = grant(admin, definitions, principal, wrong_kind, "jgrants", "subsidy-report")
-    assert_refused(sign_in(platform, definitions, "jgrants", wrong_kind, delegation_id), "licence_required")
+    assert_refused(
+        sign_in(platform, definitions, "jgrants", wrong_kind, delegation_id, "subsidy-report"),
+        "licence_required",
+    )
 
 
 def test_a_revoked_delegation_is_refused(

@@ -217,6 +217,8 @@ def delegated_request(
         firstName="税子",
         lastName="田中",
     )
+    # The RP names the procedure the delegate files (a delegated sign-in naming none is refused).
+    request["rp"]["procedure"] = procedures[0] if procedures else None
     request["delegation"] = {
         "id": "dlg-1",
         "principal_corporate_number": CORP_A,
@@ -464,6 +466,20 @@ def test_unlicensed_delegate_refused(opa: Opa, defs: Definitions) -> None:
     assert opa.release(request)["claims"] == {}
     licensed = delegated_request(defs, "shaho", ["insurance-notification"], ["sharoshi"])
     assert opa.access(licensed)["allow"] is True
+
+
+def test_a_delegated_sign_in_must_name_a_procedure_the_delegation_covers(opa: Opa, defs: Definitions) -> None:
+    request = delegated_request(defs, "jgrants", ["subsidy-report"], ["zeirishi"])
+    assert opa.access(request) == {"allow": True, "reasons": []}
+    for procedure in ("subsidy-application", None):
+        request["rp"]["procedure"] = procedure
+        decision = opa.access(request)
+        assert decision["allow"] is False and codes(decision) == {"delegation_procedure_not_covered"}, (
+            decision
+        )
+        assert opa.release(request)["claims"] == {}
+    del request["rp"]["procedure"]
+    assert codes(opa.access(request)) == {"delegation_procedure_not_covered"}
 
 
 def test_delegation_by_a_member_refused(opa: Opa, defs: Definitions) -> None:

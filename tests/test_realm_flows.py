@@ -252,7 +252,12 @@ def test_a_delegate_signs_in_under_a_delegation_and_the_rp_receives_it(
     _, delegate, delegation_id = delegation_setup
     browser = new_browser(platform)
     result = _sign_in(
-        platform, definitions, "jgrants", delegate, browser, extra={"delegation": delegation_id}
+        platform,
+        definitions,
+        "jgrants",
+        delegate,
+        browser,
+        extra={"delegation": delegation_id, "procedure": "subsidy-report"},
     )
     assert result.tokens is not None, result
     id_token = decode_jwt_payload(result.tokens["id_token"])
@@ -265,6 +270,7 @@ def test_a_delegate_signs_in_under_a_delegation_and_the_rp_receives_it(
     }
     assert [p["id"] for p in claim["procedures"]] == ["subsidy-report"]
     assert claim["procedures"][0]["licences"] == [{"kind": "zeirishi", "number": "123456"}]
+    assert id_token.get("procedure") == "subsidy-report"  # the procedure named, judged covered
     assert "delegation" not in decode_jwt_payload(result.tokens["access_token"])  # docs/claims.md
     assert browser.userinfo(result.tokens["access_token"])["delegation"] == claim
 
@@ -272,7 +278,7 @@ def test_a_delegate_signs_in_under_a_delegation_and_the_rp_receives_it(
     # the earlier sign-in must not linger in the client session and reach the new tokens.
     plain = _sign_in(platform, definitions, "jgrants", delegate, browser)
     assert plain.tokens is not None, plain
-    assert "delegation" not in decode_jwt_payload(plain.tokens["id_token"])
+    assert not {"delegation", "procedure"} & set(decode_jwt_payload(plain.tokens["id_token"]))
     assert "delegation" not in browser.userinfo(plain.tokens["access_token"])
 
 

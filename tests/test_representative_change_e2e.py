@@ -46,7 +46,8 @@ def sign_in(
         account.username,
         account.password,
         otp=lambda: fresh_code(account),
-        extra={"delegation": delegation_id} if delegation_id else None,
+        # A delegated sign-in names the delegated procedure (docs/rp-guide.md §6).
+        extra={"delegation": delegation_id, "procedure": "subsidy-application"} if delegation_id else None,
     )
 
 

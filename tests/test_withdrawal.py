@@ -120,7 +120,13 @@ def test_a_revoked_delegation_ends_the_delegate_session_at_the_next_refresh(
         now,
     )
     delegation_id = delegation.grant(spec, definitions, admin).record.id
-    _, client, result = _sign_in(platform, definitions, "jgrants", tax, extra={"delegation": delegation_id})
+    _, client, result = _sign_in(
+        platform,
+        definitions,
+        "jgrants",
+        tax,
+        extra={"delegation": delegation_id, "procedure": "subsidy-application"},
+    )
     assert result.tokens is not None
     before = _refresh(platform, client, result.tokens["refresh_token"])
     assert before.status_code == 200, before.text[:300]

@@ -19,6 +19,8 @@
 #   record) and member_not_permitted of member.rego (its Prime's per-RP permissions); and no_decision when no specific reason was found yet the allow was not established.
 #   member.rego adds unknown_procedure (any tier: the procedure the RP named is not registered) and
 #   member_procedure_not_permitted (a Member not permitted the procedure named, or naming none).
+#   delegated_procedure.rego adds delegation_procedure_not_covered (a valid delegation that does not
+#   list the procedure named, or a delegated sign-in naming none).
 #   Inputs are described in bizid.inputs and docs/policies.md.
 # related_resources:
 #   - ref: ../../../docs/policies.md
@@ -201,4 +203,5 @@ _delegation_met if not _delegation_present
 _delegation_met if {
 	_delegation_present
 	delegation.decision.valid == true
+	_delegation_covers # delegated_procedure.rego: the procedure named is one the delegation lists
 }

@@ -3,6 +3,7 @@ package org.bizid.keycloak.bruteforce;
 import jakarta.ws.rs.core.UriInfo;
 import java.util.concurrent.ConcurrentMap;
 import jakarta.ws.rs.core.Response;
+import org.bizid.keycloak.Texts;
 import org.keycloak.common.ClientConnection;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -38,9 +39,11 @@ public final class WaitingBruteForceProtector implements BruteForceProtector {
     static final long POLL_MILLIS = 20;
     static final long MAX_WAIT_MILLIS = 10_000;
     static final int MAX_WAITERS = 3;
-    /** Shown as is (no theme key of that name): the page of a sign-in that did not get its turn. */
-    public static final String BUSY_MESSAGE =
-            "Another sign-in to this account is in progress. Please wait a moment and sign in again.";
+    /**
+     * Shown as is (no theme key of that name): the page of a sign-in that did not get its turn, in Japanese, then
+     * English (realm/login_texts.py, key {@code signInInProgress}).
+     */
+    public static final String BUSY_MESSAGE = Texts.text("signInInProgress");
 
     private final BruteForceProtector blocking;
     private final BruteForceProtector failures;
