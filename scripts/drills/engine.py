@@ -96,23 +96,38 @@ def _hold(issuer: str, ca: str, client: Client, username: str, password: str) ->
 
 
 def _refresh_at(held: Held, client: Client, base_url: str | None = None) -> str:
-    """Refresh the held session (at one node directly when `base_url` is given); "" or the error."""
+    """Refresh the held session (at one node directly when `base_url` is given); "" or the error.
+
+    As an RP's client would, it tries again once when the request cannot have reached Keycloak (connection
+    refused, or a 502/503 from the LB or Keycloak's load shedding) — a node that just died or a cluster that
+    is rebalancing is not a lost session. A refusal (400 `invalid_grant`) or a timeout is never retried: with
+    rotation on, a retried token that Keycloak already used would be refused for the wrong reason."""
     url = held.flow.endpoints["token"]
     if base_url is not None:
         url = base_url + url[url.index("/realms/") :]
-    try:
-        response = held.flow.session.post(
-            url,
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": held.refresh_token,
-                "client_id": client.client_id,
-            },
-            verify=held.flow.verify,
-            timeout=(3, 10),
-        )
-    except requests.RequestException as exc:
-        return f"{type(exc).__name__}"
+    for attempt in range(2):
+        try:
+            response = held.flow.session.post(
+                url,
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": held.refresh_token,
+                    "client_id": client.client_id,
+                },
+                verify=held.flow.verify,
+                timeout=(3, 30),
+            )
+        except requests.ConnectionError as exc:
+            if attempt == 0 and not isinstance(exc, requests.exceptions.ReadTimeout):
+                time.sleep(1)
+                continue
+            return f"{type(exc).__name__}"
+        except requests.RequestException as exc:
+            return f"{type(exc).__name__}"
+        if response.status_code in (502, 503) and attempt == 0:
+            time.sleep(1)
+            continue
+        break
     if response.status_code != 200:
         return f"HTTP {response.status_code} {response.text[:120]}"
     held.refresh_token = response.json().get("refresh_token", held.refresh_token)
