@@ -118,7 +118,7 @@ def _refresh_at(held: Held, client: Client, base_url: str | None = None) -> str:
                 timeout=(3, 30),
             )
         except requests.ConnectionError as exc:
-            if attempt == 0 and not isinstance(exc, requests.exceptions.ReadTimeout):
+            if attempt == 0:
                 time.sleep(1)
                 continue
             return f"{type(exc).__name__}"
