@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 import requests
 import yaml
@@ -30,6 +29,7 @@ from realm import accounts, loader, reconcile
 from realm.accounts import AccountSpec, CreatedAccount
 from realm.models import Definitions, Tier
 from realm.oidc.browser_flow import BrowserFlow, Client, LoginResult
+from realm.oidc.next_totp import NextTotp
 from scripts import services, settings
 from scripts.keycloak_admin import admin_client
 from scripts.sample_rp.client import Refused, SampleRp, SignedIn
@@ -325,11 +325,10 @@ def sample_rp_sign_in(
     the ID token against the JWKS and calls userinfo; the scripted browser only fills Keycloak's forms."""
     rp = SampleRp(rp_config(cfg, defs, client_id))
     pending = rp.start(scope=scope, **extra)
-    totp = account.totp_base32
-    otp = (lambda: pyotp.TOTP(totp).now()) if totp else None
+    otp = NextTotp(account.totp_base32) if account.totp_base32 else None
     agent = LoginResult()
     callback = new_browser(cfg).sign_in_at(
-        pending.url, rp.config.redirect_uri, account.username, account.password, otp, agent
+        pending.url, rp.config.redirect_uri, account.username, account.password, otp, agent, otp_attempts=2
     )
     assert callback is not None, f"the login stopped on a page: {agent}"
     return rp.finish(pending, callback)

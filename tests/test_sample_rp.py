@@ -5,8 +5,11 @@ app signs a user in end to end. The claims and delegation e2e tests use it too (
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -16,6 +19,7 @@ from joserfc.errors import InvalidClaimError
 
 from realm.accounts import CreatedAccount
 from realm.models import Definitions, Tier
+from scripts.sample_rp.__main__ import main as sample_rp_main
 from scripts.sample_rp.client import RpError, SampleRp, SignedIn
 from scripts.sample_rp.config import rp_config
 from scripts.sample_rp.web import make_server
@@ -97,3 +101,24 @@ def test_sample_rp_sign_in_returns_validated_claims(
     assert isinstance(result, SignedIn)
     assert result.id_token["iss"] == platform.issuer and result.id_token["aud"] == "seminar"
     assert result.userinfo["tier"] == "entry"
+
+
+def test_two_sign_ins_in_one_totp_period_both_succeed(
+    platform: Settings, make_account: MakeAccount, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The realm refuses a used code; the sample RP's user, like a person, then waits for the next one.
+    Two back-to-back sign-ins of one account (as docs/rp-guide.md runs them) must both get tokens."""
+    prime = make_account(Tier.PRIME)
+    creds = tmp_path / "prime.json"
+    creds.write_text(
+        json.dumps({"username": prime.username, "password": prime.password, "totp_base32": prime.totp_base32})
+    )
+    if time.time() % 30 > 15:  # start early in a period, so both sign-ins fall in it
+        time.sleep(30.5 - time.time() % 30)
+    started = int(time.time() // 30)
+    for attempt in (1, 2):
+        code = sample_rp_main(["sign-in", "--rp", "jgrants", "--credentials", str(creds)])
+        out, err = capsys.readouterr()
+        assert code == 0, f"sign-in {attempt}: {out} {err}"
+        assert json.loads(out)["id_token"]["sub"] == prime.user_id
+    assert int(time.time() // 30) > started, "the second sign-in used the next period's code"

@@ -190,16 +190,19 @@ class BrowserFlow:
         password: str,
         otp: Callable[[], str] | None = None,
         result: LoginResult | None = None,
+        otp_attempts: int = 1,
     ) -> str | None:
         """Be the user agent only: open an authorization URL an RP built, fill Keycloak's forms, and return
         the URL the IdP redirected to at `redirect_uri` (code or error; the RP parses it). None when the flow
         stopped on a page instead (`result.page_errors` says why, `result.otp_prompted` whether a second
-        factor was asked)."""
+        factor was asked). `otp_attempts` > 1 lets a person's retry happen: the realm refuses a code that was
+        already used, so a second sign-in within one TOTP period needs the next code (see `NextTotp`)."""
         result = result if result is not None else LoginResult()
         target = Client(client_id="", redirect_uri=redirect_uri)
-        password_sent = otp_sent = False
+        password_sent = False
+        otp_sent = 0
         page = self._follow(self._request("GET", authorization_url, "authorize"), target, "authorize")
-        for _ in range(5):
+        for _ in range(4 + otp_attempts):
             if isinstance(page, str):
                 return page
             if page.status_code != 200:
@@ -210,9 +213,9 @@ class BrowserFlow:
             otp_form = next((f for f in parsed.forms if "otp" in f.fields), None)
             if otp_form is not None:
                 result.otp_prompted = True
-                if otp is None or otp_sent:
-                    return None  # no second factor to give, or the code given was refused
-                otp_sent = True
+                if otp is None or otp_sent >= otp_attempts:
+                    return None  # no second factor to give, or the codes given were refused
+                otp_sent += 1
                 data = {**otp_form.fields, "otp": otp()}
                 page = self._follow(
                     self._request("POST", urljoin(page.url, otp_form.action), "otp", data=data), target, "otp"
@@ -228,7 +231,7 @@ class BrowserFlow:
                 )
             else:
                 return None  # an error or info page (e.g. account disabled); page_errors says what
-        raise FlowError("login did not finish within 5 pages")
+        raise FlowError(f"login did not finish within {4 + otp_attempts} pages")
 
     def _finish(
         self, location: str, client: Client, state: str, verifier: str, result: LoginResult

@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pyotp
 import requests
 
 from realm.accounts import DEMO_ACCOUNTS_FILE
 from realm.oidc.browser_flow import BrowserFlow, LoginResult
+from realm.oidc.next_totp import NextTotp
 from scripts import settings
 from scripts.sample_rp.client import Refused, SampleRp
 from scripts.sample_rp.config import redirect_uri, rp_config
@@ -107,9 +107,12 @@ def _sign_in(args: argparse.Namespace) -> int:
     username, password, totp = _credentials(args, cfg)
     pending = rp.start(scope=args.scope, **_extra(args))
     agent = BrowserFlow(requests.Session(), cfg.issuer, verify=str(cfg.paths.ca_cert))
-    otp: Callable[[], str] | None = (lambda: pyotp.TOTP(totp).now()) if totp else None
+    otp: Callable[[], str] | None = NextTotp(totp) if totp else None
     result = LoginResult()
-    callback = agent.sign_in_at(pending.url, rp.config.redirect_uri, username, password, otp, result)
+    # A second attempt with the next code, as a person would: an earlier sign-in may have used this one.
+    callback = agent.sign_in_at(
+        pending.url, rp.config.redirect_uri, username, password, otp, result, otp_attempts=2
+    )
     if callback is None:
         print(json.dumps({"error": "login_incomplete", "page_errors": result.page_errors}), file=sys.stderr)
         return 2
