@@ -106,6 +106,7 @@ def inputs(now: dt.datetime) -> dict[str, tuple[str, Json]]:
     }
     scopes = ["openid", "profile", "email", "account", "corporate", "delegation"]
     delegated = {
+        "rp": {"client_id": "jgrants", "procedure": "subsidy-application"},  # a delegated sign-in names one
         "delegation": {
             "id": str(uuid.uuid4()),
             "principal_corporate_number": PRINCIPAL_NUMBER,
@@ -279,7 +280,7 @@ def signin_times(
                 name,
                 tax.password,
                 otp=pyotp.TOTP(tax.totp_base32 or "").now,
-                extra={"delegation": selected},
+                extra={"delegation": selected, "procedure": "subsidy-application"},
             )
             elapsed = time.perf_counter() - start
             assert result.tokens is not None, result
