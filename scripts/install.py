@@ -303,6 +303,7 @@ def ensure_all(settings: Settings) -> None:
     ensure_keycloak(settings)
     ensure_opa(settings)
     ensure_mailpit(settings)
+    ensure_minio(settings)  # tests only (the S3 ledger's real server), never started by `bizid up`
     ensure_extension()
     tls.ensure(settings.paths.tls)
     ensure_secret(settings, "admin-password")
