@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--ledger",
         type=_ledger,
         help="where the reminders sent are recorded: s3://bucket/prefix (a deployed target's scheduled job) "
-        "or a file (default: this platform's .bizid/state/audit/reminders.jsonl)",
+        "or a file (default: this platform's .bizid/audit/reminders.jsonl)",
     )
     rem.set_defaults(func=_reminders_cmd)
     timer = notify_sub.add_parser("timer", help="the systemd units that run the reminders daily (this clone)")
