@@ -9,7 +9,7 @@ from pathlib import Path
 
 from realm import reminders
 from realm.operator_audit import mask_username
-from realm.reminders import ReminderError, ReminderLedger
+from realm.reminders import FileLedger, Ledger, ReminderError
 from scripts import reminder_timer, settings
 from scripts.keycloak_admin import admin_client
 from scripts.notifications import local_notifier
@@ -17,6 +17,17 @@ from scripts.notifications import local_notifier
 
 def ledger_path(cfg: settings.Settings) -> Path:
     return cfg.paths.state / "audit" / "reminders.jsonl"
+
+
+def _ledger(text: str) -> str:
+    """`--ledger`: s3://bucket/prefix (a deployed target's job) or a file path; checked before any run."""
+    from realm.reminders import parse_ledger
+
+    try:
+        parse_ledger(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _days(text: str) -> int:
@@ -35,7 +46,10 @@ def _reminders_cmd(args: argparse.Namespace) -> int:
     notifier = local_notifier(cfg)
     if notifier is None:
         raise ReminderError("realm.yaml has no smtp section: reminders cannot be mailed")
-    result = reminders.run(admin_client(cfg), notifier, ReminderLedger(ledger_path(cfg)), args.days)
+    ledger: Ledger = (
+        FileLedger(ledger_path(cfg)) if args.ledger is None else reminders.open_ledger(args.ledger)
+    )
+    result = reminders.run(admin_client(cfg), notifier, ledger, args.days)
     for r in result.sent:
         print(f"sent {r.kind} to {mask_username(r.username)}")
     for r in result.failed:
@@ -65,6 +79,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     notify_sub = notify.add_subparsers(dest="notify_command", required=True)
     rem = notify_sub.add_parser("reminders", help="validity and delegation expiry reminders (idempotent)")
     rem.add_argument("--days", type=_days, default=30, help="deadlines within this many days (default 30)")
+    rem.add_argument(
+        "--ledger",
+        type=_ledger,
+        help="where the reminders sent are recorded: s3://bucket/prefix (a deployed target's scheduled job) "
+        "or a file (default: this platform's .bizid/audit/reminders.jsonl)",
+    )
     rem.set_defaults(func=_reminders_cmd)
     timer = notify_sub.add_parser("timer", help="the systemd units that run the reminders daily (this clone)")
     timer.add_argument("--days", type=_days, default=30, help="passed to each run (default 30)")
