@@ -81,7 +81,7 @@ def test_a_locked_bucket_refuses_a_put_without_integrity_header(s3_emulator: S3E
         endpoint_url=s3_emulator.endpoint,
         config=Config(request_checksum_calculation="when_required"),
     )
-    with pytest.raises(Exception, match="MissingUploadObjectWithObjectLockHeaders|Content-MD5"):
+    with pytest.raises(Exception, match=r"MissingUploadObjectWithObjectLockHeaders|Content-MD5"):
         bare.put_object(Bucket=bucket, Key="operator-trail/000000000001.json", Body=b"{}")
     home = OperatorTrail(bucket=bucket, region=REGION, endpoint_url=s3_emulator.endpoint)
     store = store_for(home, bare)  # the same client, through the store: accepted
@@ -137,7 +137,7 @@ def test_verify_finds_a_changed_or_missing_entry(s3_emulator: S3Emulator) -> Non
 
 def test_a_missing_bucket_is_refused_before_anything_is_written(s3_emulator: S3Emulator) -> None:  # noqa: F811
     trail = _trail(s3_emulator, "bizid-no-such-bucket-here")
-    with pytest.raises(S3StoreError, match="s3://bizid-no-such-bucket-here/operator-trail/.*NoSuchBucket"):
+    with pytest.raises(S3StoreError, match=r"s3://bizid-no-such-bucket-here/operator-trail/.*NoSuchBucket"):
         trail.check_writable()
 
 
