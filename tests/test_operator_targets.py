@@ -68,7 +68,8 @@ def _run(*argv: str) -> tuple[int, str, str]:
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and name in action.choices:
-            return action.choices[name]
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
     raise AssertionError(f"no command {name}")
 
 
