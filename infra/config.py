@@ -176,6 +176,20 @@ class AlarmConfig(_Model):
     replication_lag_ms: Annotated[int, Field(ge=100)]
 
 
+class RemindersConfig(_Model):
+    """The daily reminders job: `bizid notify reminders` as a scheduled ECS task in the primary region."""
+
+    image: ImageSource = ImageSource(dockerfile="infra/images/ops/Dockerfile")
+    """The `ops` image (Python and the repository's bizid CLI)."""
+    schedule: Annotated[str, Field(pattern=r"^cron\([0-9*?,/ LW#A-Z-]+\)$")] = "cron(0 9 * * ? *)"
+    """An EventBridge Scheduler cron expression, in `timezone`."""
+    timezone: Literal["Asia/Tokyo"] = "Asia/Tokyo"
+    days: Annotated[int, Field(ge=0, le=366)] = 30
+    """Passed as `--days`: deadlines within this many days are reminded (realm.reminders.MAX_DAYS)."""
+    cpu: Literal[256, 512, 1024] = 256
+    memory: Literal[512, 1024, 2048] = 512
+
+
 class StackConfig(_Model):
     """The whole stack: one region (dev) or Tokyo serving with Osaka on standby (staging, prod)."""
 
@@ -188,6 +202,7 @@ class StackConfig(_Model):
     edge: EdgeConfig
     audit: AuditConfig
     alarms: AlarmConfig
+    reminders: RemindersConfig = RemindersConfig()
 
     @model_validator(mode="after")
     def _topology(self) -> StackConfig:
@@ -212,9 +227,13 @@ class StackConfig(_Model):
         if self.environment == "prod":
             if not self.database.deletion_protection:
                 raise ValueError("database.deletionProtection must be true for prod")
-            for key, source in (("image", self.keycloak.image), ("opaImage", self.keycloak.opa_image)):
+            for key, source in (
+                ("keycloak.image", self.keycloak.image),
+                ("keycloak.opaImage", self.keycloak.opa_image),
+                ("reminders.image", self.reminders.image),
+            ):
                 if source.uri is not None and "@sha256:" not in source.uri:
-                    raise ValueError(f"keycloak.{key}.uri must be pinned by digest (@sha256:...) for prod")
+                    raise ValueError(f"{key}.uri must be pinned by digest (@sha256:...) for prod")
         return self
 
     @property

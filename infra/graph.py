@@ -154,6 +154,8 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
             out.update(
                 arn=f"arn:aws:ecs:{region}:{ACCOUNT_ID}:task-definition/{inputs['family']}:1", revision=1
             )
+        case "aws:scheduler/schedule:Schedule":
+            out.update(arn=f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/default/{rid}")
         case "aws:wafv2/webAcl:WebAcl":
             out.update(
                 arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{name}/{suffix}", capacity=800

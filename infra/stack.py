@@ -35,6 +35,7 @@ from infra.components.monitoring import (
 )
 from infra.components.network import Network, NetworkArgs
 from infra.components.operator_access import TRAIL_PREFIX, OperatorAccess, OperatorAccessArgs
+from infra.components.reminders import RemindersJob, RemindersJobArgs, ledger_uri
 from infra.components.secrets import (
     ReplicatedSecret,
     ReplicatedSecretArgs,
@@ -203,7 +204,11 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     )
 
     # Images: pinned from config, or built once and pushed to every region's registry.
-    image_sources = {"keycloak": config.keycloak.image, "opa": config.keycloak.opa_image}
+    image_sources = {
+        "keycloak": config.keycloak.image,
+        "opa": config.keycloak.opa_image,
+        "ops": config.reminders.image,  # the scheduled jobs' image (bizid CLI): infra/images/ops
+    }
     region_names = [r.region for r in config.regions]
     registries: dict[str, Registry] = (
         {
@@ -223,10 +228,12 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         for repo, source in image_sources.items()
     }
 
-    def pull_arns(region: str) -> list[pulumi.Input[str]]:
-        """The ECR repositories the tasks of a region pull from: the stack's own, or those of pinned URIs."""
+    def pull_arns(region: str, repos: tuple[str, ...] = ("keycloak", "opa")) -> list[pulumi.Input[str]]:
+        """The ECR repositories a task of a region pulls from: the stack's own, or those of pinned URIs."""
         arns: list[pulumi.Input[str]] = []
         for repo, source in image_sources.items():
+            if repo not in repos:
+                continue
             if source.uri is None:
                 arns.append(registries[region].arns[repo])
             elif (arn := ecr_repository_arn(source.uri)) is not None:
@@ -241,6 +248,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     glob = global_cluster(f"{prefix}-global", config.database, on[primary.region])
 
     deployments: list[RegionalDeployment] = []
+    reminders: RemindersJob | None = None
     validation_fqdns: list[pulumi.Output[str]] | None = None
     for region in config.regions:
         role = roles[region.region]
@@ -325,6 +333,26 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             ),
             opts,
         )
+        if is_primary:
+            # One schedule, in the region that serves: a second one would mail every reminder twice.
+            reminders = RemindersJob(
+                f"{label}-reminders",
+                RemindersJobArgs(
+                    environment=env,
+                    region=region.region,
+                    settings=config.reminders,
+                    image=images["ops"][region.region],
+                    image_repository_arns=pull_arns(region.region, ("ops",)),
+                    cluster_arn=service.cluster.arn,
+                    vpc_id=network.vpc_id,
+                    app_subnet_ids=network.app_subnet_ids,
+                    kms_key_arn=key.arn,
+                    ledger_bucket=audit.bucket_name,
+                    smtp_secret_arn=smtp_login.arn,
+                    log_retention_days=config.audit.log_retention_days,
+                ),
+                opts,
+            )
         EdgeProtection(
             f"{label}-waf",
             EdgeProtectionArgs(
@@ -422,6 +450,9 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         outputs[f"{d.config.label}EcsService"] = pulumi.Output.concat(
             d.service.cluster.name, "/", d.service.service.name
         )
+    if reminders is not None:
+        outputs["remindersSchedule"] = reminders.schedule.name
+        outputs["remindersLedger"] = deployments[0].audit.bucket_name.apply(ledger_uri)
     outputs["smtpSecretArn"] = smtp_login.arn
     outputs["smtpSecretName"] = smtp_login.name
     outputs["operatorSecretName"] = operator_secret.name  # target files: operator_account.secret

@@ -35,6 +35,11 @@ on AWS against the major it is tested against here."""
 MAILPIT_MODULE = "github.com/axllent/mailpit"
 MAILPIT_VERSION = "v1.33.1"
 """The local mail server (SMTP + web UI + API): `go install`ed like OPA (scripts/install.py)."""
+MINIO_MODULE = "github.com/minio/minio"
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+"""A real S3 implementation for the tests of the S3 ledger and store (realm/s3_store.py): conditional writes
+(If-None-Match), checksums, Object Lock. MinIO publishes no semver tags; this is the newest module version
+on the Go module proxy (its `@latest`). `go install`ed like OPA; tests only, never part of a deployment."""
 
 REALM = "bizid"
 """The realm's name; realm/definitions/realm.yaml declares it (tests/test_layers.py keeps them equal)."""

@@ -96,8 +96,9 @@ class StoredObject:
     etag: str
 
 
-def s3_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 S3 client: signature v4, standard retries, path-style addressing for a custom endpoint."""
+def s3_client(region: str | None = None, endpoint_url: str | None = None, session: Any = None) -> Any:
+    """A boto3 S3 client: signature v4, standard retries, path-style addressing for a custom endpoint;
+    credentials from `session` (a boto3.Session) or the default AWS chain."""
     import boto3
     from botocore.config import Config
 
@@ -108,7 +109,7 @@ def s3_client(region: str | None = None, endpoint_url: str | None = None) -> Any
         read_timeout=30,
         s3={"addressing_style": "path" if endpoint_url else "auto"},
     )
-    return boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+    return (session or boto3).client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 def _code(exc: Exception) -> str:

@@ -9,13 +9,24 @@ from pathlib import Path
 
 from realm import reminders
 from realm.operator_audit import mask_username
-from realm.reminders import ReminderError, ReminderLedger
+from realm.reminders import FileLedger, Ledger, ReminderError
 from scripts import operating, reminder_timer, settings
 from scripts.operating import Context
 
 
 def ledger_path(cfg: settings.Settings) -> Path:
     return cfg.paths.state / "audit" / "reminders.jsonl"
+
+
+def _ledger(text: str) -> str:
+    """`--ledger`: s3://bucket/prefix (a deployed target's job) or a file path; checked before any run."""
+    from realm.reminders import parse_ledger
+
+    try:
+        parse_ledger(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _days(text: str) -> int:
@@ -33,7 +44,11 @@ def _reminders_cmd(args: argparse.Namespace, ctx: Context) -> int:
     notifier = ctx.notifier()
     if notifier is None:
         raise ReminderError("realm.yaml has no smtp section: reminders cannot be mailed")
-    ledger = ReminderLedger(ctx.state() / "audit" / "reminders.jsonl")
+    ledger: Ledger = (
+        FileLedger(ctx.state() / "audit" / "reminders.jsonl")
+        if args.ledger is None
+        else reminders.open_ledger(args.ledger)
+    )
     result = reminders.run(ctx.admin(), notifier, ledger, args.days)
     for r in result.sent:
         print(f"sent {r.kind} to {mask_username(r.username)}")
@@ -64,6 +79,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     notify_sub = notify.add_subparsers(dest="notify_command", required=True)
     rem = notify_sub.add_parser("reminders", help="validity and delegation expiry reminders (idempotent)")
     rem.add_argument("--days", type=_days, default=30, help="deadlines within this many days (default 30)")
+    rem.add_argument(
+        "--ledger",
+        type=_ledger,
+        help="where the reminders sent are recorded: s3://bucket/prefix (a deployed target's scheduled job) "
+        "or a file (default: this platform's .bizid/state/audit/reminders.jsonl)",
+    )
     operating.register(rem, _reminders_cmd)
     timer = notify_sub.add_parser("timer", help="the systemd units that run the reminders daily (this clone)")
     timer.add_argument("--days", type=_days, default=30, help="passed to each run (default 30)")

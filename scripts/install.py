@@ -23,6 +23,8 @@ from scripts.settings import (
     KEYCLOAK_VERSION,
     MAILPIT_MODULE,
     MAILPIT_VERSION,
+    MINIO_MODULE,
+    MINIO_VERSION,
     OPA_VERSION,
     REPO_ROOT,
     Settings,
@@ -213,9 +215,9 @@ def ensure_opa(settings: Settings) -> Path:
 # --- Mailpit, the local mail server (Go module proxy) ---------------------------------------------
 
 
-def _mailpit_version(binary: Path) -> str | None:
-    """The module version Go recorded in the binary (`go version -m`; a `go install`ed Mailpit calls
-    itself "dev", and its own `version` command would ask GitHub for updates)."""
+def _module_version(binary: Path, module: str) -> str | None:
+    """The module version Go recorded in the binary (`go version -m`): a `go install`ed Mailpit calls
+    itself "dev" (its own `version` command would ask GitHub for updates), MinIO prints a release name."""
     if not binary.exists() or not shutil.which("go"):
         return None
     try:
@@ -224,15 +226,35 @@ def _mailpit_version(binary: Path) -> str | None:
         return None
     for line in out.stdout.splitlines():
         fields = line.split()
-        if fields[:2] == ["mod", MAILPIT_MODULE] and len(fields) > 2:
+        if fields[:2] == ["mod", module] and len(fields) > 2:
             return fields[2]
     return None
+
+
+def _mailpit_version(binary: Path) -> str | None:
+    return _module_version(binary, MAILPIT_MODULE)
 
 
 def ensure_mailpit(settings: Settings) -> Path:
     """Mailpit built with `go install` at the pinned version, cached in ~/.cache/bizid like OPA."""
     return _go_install(
         settings, "Mailpit", MAILPIT_MODULE, MAILPIT_VERSION, settings.paths.mailpit, _mailpit_version
+    )
+
+
+# --- MinIO, the tests' S3 server (Go module proxy) -------------------------------------------------
+
+
+def ensure_minio(settings: Settings) -> Path:
+    """MinIO built with `go install` at the pinned version, cached in ~/.cache/bizid like OPA: the real S3
+    server of the S3 ledger's and store's tests (tests/s3_server.py)."""
+    return _go_install(
+        settings,
+        "MinIO",
+        MINIO_MODULE,
+        MINIO_VERSION,
+        settings.paths.minio,
+        lambda binary: _module_version(binary, MINIO_MODULE),
     )
 
 

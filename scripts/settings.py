@@ -20,6 +20,8 @@ from realm.platform import (  # re-exported: the pins live in the lower layer, r
     LOOPBACK,
     MAILPIT_MODULE,
     MAILPIT_VERSION,
+    MINIO_MODULE,
+    MINIO_VERSION,
     OPA_VERSION,
     POSTGRES_MAJOR,
     REALM,
@@ -35,6 +37,8 @@ __all__ = [
     "LOOPBACK",
     "MAILPIT_MODULE",
     "MAILPIT_VERSION",
+    "MINIO_MODULE",
+    "MINIO_VERSION",
     "OPA_VERSION",
     "POSTGRES_MAJOR",
     "REALM",
@@ -61,6 +65,8 @@ class Ports:
     mail_smtp: int = 11025
     mail_http: int = 18025
     """Mailpit: SMTP (Keycloak and the notifier send here) and its web UI + API (tests read mail there)."""
+    s3: int = 16900
+    """MinIO, the tests' S3 server (tests/s3_server.py): started by the tests that need it, not `bizid up`."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,10 @@ class Paths:
     @property
     def mailpit(self) -> Path:
         return self.bin / "mailpit"
+
+    @property
+    def minio(self) -> Path:
+        return self.bin / "minio"
 
     @property
     def mail_db(self) -> Path:
@@ -244,6 +254,7 @@ def for_platform(state: Path, offset: int, cache: Path | None = None) -> Setting
         rp=defaults.rp + offset,
         mail_smtp=defaults.mail_smtp + offset,
         mail_http=defaults.mail_http + offset,
+        s3=defaults.s3 + offset,
     )
     cache = cache or Path(os.environ.get("BIZID_CACHE_DIR", Path.home() / ".cache" / "bizid"))
     return Settings(ports=ports, paths=Paths(state=state.resolve(), cache=cache))

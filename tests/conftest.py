@@ -35,6 +35,7 @@ from scripts.keycloak_admin import admin_client
 from scripts.sample_rp.client import Refused, SampleRp, SignedIn
 from scripts.sample_rp.config import redirect_uri, rp_config
 from scripts.settings import Settings
+from tests.s3_server import s3_bucket, s3_server  # noqa: F401  (fixtures: a real S3 server, MinIO)
 
 MakeAccount = Callable[..., CreatedAccount]
 _ACCOUNT_SERIAL = itertools.count()  # one sequence for the whole run: usernames never collide across modules

@@ -3,10 +3,10 @@
 A target file for a loopback stand-in of a deployed platform — this checkout's own platform, reached only
 through the target file: its Keycloak URL and CA, secrets from environment variables (a deployed target reads
 them from Secrets Manager: tests/test_targets.py), mail through its Mailpit as `smtp`, and the operator audit
-trail in an S3-compatible server on loopback (tests/s3_emulator.py: moto's server mode, an emulator, as S3
-cannot run here). The one-time `bizid realm bootstrap` makes `bizid-operator` with the bootstrap admin;
-everything after that signs in as the operator account, and Keycloak's admin events show it was that
-account that changed the user (not the bootstrap admin, not the reconciler).
+trail in a real S3-compatible server on loopback (MinIO, tests/s3_server.py; AWS S3 cannot run here). The
+one-time `bizid realm bootstrap` makes `bizid-operator` with the bootstrap admin; everything after that signs
+in as the operator account, and Keycloak's admin events show it was that account that changed the user (not
+the bootstrap admin, not the reconciler).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from scripts.settings import Settings
 from scripts.targets import BOOTSTRAP_PASSWORD_ENV, BOOTSTRAP_USERNAME_ENV
 from tests.conftest import MakeAccount
 from tests.conftest import run_cli as run
-from tests.s3_emulator import REGION, S3Emulator, s3_emulator  # noqa: F401 (the fixture)
+from tests.s3_server import S3Server
 
 pytestmark = pytest.mark.platform
 
@@ -41,6 +41,7 @@ OPERATOR_SECRET_ENV = "BIZID_STAND_IN_OPERATOR_SECRET"
 RECONCILER_SECRET_ENV = "BIZID_STAND_IN_RECONCILER_SECRET"
 REALM = "bizid"
 OPERATOR = "op.suzuki"
+REGION = "ap-northeast-1"
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,12 @@ def operator_secret(monkeypatch_module: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(scope="module")
-def bucket(s3_emulator: S3Emulator) -> str:  # noqa: F811
-    return s3_emulator.bucket(locked=True)
+def bucket(s3_server: S3Server, monkeypatch_module: pytest.MonkeyPatch) -> str:
+    """A locked bucket like the audit archive; the AWS chain of this process reaches the S3 server."""
+    for name, value in s3_server.environ().items():
+        monkeypatch_module.setenv(name, value)
+    monkeypatch_module.delenv("AWS_PROFILE", raising=False)
+    return s3_server.bucket(locked=True)
 
 
 def _target_file(platform: Settings, rp_secrets: Path, trail: dict[str, Any]) -> dict[str, Any]:
@@ -84,11 +89,11 @@ def definitions_dir(
     tmp_path_factory: pytest.TempPathFactory,
     platform: Settings,
     bucket: str,
-    s3_emulator: S3Emulator,  # noqa: F811
+    s3_server: S3Server,
 ) -> Path:
     directory = tmp_path_factory.mktemp("operator-target") / "definitions"
     shutil.copytree(loader.DEFINITIONS_DIR, directory)
-    trail = {"bucket": bucket, "region": REGION, "endpoint_url": s3_emulator.endpoint}
+    trail = {"bucket": bucket, "region": REGION, "endpoint_url": s3_server.endpoint}
     body = _target_file(platform, directory.parent / "rp-secrets", trail)
     (directory / "targets" / f"{TARGET}.yaml").write_text(yaml.safe_dump(body))
     bad = {**trail, "bucket": "bizid-no-such-audit-bucket"}
@@ -204,7 +209,7 @@ def test_suspend_reactivate_and_trace_as_the_operator_account(
     definitions_dir: Path,
     bootstrapped: str,
     bucket: str,
-    s3_emulator: S3Emulator,  # noqa: F811
+    s3_server: S3Server,
     make_account: MakeAccount,
     admin: Any,
     capsys: pytest.CaptureFixture[str],
@@ -232,7 +237,7 @@ def test_suspend_reactivate_and_trace_as_the_operator_account(
     assert len(changes) >= 2 and {e["authDetails"]["userId"] for e in changes} == {operator_user}, changes
 
     # The trail went to the target's S3 bucket, chained and masked; this machine's trail file is untouched.
-    home = OperatorTrail(bucket=bucket, region=REGION, endpoint_url=s3_emulator.endpoint)
+    home = OperatorTrail(bucket=bucket, region=REGION, endpoint_url=s3_server.endpoint)
     trail = S3OperatorAuditTrail(home)
     trail.verify()
     entries = trail.entries(prime.user_id)

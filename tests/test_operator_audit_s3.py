@@ -1,5 +1,5 @@
-"""The operator audit trail of a deployed target in S3 (realm/operator_audit_s3.py), against an S3-compatible
-server on loopback (tests/s3_emulator.py: moto's server mode, an emulator: S3 itself cannot run here).
+"""The operator audit trail of a deployed target in S3 (realm/operator_audit_s3.py), against a real
+S3-compatible server on loopback (MinIO, tests/s3_server.py; AWS S3 itself cannot run here).
 
 One object per entry, chained like the file trail; exactly once under concurrent operators (a conditional
 PUT that loses re-reads and chains after the winner); every PUT accepted by a bucket with Object Lock
@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,18 @@ from realm.operator_audit_s3 import S3OperatorAuditTrail, store_for
 from realm.s3_store import S3StoreError
 from realm.targets import OperatorTrail
 from scripts import cli
-from tests.s3_emulator import REGION, S3Emulator, s3_emulator  # noqa: F401 (the fixture)
+from tests.s3_server import S3Server
+
+REGION = "ap-northeast-1"
+
+
+@pytest.fixture(autouse=True)
+def aws_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The trail builds its client from the usual AWS chain, as on an operator's machine."""
+    for name, value in s3_server.environ().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield
 
 
 def _entry(n: int, account: str = "acc-1") -> AuditEntry:
@@ -42,19 +54,19 @@ def _entry(n: int, account: str = "acc-1") -> AuditEntry:
     )
 
 
-def _trail(emulator: S3Emulator, bucket: str, prefix: str = "operator-trail/") -> S3OperatorAuditTrail:
-    home = OperatorTrail(bucket=bucket, prefix=prefix, region=REGION, endpoint_url=emulator.endpoint)
+def _trail(server: S3Server, bucket: str, prefix: str = "operator-trail/") -> S3OperatorAuditTrail:
+    home = OperatorTrail(bucket=bucket, prefix=prefix, region=REGION, endpoint_url=server.endpoint)
     return S3OperatorAuditTrail(home)
 
 
-def test_entries_are_objects_chained_in_order(s3_emulator: S3Emulator) -> None:  # noqa: F811
-    bucket = s3_emulator.bucket(locked=True)
-    trail = _trail(s3_emulator, bucket)
+def test_entries_are_objects_chained_in_order(s3_server: S3Server) -> None:
+    bucket = s3_server.bucket(locked=True)
+    trail = _trail(s3_server, bucket)
     trail.check_writable()
     first = trail.append(_entry(1))
     second = trail.append(_entry(2, "acc-2"))
     assert first.prev == GENESIS and second.prev == digest(first.line())
-    client = s3_emulator.client()
+    client = s3_server.client()
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == ["operator-trail/000000000001.json", "operator-trail/000000000002.json"]
     body = client.get_object(Bucket=bucket, Key=keys[1])["Body"].read().decode()
@@ -64,37 +76,38 @@ def test_entries_are_objects_chained_in_order(s3_emulator: S3Emulator) -> None: 
     with pytest.raises(Exception, match="AccessDenied"):
         client.delete_object(Bucket=bucket, Key=keys[0], VersionId=version)
     # Read back by a fresh trail (another machine): same entries, intact chain, filter by account.
-    again = _trail(s3_emulator, bucket)
+    again = _trail(s3_server, bucket)
     again.verify()
     assert [e.reason for e in again.entries()] == ["reason 1", "reason 2"]
     assert [e.account_id for e in again.entries("acc-2")] == ["acc-2"]
 
 
-def test_a_locked_bucket_refuses_a_put_without_integrity_header(s3_emulator: S3Emulator) -> None:  # noqa: F811
+def test_a_locked_bucket_refuses_a_put_without_integrity_header(s3_server: S3Server) -> None:
     """Why the store sends Content-MD5 and x-amz-checksum-sha256: without them the PUT is refused."""
-    bucket = s3_emulator.bucket(locked=True)
+    bucket = s3_server.bucket(locked=True)
     import boto3
 
     bare = boto3.client(
         "s3",
         region_name=REGION,
-        endpoint_url=s3_emulator.endpoint,
-        config=Config(request_checksum_calculation="when_required"),
+        endpoint_url=s3_server.endpoint,
+        config=Config(request_checksum_calculation="when_required", s3={"addressing_style": "path"}),
     )
-    with pytest.raises(Exception, match=r"MissingUploadObjectWithObjectLockHeaders|Content-MD5"):
+    with pytest.raises(Exception) as refused:
         bare.put_object(Bucket=bucket, Key="operator-trail/000000000001.json", Body=b"{}")
-    home = OperatorTrail(bucket=bucket, region=REGION, endpoint_url=s3_emulator.endpoint)
+    assert "MD5" in str(refused.value) or "checksum" in str(refused.value).lower(), refused.value
+    home = OperatorTrail(bucket=bucket, region=REGION, endpoint_url=s3_server.endpoint)
     store = store_for(home, bare)  # the same client, through the store: accepted
     trail = S3OperatorAuditTrail(home, store)
     trail.append(_entry(1))
     assert len(trail.entries()) == 1
 
 
-def test_two_operators_at_once_each_write_exactly_once(s3_emulator: S3Emulator) -> None:  # noqa: F811
+def test_two_operators_at_once_each_write_exactly_once(s3_server: S3Server) -> None:
     """A reads the last entry, B writes the same next number first: A's conditional PUT gets 412, A re-reads
     and chains after B. Nothing is overwritten, nothing lost, the chain holds."""
-    bucket = s3_emulator.bucket(locked=True)
-    a, b = _trail(s3_emulator, bucket), _trail(s3_emulator, bucket)
+    bucket = s3_server.bucket(locked=True)
+    a, b = _trail(s3_server, bucket), _trail(s3_server, bucket)
     a.append(_entry(1))
     real_put = a.store.put_if_absent
     outcomes: list[bool] = []
@@ -109,20 +122,20 @@ def test_two_operators_at_once_each_write_exactly_once(s3_emulator: S3Emulator) 
     a.store.put_if_absent = racing_put  # type: ignore[method-assign]
     written = a.append(_entry(3, "acc-a"))
     assert outcomes == [False, True]  # the first PUT lost the race (HTTP 412), the retry won
-    entries = _trail(s3_emulator, bucket).entries()
+    entries = _trail(s3_server, bucket).entries()
     assert [e.account_id for e in entries] == ["acc-1", "acc-b", "acc-a"]
     assert written.prev == digest(entries[1].line())
-    _trail(s3_emulator, bucket).verify()
+    _trail(s3_server, bucket).verify()
 
 
-def test_verify_finds_a_changed_or_missing_entry(s3_emulator: S3Emulator) -> None:  # noqa: F811
+def test_verify_finds_a_changed_or_missing_entry(s3_server: S3Server) -> None:
     """In a bucket without Object Lock (a wrong bucket, or a hand-made copy) entries can be replaced or
     removed: the chain and the numbering show it."""
-    bucket = s3_emulator.bucket(locked=False)
-    trail = _trail(s3_emulator, bucket)
+    bucket = s3_server.bucket(locked=False)
+    trail = _trail(s3_server, bucket)
     for n in (1, 2, 3):
         trail.append(_entry(n))
-    client = s3_emulator.client()
+    client = s3_server.client()
     key = "operator-trail/000000000001.json"
     changed = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
     changed["reason"] = "nothing happened"
@@ -135,8 +148,8 @@ def test_verify_finds_a_changed_or_missing_entry(s3_emulator: S3Emulator) -> Non
         trail.verify()
 
 
-def test_a_missing_bucket_is_refused_before_anything_is_written(s3_emulator: S3Emulator) -> None:  # noqa: F811
-    trail = _trail(s3_emulator, "bizid-no-such-bucket-here")
+def test_a_missing_bucket_is_refused_before_anything_is_written(s3_server: S3Server) -> None:
+    trail = _trail(s3_server, "bizid-no-such-bucket-here")
     with pytest.raises(S3StoreError, match=r"s3://bizid-no-such-bucket-here/operator-trail/.*NoSuchBucket"):
         trail.check_writable()
 
@@ -169,15 +182,15 @@ def _definitions(tmp_path: Path, trail: dict[str, Any]) -> Path:
 
 
 def test_audit_verify_reads_the_target_trail_back(
-    s3_emulator: S3Emulator,  # noqa: F811
+    s3_server: S3Server,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bucket = s3_emulator.bucket(locked=True)
+    bucket = s3_server.bucket(locked=True)
     monkeypatch.setenv("BIZID_TEST_OPERATOR_SECRET", "operator-secret")
-    trail = {"bucket": bucket, "region": REGION, "endpoint_url": s3_emulator.endpoint}
+    trail = {"bucket": bucket, "region": REGION, "endpoint_url": s3_server.endpoint}
     directory = _definitions(tmp_path, trail)
-    _trail(s3_emulator, bucket).append(_entry(1))
+    _trail(s3_server, bucket).append(_entry(1))
     args = ("--target", "s3-stand-in", "--definitions", str(directory))
     code, out, err = _run("audit", "verify", *args)
     assert code == 0, (out, err)

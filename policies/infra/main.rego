@@ -14,6 +14,7 @@ import data.infra.engine
 import data.infra.exposure
 import data.infra.failover
 import data.infra.iam
+import data.infra.jobs
 import data.infra.logs
 import data.infra.naming
 import data.infra.operations
@@ -21,4 +22,4 @@ import data.infra.registry
 import data.infra.resilience
 import data.infra.sidecar
 
-deny := (((((((((((audit.deny | edge.deny) | encryption.deny) | engine.deny) | exposure.deny) | failover.deny) | iam.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny
+deny := ((((((((((((audit.deny | edge.deny) | encryption.deny) | engine.deny) | exposure.deny) | failover.deny) | iam.deny) | jobs.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny

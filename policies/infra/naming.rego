@@ -21,6 +21,7 @@
 #   CloudWatch alarm: CloudWatch API Reference, PutMetricAlarm (255, printable ASCII)
 #   WAF web ACL: WAFV2 API Reference, CreateWebACL (128, ^[\w\-]+$)
 #   Firehose delivery stream: Firehose API Reference, CreateDeliveryStream (64, [a-zA-Z0-9_.-])
+#   EventBridge Scheduler schedule: Scheduler API Reference, CreateSchedule (1-64, [0-9a-zA-Z-_.]+)
 #   Route 53 health checks, records, certificates, VPC parts, ...: no name AWS constrains (tags only).
 
 # METADATA
@@ -69,6 +70,7 @@ rules := {
 	"aws:secretsmanager/secret:Secret": {"property": "name", "max": 512, "pattern": `^[A-Za-z0-9/_+=.@-]+$`, "auto": true},
 	"aws:wafv2/webAcl:WebAcl": {"property": "name", "max": 128, "pattern": `^[\w-]+$`, "auto": true},
 	"aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {"property": "name", "max": 64, "pattern": `^[A-Za-z0-9_.-]+$`, "auto": true},
+	"aws:scheduler/schedule:Schedule": {"property": "name", "max": 64, "pattern": `^[0-9a-zA-Z_.-]+$`, "auto": true, "prefix": {"property": "namePrefix", "max": 38}},
 }
 
 # Types without a name AWS constrains (tags, ids or a parent's name only). A new type must be put in one list.

@@ -123,7 +123,11 @@ _cpu_scaled(region) if {
 	spec.predefinedMetricType == "ECSServiceAverageCPUUtilization"
 }
 
-tasks := lib.resources_of("aws:ecs/taskDefinition:TaskDefinition")
+# Every task but a scheduled job's (family bizid-<env>-reminders, policies/infra/jobs.rego) is Keycloak's.
+tasks := [t |
+	some t in lib.resources_of("aws:ecs/taskDefinition:TaskDefinition")
+	not endswith(object.get(t.inputs, "family", ""), "-reminders")
+]
 
 containers(task) := {c.name: c | some c in json.unmarshal(task.inputs.containerDefinitions)}
 

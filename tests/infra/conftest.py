@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import STACKS
-from infra.graph import Graph, stack_graph
+from infra.graph import Graph, Resource, stack_graph
 
 TOKYO, OSAKA = "ap-northeast-1", "ap-northeast-3"
 
@@ -48,3 +48,13 @@ def opa() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # pulumi_aws defines its deprecated S3 *V2 classes at import time; that noise is not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")
+
+
+def keycloak_tasks(graph: Graph) -> list[Resource]:
+    """The Keycloak task definitions (family bizid-<env>-keycloak: Keycloak and its OPA sidecar); the stack's
+    other tasks (the reminders job) have their own tests."""
+    return [
+        t
+        for t in graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        if str(t.inputs.get("family", "")).endswith("-keycloak")
+    ]

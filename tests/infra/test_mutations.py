@@ -20,7 +20,7 @@ import infra.stack
 from infra.config import StackConfig, StackSecrets, load_stack_config
 from infra.graph import Graph, run_program
 from infra.stack import build_stack
-from tests.infra.conftest import OSAKA, graph_of
+from tests.infra.conftest import OSAKA, graph_of, keycloak_tasks
 from tests.infra.test_policies import rego_deny
 
 Program = Callable[[StackConfig, StackSecrets], dict[str, pulumi.Output[Any]]]
@@ -83,7 +83,7 @@ def drop_object_lock(graph: Graph) -> None:
 
 
 def _edit_containers(graph: Graph, change: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
-    for task in graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+    for task in keycloak_tasks(graph):
         keycloak, opa = json.loads(task.inputs["containerDefinitions"])
         change(keycloak, opa)
         task.inputs["containerDefinitions"] = json.dumps([keycloak, opa])

@@ -24,7 +24,7 @@ from infra.config import STACKS, StackConfig, StackSecrets, load_stack_config
 from infra.graph import Graph, graph_diff, mock_secrets, run_program
 from infra.stack import build_stack
 from realm import site
-from tests.infra.conftest import OSAKA, TOKYO, graph_of
+from tests.infra.conftest import OSAKA, TOKYO, graph_of, keycloak_tasks
 from tests.infra.test_policies import rego_deny
 
 # --- graph mutations: one defect each -------------------------------------------------------------------
@@ -136,7 +136,7 @@ def keycloak_as_master_user(graph: Graph) -> None:
         for s in graph.of_type("aws:secretsmanager/secret:Secret")
         if (s.inputs.get("tags") or {}).get("bizid:purpose") == "aurora-master"
     )
-    for task in graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+    for task in keycloak_tasks(graph):
         containers = json.loads(task.inputs["containerDefinitions"])
         for secret in containers[0]["secrets"]:
             if secret["name"] in ("KC_DB_USERNAME", "KC_DB_PASSWORD"):
@@ -203,7 +203,7 @@ def test_program_building_images_on_the_default_provider_is_caught(
     monkeypatch.setattr(infra.stack, "image_build_provider", lambda: None)
     graph = run_program("dev", load_stack_config("dev"))
     found = [m for m in rego_deny(opa, graph, tmp_path) if "uses a default provider" in m]
-    assert len(found) == len(graph.of_type("docker-build:index:Image")) == 2, found
+    assert len(found) == len(graph.of_type("docker-build:index:Image")) == 3, found  # keycloak, opa, ops
 
 
 # --- the graph as a preview would see it ----------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_keycloak_connects_as_its_own_database_user() -> None:
     secrets = {s.state["arn"]: s for s in graph.of_type("aws:secretsmanager/secret:Secret")}
     purposes = {(s.inputs.get("tags") or {}).get("bizid:purpose") for s in secrets.values()}
     assert {"aurora-master", "keycloak-db"} <= purposes
-    for task in graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+    for task in keycloak_tasks(graph):
         keycloak = json.loads(task.inputs["containerDefinitions"])[0]
         sources = {s["name"]: s["valueFrom"] for s in keycloak["secrets"]}
         for name in ("KC_DB_USERNAME", "KC_DB_PASSWORD"):

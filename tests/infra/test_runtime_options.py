@@ -24,7 +24,7 @@ from realm import keycloak_options
 from realm.platform import OPA_VERSION, POSTGRES_MAJOR, REPO_ROOT
 from scripts import install, services
 from scripts.settings import Paths, Ports, Settings
-from tests.infra.conftest import graph_of
+from tests.infra.conftest import graph_of, keycloak_tasks
 
 STACKS = ("dev", "staging", "prod")
 IMAGES = REPO_ROOT / "infra" / "images"
@@ -64,7 +64,7 @@ def _local_settings(tmp_path: Path) -> Settings:
 
 def _tasks(stack: str) -> list[tuple[Any, dict[str, Any], dict[str, Any]]]:
     found = []
-    for task in graph_of(stack).of_type("aws:ecs/taskDefinition:TaskDefinition"):
+    for task in keycloak_tasks(graph_of(stack)):
         keycloak, sidecar = json.loads(task.inputs["containerDefinitions"])
         found.append((task, keycloak, sidecar))
     assert found, f"{stack}: no task definition"

@@ -11,7 +11,7 @@ import pytest
 from infra.components.monitoring import ROUTE53_METRICS_REGION
 from infra.config import STACKS, load_stack_config
 from infra.graph import PROVIDER_TYPE
-from tests.infra.conftest import OSAKA, TOKYO, graph_of
+from tests.infra.conftest import OSAKA, TOKYO, graph_of, keycloak_tasks
 from tests.infra.test_policies import rego_deny
 
 
@@ -108,7 +108,7 @@ def test_standby_runs_reduced_size_and_primary_full_size() -> None:
 def test_keycloak_task_uses_regional_database_secrets_and_images() -> None:
     graph = graph_of("prod")
     endpoints = {c.region: c.state["endpoint"] for c in graph.of_type("aws:rds/cluster:Cluster")}
-    for task in graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+    for task in keycloak_tasks(graph):
         keycloak, opa = json.loads(task.inputs["containerDefinitions"])
         env = {e["name"]: e["value"] for e in keycloak["environment"]}
         assert endpoints[str(task.region)] in env["KC_DB_URL"]
@@ -129,13 +129,11 @@ def test_images_from_config_need_no_build() -> None:
         "image": {"uri": pinned},
         "opaImage": {"uri": pinned.replace("keycloak", "opa")},
     }
+    raw["reminders"] = {"image": {"uri": pinned.replace("keycloak", "ops")}}
     graph = run_program("prod", parse_config(raw))
     assert graph.of_type("docker-build:index:Image") == []
     assert graph.of_type("aws:ecr/repository:Repository") == []
-    images = {
-        json.loads(t.inputs["containerDefinitions"])[0]["image"]
-        for t in graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
-    }
+    images = {json.loads(t.inputs["containerDefinitions"])[0]["image"] for t in keycloak_tasks(graph)}
     assert images == {pinned}
 
 
@@ -169,7 +167,7 @@ def test_opa_sidecar_demands_keycloaks_token_from_secrets_manager(opa: Path, tmp
     assert keycloak_service.OPA_TOKEN_ENV == opa_server.DECIDE_TOKEN_ENV
     assert keycloak_service.OPA_SECURITY_FLAGS == opa_server.SECURITY_FLAGS
     graph = graph_of("prod")
-    tasks = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    tasks = keycloak_tasks(graph)
     assert tasks
     for task in tasks:
         keycloak, sidecar = json.loads(task.inputs["containerDefinitions"])
@@ -189,7 +187,7 @@ def test_opa_sidecar_demands_keycloaks_token_from_secrets_manager(opa: Path, tmp
 )
 def test_opa_sidecar_mutations_are_caught(mutation: str, opa: Path, tmp_path: Path) -> None:
     graph = copy.deepcopy(graph_of("prod"))
-    task = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")[0]
+    task = keycloak_tasks(graph)[0]
     keycloak, sidecar = json.loads(task.inputs["containerDefinitions"])
     if mutation == "no-authentication":
         sidecar["command"].remove("--authentication=token")
