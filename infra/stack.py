@@ -34,12 +34,14 @@ from infra.components.monitoring import (
     HealthCheckAlarmsArgs,
 )
 from infra.components.network import Network, NetworkArgs
+from infra.components.operator_access import TRAIL_PREFIX, OperatorAccess, OperatorAccessArgs
 from infra.components.reminders import RemindersJob, RemindersJobArgs, ledger_uri
 from infra.components.secrets import (
     ReplicatedSecret,
     ReplicatedSecretArgs,
     SesSmtpLogin,
     SesSmtpLoginArgs,
+    operator_secret_name,
     realm_admin_secret_name,
     rp_secret_prefix,
     smtp_secret_name,
@@ -181,6 +183,21 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             keys[primary.region].arn,
             replicas,
             secret_name=realm_admin_secret_name(env),
+            recovery_window_days=30 if config.is_prod else 0,
+        ),
+        on[primary.region],
+    )
+    # The lifecycle commands' operator account (realm/operator_account.py): like the reconciler's, created
+    # empty, written by `bizid realm bootstrap`; a separate secret: neither login can do the other's work.
+    operator_secret = ReplicatedSecret(
+        f"{prefix}-operator",
+        ReplicatedSecretArgs(
+            "bizid operators: secret of the service-account client bizid-operator (master realm)",
+            None,
+            primary.region,
+            keys[primary.region].arn,
+            replicas,
+            secret_name=operator_secret_name(env),
             recovery_window_days=30 if config.is_prod else 0,
         ),
         on[primary.region],
@@ -404,6 +421,20 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         metrics,
     )
 
+    # What an operator's role needs for `bizid accounts ... --target` (infra/components/operator_access.py).
+    operator_access = OperatorAccess(
+        f"{prefix}-operator-access",
+        OperatorAccessArgs(
+            environment=env,
+            secret_arns=[operator_secret.arn, smtp_login.arn],
+            secrets_key_arn=keys[primary.region].arn,
+            secrets_region=primary.region,
+            audit_buckets={d.config.region: d.audit.bucket_arn for d in deployments},
+            audit_keys={d.config.region: keys[d.config.region].arn for d in deployments},
+        ),
+        on[primary.region],
+    )
+
     outputs: dict[str, pulumi.Output[object]] = {
         "url": pulumi.Output.from_input(f"https://{config.dns.hostname}"),
         "globalClusterId": glob.id,
@@ -424,4 +455,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
         outputs["remindersLedger"] = deployments[0].audit.bucket_name.apply(ledger_uri)
     outputs["smtpSecretArn"] = smtp_login.arn
     outputs["smtpSecretName"] = smtp_login.name
+    outputs["operatorSecretName"] = operator_secret.name  # target files: operator_account.secret
+    outputs["operatorPolicyArn"] = operator_access.policy_arn  # attach to the operators' role
+    outputs["operatorTrailPrefix"] = pulumi.Output.from_input(TRAIL_PREFIX)  # operator_trail.prefix
     return outputs

@@ -4,7 +4,8 @@ Durable and append-only: a line is written with one `write` on a file opened O_A
 fsynced before the command reports success; nothing in bizid rewrites or truncates the file. Each entry
 carries the SHA-256 of the line before it (`prev`), so `verify` detects an edited, removed or reordered
 line. Locally the file is `.bizid/audit/operator.jsonl`; `bizid audit trace` joins it with Keycloak's
-events and OPA's decision log on the account's Keycloak id.
+events and OPA's decision log on the account's Keycloak id. On a deployed target the same entries and chain
+live in S3, one object per entry (`realm.operator_audit_s3`).
 
 Personal data is minimised: an entry names the account by its Keycloak id (the pseudonym OPA's decision
 log also keeps) and a masked username; e-mail addresses and long digit runs (phone, corporate numbers)
@@ -91,6 +92,11 @@ class AuditEntry:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def digest(line: str) -> str:
+    """The chain's link: SHA-256 of an entry's line as written."""
+    return _digest(line)
+
+
 def _digest(line: str) -> str:
     return hashlib.sha256(line.encode()).hexdigest()
 
@@ -100,6 +106,11 @@ class OperatorAuditTrail:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @property
+    def where(self) -> str:
+        """The trail's location, for messages."""
+        return str(self.path)
 
     def check_writable(self) -> None:
         """Before any change: the trail can be appended to (else the command must not act)."""
@@ -155,7 +166,7 @@ class OperatorAuditTrail:
                 entry = AuditEntry(**raw)
             except TypeError:
                 raise AuditError(
-                    f"audit trail {self.path}: an entry has unknown fields {sorted(raw)}"
+                    f"audit trail {self.where}: an entry has unknown fields {sorted(raw)}"
                 ) from None
             if account_id is None or entry.account_id == account_id:
                 result.append(entry)
@@ -167,6 +178,6 @@ class OperatorAuditTrail:
         for number, line in enumerate(self._lines(), start=1):
             if json.loads(line).get("prev") != prev:
                 raise AuditError(
-                    f"audit trail {self.path}: entry {number} does not follow entry {number - 1}"
+                    f"audit trail {self.where}: entry {number} does not follow entry {number - 1}"
                 )
             prev = _digest(line)

@@ -44,13 +44,18 @@ def realm_client_id(realm: str) -> str:
     return f"{realm}-realm"
 
 
-def client_representation(client_id: str, secret: str) -> dict[str, Any]:
+def client_representation(
+    client_id: str,
+    secret: str,
+    roles: tuple[str, ...] = REALM_ROLES,
+    name: str = "bizid realm reconciler",
+    purpose: str = "bizid realm plan/apply/drift (realm/service_account.py)",
+) -> dict[str, Any]:
     """Confidential, client credentials only: no browser flow, no password grant, no redirect URIs."""
     return {
         "clientId": client_id,
-        "name": "bizid realm reconciler",
-        "description": "bizid realm plan/apply/drift (realm/service_account.py); roles: "
-        + ", ".join(REALM_ROLES),
+        "name": name,
+        "description": f"{purpose}; roles: " + ", ".join(roles),
         "enabled": True,
         "protocol": "openid-connect",
         "publicClient": False,
@@ -77,16 +82,23 @@ def _p(pattern: str, **values: str) -> str:
     return paths.path(pattern, **values)
 
 
-def bootstrap(api: AdminApi, realm: str, client_id: str, secret: str) -> BootstrapResult:
-    """Make the service-account client exist in master with `secret` and exactly `REALM_ROLES` of
-    `<realm>-realm`. `api` is logged in as the bootstrap administrator. Idempotent (0 writes the second
-    time)."""
+def bootstrap(
+    api: AdminApi,
+    realm: str,
+    client_id: str,
+    secret: str,
+    roles: tuple[str, ...] = REALM_ROLES,
+    wanted: dict[str, Any] | None = None,
+) -> BootstrapResult:
+    """Make the service-account client exist in master with `secret` and exactly `roles` (default
+    `REALM_ROLES`) of `<realm>-realm`. `api` is logged in as the bootstrap administrator. Idempotent (0
+    writes the second time). `wanted`: the client's representation (default: the reconciler's)."""
     start = api.writes
     realm_created = api.get_or_none(_p(paths.REALM, realm=realm)) is None
     if realm_created:
         api.post(_p(paths.REALMS), {"realm": realm, "enabled": False})
     found = api.get(_p(paths.CLIENTS, realm=MASTER), clientId=client_id)
-    wanted = client_representation(client_id, secret)
+    wanted = wanted or client_representation(client_id, secret)
     if not found:
         api.post(_p(paths.CLIENTS, realm=MASTER), wanted)
         found = api.get(_p(paths.CLIENTS, realm=MASTER), clientId=client_id)
@@ -102,12 +114,12 @@ def bootstrap(api: AdminApi, realm: str, client_id: str, secret: str) -> Bootstr
         }
         api.put(_p(paths.CLIENT, realm=MASTER, id=client["id"]), body)
     user = api.get(_p(paths.CLIENT_SERVICE_ACCOUNT_USER, realm=MASTER, id=client["id"]))
-    _only_realm_roles(api, user["id"], realm)
+    _only_realm_roles(api, user["id"], realm, roles)
     return BootstrapResult(api.writes - start, realm_created, client_created)
 
 
-def _only_realm_roles(api: AdminApi, user_id: str, realm: str) -> None:
-    """The service-account user holds exactly REALM_ROLES of `<realm>-realm`, nothing of master itself."""
+def _only_realm_roles(api: AdminApi, user_id: str, realm: str, wanted_roles: tuple[str, ...]) -> None:
+    """The service-account user holds exactly `wanted_roles` of `<realm>-realm`, nothing of master itself."""
     realm_roles = api.get(_p(paths.USER_REALM_ROLE_MAPPINGS, realm=MASTER, user_id=user_id)) or []
     if realm_roles:  # default-roles-master (offline_access, uma_authorization, account roles): not needed
         api.delete_with_body(_p(paths.USER_REALM_ROLE_MAPPINGS, realm=MASTER, user_id=user_id), realm_roles)
@@ -122,14 +134,14 @@ def _only_realm_roles(api: AdminApi, user_id: str, realm: str) -> None:
             )
     holder = clients[realm_client_id(realm)]
     roles = {r["name"]: r for r in api.get(_p(paths.CLIENT_ROLES, realm=MASTER, id=holder["id"]))}
-    missing_roles = [r for r in REALM_ROLES if r not in roles]
+    missing_roles = [r for r in wanted_roles if r not in roles]
     if missing_roles:
         raise ValueError(f"{realm_client_id(realm)} in master has no roles {missing_roles}")
     mapping = _p(paths.USER_CLIENT_ROLE_MAPPINGS, realm=MASTER, user_id=user_id, id=holder["id"])
     have = {r["name"]: r for r in api.get(mapping) or []}
-    extra = [r for name, r in have.items() if name not in REALM_ROLES]
+    extra = [r for name, r in have.items() if name not in wanted_roles]
     if extra:
         api.delete_with_body(mapping, extra)
-    add = [roles[name] for name in REALM_ROLES if name not in have]
+    add = [roles[name] for name in wanted_roles if name not in have]
     if add:
         api.post(mapping, add)

@@ -40,6 +40,8 @@ TARGETS_DIR = "targets"
 LOCAL = "local"
 SERVICE_ACCOUNT_CLIENT = "bizid-realm-admin"
 """The reconciler's confidential client in the master realm (`realm.service_account`)."""
+OPERATOR_ACCOUNT_CLIENT = "bizid-operator"
+"""The lifecycle commands' confidential client in the master realm (`realm.operator_account`)."""
 
 AWS_REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 ENV_NAME = r"^[A-Z][A-Z0-9_]{1,100}$"
@@ -67,6 +69,72 @@ class ServiceAccount(Strict):
 
     client_id: Annotated[str, Field(pattern=CLIENT_ID)] = SERVICE_ACCOUNT_CLIENT
     secret: SecretSource
+
+
+class OperatorAccount(Strict):
+    """The confidential client of the master realm the lifecycle commands sign in as (client credentials):
+    user management of the bizid realm only, never realm or client changes (`realm.operator_account`)."""
+
+    client_id: Annotated[str, Field(pattern=CLIENT_ID)] = OPERATOR_ACCOUNT_CLIENT
+    secret: SecretSource
+
+    @field_validator("client_id")
+    @classmethod
+    def _not_the_reconciler(cls, value: str) -> str:
+        if value == SERVICE_ACCOUNT_CLIENT:
+            raise ValueError(
+                f"{value!r} is the reconciler's client: the operator account is a separate client "
+                f"(default {OPERATOR_ACCOUNT_CLIENT!r})"
+            )
+        return value
+
+
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+"""S3's bucket naming rules: 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or
+digit (the rest of the rules: `bucket_name_error`)."""
+
+
+def bucket_name_error(name: str) -> str | None:
+    """The S3 naming rules a pattern cannot say: no '..', not an IPv4 address, no reserved prefix/suffix."""
+    if ".." in name:
+        return "two adjacent periods"
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
+        return "formatted as an IP address"
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
+        return "a prefix S3 reserves"
+    if name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3")):
+        return "a suffix S3 reserves"
+    return None
+
+
+class OperatorTrail(Strict):
+    """Where the operator audit trail of a deployed target is kept: one object per entry under `prefix` in an
+    S3 bucket with Object Lock (the stack's audit archive: stack output `<region label>AuditBucket`)."""
+
+    bucket: Annotated[str, Field(pattern=S3_BUCKET)]
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9!_.*'()/-]{0,199}/$")] = "operator-trail/"
+    region: Annotated[str, Field(pattern=AWS_REGION)]
+    endpoint_url: AnyUrl | None = Field(
+        None,
+        description="an S3-compatible endpoint on loopback (the tests' stand-in); None: AWS's own endpoint",
+    )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_rules(cls, name: str) -> str:
+        error = bucket_name_error(name)
+        if error:
+            raise ValueError(f"not an S3 bucket name: {error} (value: {name!r})")
+        return name
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _loopback_only(cls, url: AnyUrl | None) -> AnyUrl | None:
+        if url is not None and not _is_loopback((url.host or "").lower()):
+            raise ValueError(
+                f"only an S3-compatible server on loopback may replace AWS's endpoint (value: {str(url)!r})"
+            )
+        return url
 
 
 class FileSecrets(Strict):
@@ -120,6 +188,12 @@ class TargetDefinition(Strict):
     ca_cert: Path | None = Field(None, description="CA bundle for Keycloak's TLS; None: the system's")
     opa_url: AnyUrl | None = Field(None, description="the OPA Keycloak's flows call (not this machine)")
     service_account: ServiceAccount | None = None
+    operator_account: OperatorAccount | None = Field(
+        None, description="the lifecycle commands' login (`bizid accounts ... --target`); None: none run here"
+    )
+    operator_trail: OperatorTrail | None = Field(
+        None, description="the S3 home of the operator audit trail; None: no changing lifecycle command"
+    )
     client_secrets: ClientSecretsHome | None = None
     smtp: SmtpServer | None = Field(
         None, description="the mail server of this environment (realm.yaml's is the local Mailpit)"
@@ -140,6 +214,8 @@ class TargetDefinition(Strict):
                 "ca_cert",
                 "opa_url",
                 "service_account",
+                "operator_account",
+                "operator_trail",
                 "client_secrets",
                 "smtp",
             )
@@ -164,6 +240,18 @@ class TargetDefinition(Strict):
             url = getattr(self, name)
             if url is not None and url.scheme != "https":
                 raise ValueError(f"{name}: must be https (value: {str(url)!r})")
+        operator, reconciler = self.operator_account, self.service_account
+        if operator is not None and reconciler is not None and operator.secret == reconciler.secret:
+            raise ValueError(
+                "operator_account.secret: the same secret as service_account.secret: the operator "
+                "account and the reconciler are separate clients with separate secrets"
+            )
+        trail = self.operator_trail
+        if trail is not None and trail.endpoint_url is not None and not self.on_loopback:
+            raise ValueError(
+                "operator_trail.endpoint_url: a deployed target's trail is in AWS S3; an endpoint is "
+                f"only for a target on loopback (value: {str(trail.endpoint_url)!r})"
+            )
         if isinstance(self.client_secrets, FileSecrets) and not self.on_loopback:
             raise ValueError(
                 "client_secrets.files: an RP's client secret for a deployed target lives in AWS Secrets "

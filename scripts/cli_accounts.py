@@ -1,4 +1,4 @@
-"""`bizid accounts create`: the command line of `realm.accounts` on the local platform."""
+"""`bizid accounts create`: the command line of `realm.accounts` (local, or a deployed `--target`)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from realm import loader
 from realm.accounts import AccountSpec, CreatedAccount, PasswordCheck, create
 from realm.models import Definitions, Tier
-from scripts import arguments, password_blocklist, settings
-from scripts.keycloak_admin import admin_client
+from scripts import arguments, operating, password_blocklist
+from scripts.operating import Context
 
 
 def _blocklist(defs: Definitions) -> PasswordCheck | None:
@@ -24,7 +23,7 @@ def _blocklist(defs: Definitions) -> PasswordCheck | None:
     return lambda password: password_blocklist.is_blocked(password, name)
 
 
-def _create_cmd(args: argparse.Namespace) -> int:
+def _create_cmd(args: argparse.Namespace, ctx: Context) -> int:
     if args.save_credentials:  # checked before the account exists: nothing is created that cannot be saved
         folder = Path(args.save_credentials).resolve().parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
@@ -50,8 +49,8 @@ def _create_cmd(args: argparse.Namespace) -> int:
         status=args.status,
         totp=args.totp,
     )
-    defs = loader.load()
-    account = create(spec, defs, admin_client(settings.load()), _blocklist(defs))
+    defs = ctx.definitions()
+    account = create(spec, defs, ctx.admin(), _blocklist(defs))
     if args.save_credentials:
         _save_credentials(Path(args.save_credentials), account)
     print(f"created {account.tier.value} account {account.username} (id {account.user_id})")
@@ -76,7 +75,7 @@ def _save_credentials(path: Path, account: CreatedAccount) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    accounts = sub.add_parser("accounts", help="manage accounts on the local platform")
+    accounts = sub.add_parser("accounts", help="manage accounts (the local platform, or --target NAME)")
     acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     create_p = acc_sub.add_parser("create", help="create a ready-to-use account of a tier")
     create_p.add_argument("--tier", required=True, choices=[t.value for t in Tier])
@@ -111,7 +110,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE",
         help="also write username, password and TOTP secret to FILE (mode 600), e.g. for the sample RP",
     )
-    create_p.set_defaults(func=_create_cmd)
+    operating.register(create_p, _create_cmd)
     from scripts import cli_lifecycle  # show, list, suspend, reactivate, renew
 
     cli_lifecycle.register(acc_sub)

@@ -1,4 +1,10 @@
-"""`bizid audit trace|verify`: the command line of `realm.audit_trace` and `realm.operator_audit`."""
+"""`bizid audit trace|verify`: the command line of `realm.audit_trace` and `realm.operator_audit`.
+
+On a deployed `--target` (scripts/operating.py) the trace joins the target's Keycloak events (read as its
+operator account) with its operator audit trail read back from S3, whose chain is verified first; OPA's
+decision log and the event archive of a deployed stack are in CloudWatch Logs and the audit bucket, not on
+this machine, and are not joined (the trace says so).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import sys
 
 from realm import audit_trace, event_archive
-from scripts import cli_lifecycle, settings
-from scripts.keycloak_admin import admin_client
+from scripts import operating
+from scripts.operating import Context
 
 
 def _since(text: str) -> dt.datetime:
@@ -21,17 +28,27 @@ def _since(text: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _trace_cmd(args: argparse.Namespace) -> int:
-    cfg = settings.load()
-    logs = sorted(cfg.paths.logs.glob("opa.log*"))
+def _trace_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    trail = ctx.trail()
+    if ctx.local:
+        logs = sorted(ctx.cfg.paths.logs.glob("opa.log*"))
+        archive = list(event_archive.read(event_archive.log_files(ctx.cfg.paths.logs)))
+    else:
+        trail.verify()  # an investigator reads a trail whose chain is intact, or is told it is not
+        logs, archive = [], []
+        print(
+            f"bizid: note: target {ctx.name}: Keycloak's events and the operator trail {trail.where}; OPA's "
+            "decisions are in the stack's CloudWatch Logs and audit archive, not joined here",
+            file=sys.stderr,
+        )
     rows = audit_trace.trace(
-        admin_client(cfg),
+        ctx.admin(),
         args.account,
         logs,
-        cli_lifecycle.trail(cfg),
+        trail,
         since=args.since,
         members=args.members,
-        archive=list(event_archive.read(event_archive.log_files(cfg.paths.logs))),
+        archive=archive,
     )
     for row in rows:
         if args.json:
@@ -43,10 +60,10 @@ def _trace_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify_cmd(args: argparse.Namespace) -> int:
-    trail = cli_lifecycle.trail(settings.load())
+def _verify_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    trail = ctx.trail()
     trail.verify()
-    print(f"{trail.path}: {len(trail.entries())} entries, chain intact")
+    print(f"{trail.where}: {len(trail.entries())} entries, chain intact")
     return 0
 
 
@@ -58,6 +75,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trace_p.add_argument("--since", type=_since, help="YYYY-MM-DD or RFC 3339 time")
     trace_p.add_argument("--members", action="store_true", help="a Prime: also the Members it issued")
     trace_p.add_argument("--json", action="store_true", help="one JSON object per line")
-    trace_p.set_defaults(func=_trace_cmd)
+    operating.register(trace_p, _trace_cmd)
     verify_p = audit_sub.add_parser("verify", help="check the operator audit trail's chain")
-    verify_p.set_defaults(func=_verify_cmd)
+    operating.register(verify_p, _verify_cmd)

@@ -1,5 +1,5 @@
 """`bizid delegation grant|revoke|list` and `bizid licence record|revoke|list`: the command line of
-`realm.delegation` on the local platform."""
+`realm.delegation`, on the local platform or a deployed `--target` (scripts/operating.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
-from keycloak import KeycloakAdmin
-
-from realm import loader
 from realm.delegation import (
     JST,
     DelegationError,
@@ -28,8 +25,8 @@ from realm.delegation import (
     rfc3339,
     start_of_day,
 )
-from scripts import notifications, settings
-from scripts.keycloak_admin import admin_client
+from scripts import notifications, operating
+from scripts.operating import Context
 
 
 def _moment(at_end: bool) -> Callable[[str], dt.datetime]:
@@ -57,16 +54,12 @@ def _table(rows: list[list[str]]) -> str:
     )
 
 
-def _admin() -> KeycloakAdmin:
-    return admin_client(settings.load())
-
-
 def _print_warnings(warnings: Sequence[str]) -> None:
     for warning in warnings:
         print(f"bizid: warning: {warning}", file=sys.stderr)
 
 
-def _grant_cmd(args: argparse.Namespace) -> int:
+def _grant_cmd(args: argparse.Namespace, ctx: Context) -> int:
     spec = GrantSpec(
         principal=args.principal,
         delegate=args.delegate,
@@ -75,28 +68,30 @@ def _grant_cmd(args: argparse.Namespace) -> int:
         not_before=args.not_before,
         not_after=args.not_after,
     )
-    admin = _admin()
-    granted = grant(spec, loader.load(), admin)
+    admin = ctx.admin()
+    granted = grant(spec, ctx.definitions(), admin)
     _print_warnings(granted.warnings)
-    notifications.notify_delegation(settings.load(), admin, "delegation-granted", granted.record)
+    notifications.notify_delegation(ctx.notifier(), admin, "delegation-granted", granted.record)
     print(granted.record.id)
     return 0
 
 
-def _revoke_cmd(args: argparse.Namespace) -> int:
-    admin = _admin()
+def _revoke_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    admin = ctx.admin()
     record = revoke(admin, args.id, args.delegate)
-    notifications.notify_delegation(settings.load(), admin, "delegation-revoked", record)
+    notifications.notify_delegation(ctx.notifier(), admin, "delegation-revoked", record)
     print(
         f"revoked delegation {record.id} ({record.granted_by} -> {record.delegate_username} at {record.rp})"
     )
     return 0
 
 
-def _list_cmd(args: argparse.Namespace) -> int:
+def _list_cmd(args: argparse.Namespace, ctx: Context) -> int:
     if args.search and not args.principal:
         raise DelegationError("--search: only with --principal")
-    listing = list_delegations(_admin(), principal=args.principal, delegate=args.delegate, search=args.search)
+    listing = list_delegations(
+        ctx.admin(), principal=args.principal, delegate=args.delegate, search=args.search
+    )
     _print_warnings([c.describe() for c in listing.corrupt])
     if args.json:
         print(json.dumps([r.model_dump(mode="json") for r in listing.records], ensure_ascii=False, indent=2))
@@ -123,21 +118,23 @@ def _list_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _licence_record_cmd(args: argparse.Namespace) -> int:
-    record = record_licence(loader.load(), _admin(), args.holder, args.kind, args.number, args.not_after)
+def _licence_record_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    record = record_licence(
+        ctx.definitions(), ctx.admin(), args.holder, args.kind, args.number, args.not_after
+    )
     until = rfc3339(record.not_after) if record.not_after else "no expiry on record"
     print(f"recorded {record.kind} licence {record.number} for {record.holder_username} ({until})")
     return 0
 
 
-def _licence_revoke_cmd(args: argparse.Namespace) -> int:
-    record = revoke_licence(loader.load(), _admin(), args.holder, args.kind, args.number)
+def _licence_revoke_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    record = revoke_licence(ctx.definitions(), ctx.admin(), args.holder, args.kind, args.number)
     print(f"revoked {record.kind} licence {record.number} of {record.holder_username}")
     return 0
 
 
-def _licence_list_cmd(args: argparse.Namespace) -> int:
-    parsed = list_licences(_admin(), args.holder)
+def _licence_list_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    parsed = list_licences(ctx.admin(), args.holder)
     _print_warnings([c.describe() for c in parsed.corrupt])
     now = now_utc()
     rows = [["kind", "number", "holder", "not after", "state"]]
@@ -172,14 +169,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     grant_p.add_argument(
         "--not-after", required=True, type=_moment(at_end=True), help="date (23:59:59 JST) or date-time"
     )
-    grant_p.set_defaults(func=_grant_cmd)
+    operating.register(grant_p, _grant_cmd)
 
     revoke_p = d_sub.add_parser("revoke", help="revoke a delegation (the record is kept, marked revoked)")
     revoke_p.add_argument("--id", required=True, help="the delegation id printed by grant")
     revoke_p.add_argument(
         "--delegate", required=True, help="the delegate's username (the account the record is stored on)"
     )
-    revoke_p.set_defaults(func=_revoke_cmd)
+    operating.register(revoke_p, _revoke_cmd)
 
     list_p = d_sub.add_parser("list", help="list delegations of a principal or a delegate")
     who = list_p.add_mutually_exclusive_group(required=True)
@@ -191,7 +188,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(default: every account, slow on a large realm)",
     )
     list_p.add_argument("--json", action="store_true", help="print the records as JSON")
-    list_p.set_defaults(func=_list_cmd)
+    operating.register(list_p, _list_cmd)
 
     licence = sub.add_parser("licence", help="licences (士業) of delegates")
     l_sub = licence.add_subparsers(dest="licence_command", required=True)
@@ -204,12 +201,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=_moment(at_end=True),
         help="last valid day (JST); default: no expiry on record",
     )
-    record_p.set_defaults(func=_licence_record_cmd)
+    operating.register(record_p, _licence_record_cmd)
     lrevoke_p = l_sub.add_parser("revoke", help="revoke a licence (the record is kept, marked revoked)")
     lrevoke_p.add_argument("--holder", required=True)
     lrevoke_p.add_argument("--kind", required=True)
     lrevoke_p.add_argument("--number", required=True)
-    lrevoke_p.set_defaults(func=_licence_revoke_cmd)
+    operating.register(lrevoke_p, _licence_revoke_cmd)
     llist_p = l_sub.add_parser("list", help="list the licences on an account")
     llist_p.add_argument("--holder", required=True)
-    llist_p.set_defaults(func=_licence_list_cmd)
+    operating.register(llist_p, _licence_list_cmd)

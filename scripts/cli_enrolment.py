@@ -13,26 +13,24 @@ import sys
 from realm import enrolment, lifecycle
 from realm.enrolment import ResetResult
 from realm.notify import Recipient
-from scripts import settings
-from scripts.cli_lifecycle import _actor, trail
-from scripts.keycloak_admin import admin_client
-from scripts.notifications import local_notifier
+from scripts import operating
+from scripts.cli_lifecycle import _actor
+from scripts.operating import Context
 
 
 def _valid_until(result: ResetResult) -> str:
     return result.expires.astimezone(lifecycle.JST).strftime("%Y-%m-%d %H:%M JST")
 
 
-def _reset_cmd(args: argparse.Namespace) -> int:
+def _reset_cmd(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
     enrolment.validate_options(args.deliver, args.valid_days)
-    cfg = settings.load()
-    notifier = local_notifier(cfg) if args.deliver == "mail" else None
+    notifier = ctx.notifier() if args.deliver == "mail" else None
     if args.deliver == "mail" and notifier is None:
         raise lifecycle.LifecycleError("--deliver mail: realm.yaml has no smtp; use --deliver letter")
     result = enrolment.reset_authenticator(
-        admin_client(cfg), args.username, actor, trail(cfg), args.deliver, args.valid_days
+        ctx.admin(), args.username, actor, ctx.trail(), args.deliver, args.valid_days
     )
     event = result.event
     print(f"reset-authenticator: {event.username} ({event.tier})")
@@ -76,4 +74,4 @@ def register(acc_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=enrolment.DEFAULT_VALID_DAYS,
         help=f"days the code is valid (1-{enrolment.MAX_VALID_DAYS})",
     )
-    reset_p.set_defaults(func=_reset_cmd)
+    operating.register(reset_p, _reset_cmd)

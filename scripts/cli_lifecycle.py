@@ -1,7 +1,8 @@
 """`bizid accounts show|list|suspend|reactivate|renew`: the command line of `realm.lifecycle`.
 
 The operator is `--operator` (default: $BIZID_OPERATOR); the changing commands record it with their
-`--reason` in the operator audit trail, `.bizid/audit/operator.jsonl` (`realm.operator_audit`).
+`--reason` in the operator audit trail, `.bizid/audit/operator.jsonl` (`realm.operator_audit`); with
+`--target NAME` (scripts/operating.py) a deployed target, as its operator account, its trail in S3.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from realm import lifecycle, loader
+from realm import lifecycle
 from realm.lifecycle import AccountView, Actor, LifecycleEvent, ListFilter
 from realm.models import Tier
 from realm.operator_audit import OperatorAuditTrail
-from scripts import settings
-from scripts.keycloak_admin import admin_client
+from scripts import operating, settings
 from scripts.notifications import lifecycle_notifier
+from scripts.operating import Context
 
 OPERATOR_ENV = "BIZID_OPERATOR"
 
@@ -74,12 +75,12 @@ def _print_event(event: LifecycleEvent) -> None:
     print(f"  recorded in the operator audit trail by {event.operator} at {event.time}")
 
 
-def _show_cmd(args: argparse.Namespace) -> int:
-    _print_account(lifecycle.show(admin_client(settings.load()), args.username))
+def _show_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    _print_account(lifecycle.show(ctx.admin(), args.username))
     return 0
 
 
-def _list_cmd(args: argparse.Namespace) -> int:
+def _list_cmd(args: argparse.Namespace, ctx: Context) -> int:
     filters = ListFilter(
         tier=args.tier,
         corporate_number=args.company,
@@ -88,7 +89,7 @@ def _list_cmd(args: argparse.Namespace) -> int:
     )
     filters.validate()
     today = lifecycle.today_jst()
-    found = lifecycle.list_accounts(admin_client(settings.load()), filters)
+    found = lifecycle.list_accounts(ctx.admin(), filters)
     for a in found:
         print(
             f"{a.username:40} {a.tier or '-':18} {a.effective_status(today):10} "
@@ -98,34 +99,33 @@ def _list_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suspend_cmd(args: argparse.Namespace) -> int:
+def _suspend_cmd(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
-    cfg = settings.load()
     _print_event(
-        lifecycle.suspend(admin_client(cfg), args.username, actor, trail(cfg), notify=lifecycle_notifier(cfg))
-    )
-    return 0
-
-
-def _reactivate_cmd(args: argparse.Namespace) -> int:
-    actor = _actor(args)
-    actor.validate()
-    cfg = settings.load()
-    _print_event(
-        lifecycle.reactivate(
-            admin_client(cfg), args.username, actor, trail(cfg), notify=lifecycle_notifier(cfg)
+        lifecycle.suspend(
+            ctx.admin(), args.username, actor, ctx.trail(), notify=lifecycle_notifier(ctx.notifier())
         )
     )
     return 0
 
 
-def _renew_cmd(args: argparse.Namespace) -> int:
+def _reactivate_cmd(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
-    cfg = settings.load()
+    _print_event(
+        lifecycle.reactivate(
+            ctx.admin(), args.username, actor, ctx.trail(), notify=lifecycle_notifier(ctx.notifier())
+        )
+    )
+    return 0
+
+
+def _renew_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    actor = _actor(args)
+    actor.validate()
     event = lifecycle.renew(
-        admin_client(cfg), loader.load(), args.username, actor, trail(cfg), approved_by=args.approved_by
+        ctx.admin(), ctx.definitions(), args.username, actor, ctx.trail(), approved_by=args.approved_by
     )
     _print_event(event)
     return 0
@@ -145,24 +145,24 @@ def register(acc_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """Add the lifecycle commands under `bizid accounts`."""
     show_p = acc_sub.add_parser("show", help="show one account")
     show_p.add_argument("--username", required=True)
-    show_p.set_defaults(func=_show_cmd)
+    operating.register(show_p, _show_cmd)
 
     list_p = acc_sub.add_parser("list", help="list accounts by tier, company, status, validity")
     list_p.add_argument("--tier", choices=[t.value for t in Tier])
     list_p.add_argument("--company", help="corporate number (13 digits)")
     list_p.add_argument("--status", choices=list(lifecycle.STATUSES))
     list_p.add_argument("--expiring-before", type=_date, help="valid_until before this day (YYYY-MM-DD)")
-    list_p.set_defaults(func=_list_cmd)
+    operating.register(list_p, _list_cmd)
 
     suspend_p = acc_sub.add_parser("suspend", help="suspend an account and end its sessions")
     _changing(suspend_p)
-    suspend_p.set_defaults(func=_suspend_cmd)
+    operating.register(suspend_p, _suspend_cmd)
 
     reactivate_p = acc_sub.add_parser("reactivate", help="lift a suspension (not for an expired account)")
     _changing(reactivate_p)
-    reactivate_p.set_defaults(func=_reactivate_cmd)
+    operating.register(reactivate_p, _reactivate_cmd)
 
     renew_p = acc_sub.add_parser("renew", help="extend an account's validity by its tier's period")
     _changing(renew_p)
     renew_p.add_argument("--approved-by", help="a Member's renewal: the username of its approving Prime")
-    renew_p.set_defaults(func=_renew_cmd)
+    operating.register(renew_p, _renew_cmd)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from realm import loader, member_permissions
+from realm import member_permissions
 from realm.lifecycle import LifecycleEvent
 from realm.member_permissions import PermissionRequest
-from scripts import settings
-from scripts.cli_lifecycle import OPERATOR_ENV, _actor, trail
-from scripts.keycloak_admin import admin_client
+from scripts import operating
+from scripts.cli_lifecycle import OPERATOR_ENV, _actor
+from scripts.operating import Context
 
 DEFAULT_REASON = "requested by the Member's Prime"
 
@@ -28,20 +28,19 @@ def _print_event(event: LifecycleEvent) -> None:
     print(f"  recorded in the operator audit trail by {event.operator} at {event.time}")
 
 
-def _change(args: argparse.Namespace) -> int:
+def _change(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
     request = _request(args)
-    defs = loader.load()
+    defs = ctx.definitions()
     request.wanted(defs)
-    cfg = settings.load()
     change = member_permissions.permit if args.action == "permit" else member_permissions.revoke
-    _print_event(change(admin_client(cfg), defs, request, actor, trail(cfg)))
+    _print_event(change(ctx.admin(), defs, request, actor, ctx.trail()))
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    found = member_permissions.show(admin_client(settings.load()), args.prime, args.member)
+def _show(args: argparse.Namespace, ctx: Context) -> int:
+    found = member_permissions.show(ctx.admin(), args.prime, args.member)
     for entry in found:
         rp, _, procedure = entry.partition("/")
         print(f"{rp:20} {procedure or '(every procedure)'}")
@@ -63,8 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--procedure", action="append", help="one procedure at the RP (repeatable)")
         p.add_argument("--reason", default=DEFAULT_REASON, help="recorded in the operator audit trail")
         p.add_argument("--operator", help=f"who runs the command (default: ${OPERATOR_ENV})")
-        p.set_defaults(func=_change, action=action)
+        operating.register(p, _change, action=action)
     show_p = members_sub.add_parser("show", help="the Member's permissions")
     show_p.add_argument("--prime", required=True)
     show_p.add_argument("--member", required=True)
-    show_p.set_defaults(func=_show)
+    operating.register(show_p, _show)

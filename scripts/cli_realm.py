@@ -22,7 +22,7 @@ import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from realm import build, reconcile, secret_sources, service_account
+from realm import build, operator_account, reconcile, secret_sources, service_account
 from realm.admin_api import ReconcileError
 from realm.loader import DEFINITIONS_DIR
 from realm.target import ServiceAccountLogin, Target
@@ -141,14 +141,29 @@ def _bootstrap(args: argparse.Namespace) -> int:
     inputs = targets.bootstrap_inputs(args.target, args.definitions)
     if inputs.generated:  # kept first, so a client is never created with a secret nobody has
         secret_sources.write(inputs.source, inputs.secret)
+    if inputs.operator is not None and inputs.operator.generated:
+        secret_sources.write(inputs.operator.source, inputs.operator.secret)
     with _reaching(args.target, inputs.admin.keycloak_url, _login_name(inputs.admin), False):
         api = reconcile.connect(inputs.admin)
         result = service_account.bootstrap(api, inputs.admin.realm, inputs.client_id, inputs.secret)
+        operator = inputs.operator
+        operator_writes = (
+            operator_account.bootstrap(api, inputs.admin.realm, operator.client_id, operator.secret).writes
+            if operator is not None
+            else 0
+        )
+    holder = service_account.realm_client_id(inputs.admin.realm)
     print(
         f"[bizid] {args.target}: service account {inputs.client_id} (master realm) with roles "
-        f"{', '.join(service_account.REALM_ROLES)} of {service_account.realm_client_id(inputs.admin.realm)}; "
-        f"{result.writes} Admin API writes; its secret: {targets.describe(inputs.source)}"
+        f"{', '.join(service_account.REALM_ROLES)} of {holder}; "
+        f"{result.writes + operator_writes} Admin API writes; its secret: {targets.describe(inputs.source)}"
     )
+    if operator is not None:
+        print(
+            f"[bizid] {args.target}: operator account {operator.client_id} (master realm) with roles "
+            f"{', '.join(operator_account.OPERATOR_ROLES)} of {holder}; its secret: "
+            f"{targets.describe(operator.source)}"
+        )
     print(
         "[bizid] next: `bizid realm apply --target "
         f'{args.target}`, then disable the bootstrap admin (docs/infra.md, "Day one")'

@@ -10,9 +10,8 @@ from pathlib import Path
 from realm import reminders
 from realm.operator_audit import mask_username
 from realm.reminders import FileLedger, Ledger, ReminderError
-from scripts import reminder_timer, settings
-from scripts.keycloak_admin import admin_client
-from scripts.notifications import local_notifier
+from scripts import operating, reminder_timer, settings
+from scripts.operating import Context
 
 
 def ledger_path(cfg: settings.Settings) -> Path:
@@ -41,15 +40,16 @@ def _days(text: str) -> int:
     return days
 
 
-def _reminders_cmd(args: argparse.Namespace) -> int:
-    cfg = settings.load()
-    notifier = local_notifier(cfg)
+def _reminders_cmd(args: argparse.Namespace, ctx: Context) -> int:
+    notifier = ctx.notifier()
     if notifier is None:
         raise ReminderError("realm.yaml has no smtp section: reminders cannot be mailed")
     ledger: Ledger = (
-        FileLedger(ledger_path(cfg)) if args.ledger is None else reminders.open_ledger(args.ledger)
+        FileLedger(ctx.state() / "audit" / "reminders.jsonl")
+        if args.ledger is None
+        else reminders.open_ledger(args.ledger)
     )
-    result = reminders.run(admin_client(cfg), notifier, ledger, args.days)
+    result = reminders.run(ctx.admin(), notifier, ledger, args.days)
     for r in result.sent:
         print(f"sent {r.kind} to {mask_username(r.username)}")
     for r in result.failed:
@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where the reminders sent are recorded: s3://bucket/prefix (a deployed target's scheduled job) "
         "or a file (default: this platform's .bizid/audit/reminders.jsonl)",
     )
-    rem.set_defaults(func=_reminders_cmd)
+    operating.register(rem, _reminders_cmd)
     timer = notify_sub.add_parser("timer", help="the systemd units that run the reminders daily (this clone)")
     timer.add_argument("--days", type=_days, default=30, help="passed to each run (default 30)")
     timer.add_argument("--write", type=Path, help="write the units into this directory instead of printing")

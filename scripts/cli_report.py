@@ -1,16 +1,22 @@
-"""`bizid report monthly`: the command line of `realm.monthly_report`."""
+"""`bizid report monthly`: the command line of `realm.monthly_report`.
+
+On a deployed `--target` the operator-action counts come from its S3 trail and tiers from its Keycloak (as
+the operator account); the sign-in counts come from the local event archive only, which a deployed stack
+keeps in its audit bucket instead (not read here yet: those rows are 0, and the command says so).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
 from realm import event_archive, monthly_report
 from realm.monthly_report import ReportError
-from scripts import cli_lifecycle, settings
-from scripts.keycloak_admin import admin_client
+from scripts import operating
+from scripts.operating import Context
 
 
 def _month(text: str) -> str:
@@ -40,17 +46,18 @@ def _out_dir(text: str) -> Path:
     return out
 
 
-def _monthly_cmd(args: argparse.Namespace) -> int:
+def _monthly_cmd(args: argparse.Namespace, ctx: Context) -> int:
     month = args.month or dt.datetime.now(dt.UTC).strftime("%Y-%m")
     out = _out_dir(args.out)
-    cfg = settings.load()
-    trail = cli_lifecycle.trail(cfg)
-    counts = monthly_report.count(
-        month,
-        event_archive.read(event_archive.log_files(cfg.paths.logs)),
-        trail.entries(),
-        _tier_lookup(admin_client(cfg)),
-    )
+    trail = ctx.trail()
+    events = event_archive.read(event_archive.log_files(ctx.cfg.paths.logs)) if ctx.local else iter(())
+    if not ctx.local:
+        print(
+            f"bizid: note: target {ctx.name}: sign-in and userinfo counts need the stack's event archive, "
+            "which is not read here: they show 0; operator actions come from the trail",
+            file=sys.stderr,
+        )
+    counts = monthly_report.count(month, events, trail.entries(), _tier_lookup(ctx.admin()))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -68,4 +75,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     monthly = report_sub.add_parser("monthly", help="the month's counts as Markdown + HTML with plots")
     monthly.add_argument("--month", type=_month, help="YYYY-MM (UTC); default: the current month")
     monthly.add_argument("--out", default="docs/reports", help="output folder (default: docs/reports)")
-    monthly.set_defaults(func=_monthly_cmd)
+    operating.register(monthly, _monthly_cmd)

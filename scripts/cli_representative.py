@@ -9,17 +9,17 @@ from typing import Any
 
 from realm import representative_change
 from realm.lifecycle import LifecycleEvent
-from scripts import settings
-from scripts.cli_lifecycle import OPERATOR_ENV, _actor, trail
-from scripts.keycloak_admin import admin_client
-from scripts.notifications import local_notifier, recipient
+from realm.notify import Notifier
+from scripts import operating
+from scripts.cli_lifecycle import OPERATOR_ENV, _actor
+from scripts.notifications import recipient
+from scripts.operating import Context
 
 KIND = "representative-changed"
 
 
-def notify(cfg: settings.Settings, admin: Any, event: LifecycleEvent) -> None:
+def notify(notifier: Notifier | None, admin: Any, event: LifecycleEvent) -> None:
     """Mail both Primes and the Members; a mail not sent is a warning (the change is already made)."""
-    notifier = local_notifier(cfg)
     if notifier is None:
         return
     people = [recipient(admin, name) for name in representative_change.affected(admin, event)]
@@ -30,13 +30,13 @@ def notify(cfg: settings.Settings, admin: Any, event: LifecycleEvent) -> None:
         )
 
 
-def _change(args: argparse.Namespace) -> int:
+def _change(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
-    cfg = settings.load()
-    admin = admin_client(cfg)
+    admin = ctx.admin()
+    notifier = ctx.notifier()
     event = representative_change.change_representative(
-        admin, args.old, args.new, actor, trail(cfg), notify=lambda e: notify(cfg, admin, e)
+        admin, args.old, args.new, actor, ctx.trail(), notify=lambda e: notify(notifier, admin, e)
     )
     members = event.changes["members_handed_over"][1]
     delegations = event.changes["delegations_handed_over"][1]
@@ -56,4 +56,4 @@ def register(acc_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--new", required=True, help="the new representative's Prime (same company, active)")
     p.add_argument("--reason", required=True, help="recorded in the operator audit trail")
     p.add_argument("--operator", help=f"who runs the command (default: ${OPERATOR_ENV})")
-    p.set_defaults(func=_change)
+    operating.register(p, _change)

@@ -1,6 +1,7 @@
 """`bizid review submit|list|approve|reject`: the Entry -> Prime review queue (`realm.upgrade_review`).
 
-Applications live in `.bizid/review/`; approvals and rejections are recorded in the operator audit trail.
+Applications live in `.bizid/review/` (a deployed target's: `.bizid/targets/<name>/review/`); approvals and
+rejections are recorded in the operator audit trail. `--target`: scripts/operating.py.
 """
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from realm import loader, upgrade_review
+from realm import upgrade_review
 from realm.upgrade_review import ApplicationStore, Evidence
-from scripts import settings
-from scripts.cli_lifecycle import OPERATOR_ENV, _actor, trail
-from scripts.keycloak_admin import admin_client
+from scripts import operating, settings
+from scripts.cli_lifecycle import OPERATOR_ENV, _actor
+from scripts.operating import Context
 
 
 def store_path(cfg: settings.Settings) -> Path:
@@ -23,7 +24,11 @@ def store(cfg: settings.Settings) -> ApplicationStore:
     return ApplicationStore(store_path(cfg))
 
 
-def _submit(args: argparse.Namespace) -> int:
+def _store(ctx: Context) -> ApplicationStore:
+    return ApplicationStore(ctx.state() / "review")
+
+
+def _submit(args: argparse.Namespace, ctx: Context) -> int:
     evidence = Evidence(
         corporate_name=args.corporate_name,
         representative_name=args.representative_name,
@@ -33,14 +38,13 @@ def _submit(args: argparse.Namespace) -> int:
         corporate_number=args.corporate_number,
     )
     evidence.validate()
-    cfg = settings.load()
-    application = upgrade_review.submit(admin_client(cfg), store(cfg), args.username, evidence)
+    application = upgrade_review.submit(ctx.admin(), _store(ctx), args.username, evidence)
     print(f"submitted: {application.id} ({application.username}), pending review")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    found = [a for a in store(settings.load()).all() if args.status in (None, a.status)]
+def _list(args: argparse.Namespace, ctx: Context) -> int:
+    found = [a for a in _store(ctx).all() if args.status in (None, a.status)]
     for a in found:
         e = a.evidence
         print(
@@ -51,11 +55,10 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _approve(args: argparse.Namespace) -> int:
+def _approve(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
-    cfg = settings.load()
-    done = upgrade_review.approve(admin_client(cfg), loader.load(), store(cfg), args.id, actor, trail(cfg))
+    done = upgrade_review.approve(ctx.admin(), ctx.definitions(), _store(ctx), args.id, actor, ctx.trail())
     print(
         f"approved: {done.application.username} is now a Prime (valid until "
         f"{done.event.changes['valid_until'][1]})"
@@ -68,11 +71,10 @@ def _approve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reject(args: argparse.Namespace) -> int:
+def _reject(args: argparse.Namespace, ctx: Context) -> int:
     actor = _actor(args)
     actor.validate()
-    cfg = settings.load()
-    event = upgrade_review.reject(admin_client(cfg), store(cfg), args.id, actor, trail(cfg))
+    event = upgrade_review.reject(ctx.admin(), _store(ctx), args.id, actor, ctx.trail())
     print(f"rejected: {args.id} ({event.username}); recorded by {event.operator} at {event.time}")
     return 0
 
@@ -93,11 +95,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     submit_p.add_argument(
         "--seal-certificate", required=True, help="reference of the seal certificate checked"
     )
-    submit_p.set_defaults(func=_submit)
+    operating.register(submit_p, _submit)
 
     list_p = review_sub.add_parser("list", help="the applications (pending first by default: all)")
     list_p.add_argument("--status", choices=["pending", "approved", "rejected"])
-    list_p.set_defaults(func=_list)
+    operating.register(list_p, _list)
 
     for name, func, text in (
         ("approve", _approve, "upgrade the applicant to Prime (tier, company, validity, second factor)"),
@@ -107,4 +109,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--id", required=True, help="application id (app-...)")
         p.add_argument("--reason", required=True, help="recorded in the operator audit trail")
         p.add_argument("--operator", help=f"who decides (default: ${OPERATOR_ENV})")
-        p.set_defaults(func=func)
+        operating.register(p, func)

@@ -1,4 +1,5 @@
-"""Notification mail from the CLI's own operations on the local platform (realm/notify.py sends)."""
+"""Notification mail from the CLI's own operations (realm/notify.py sends): through the local Mailpit, or a
+deployed target's SES (`scripts.operating.Context.notifier`)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,9 @@ def delegation_detail(record: DelegationRecord) -> str:
     )
 
 
-def notify_delegation(cfg: Settings, admin: Any, kind: str, record: DelegationRecord) -> None:
+def notify_delegation(notifier: Notifier | None, admin: Any, kind: str, record: DelegationRecord) -> None:
     """Mail the granting Prime and the delegate; a mail that cannot be sent is a warning, never a failure
     (the delegation itself is already written)."""
-    notifier = local_notifier(cfg)
     if notifier is None:
         return
     people = [recipient(admin, record.granted_by), recipient(admin, record.delegate_username)]
@@ -52,10 +52,9 @@ LIFECYCLE_KINDS = {"suspend": "account-suspended", "reactivate": "account-reacti
 """Which lifecycle actions the holder is told of by mail (a renewal shows in the account itself)."""
 
 
-def lifecycle_notifier(cfg: Settings) -> Notify:
+def lifecycle_notifier(notifier: Notifier | None) -> Notify:
     """The `notify` hook of `realm.lifecycle`: mail the holder after the change is written and audited. A mail
     that cannot be sent is a warning, never a failure (the change is already made)."""
-    notifier = local_notifier(cfg)
 
     def notify(event: LifecycleEvent) -> None:
         kind = LIFECYCLE_KINDS.get(event.action)

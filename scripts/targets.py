@@ -18,9 +18,17 @@ from pathlib import Path
 from realm import loader, secret_sources, targets
 from realm.client_secrets import ClientSecrets, FileClientSecrets
 from realm.loader import DefinitionError
+from realm.models import SmtpServer
 from realm.secret_sources import SecretsManagerClientSecrets
 from realm.target import PasswordLogin, ServiceAccountLogin, Target
-from realm.targets import AwsSecret, EnvSecret, FileSecrets, SecretSource, TargetDefinition
+from realm.targets import (
+    AwsSecret,
+    EnvSecret,
+    FileSecrets,
+    OperatorTrail,
+    SecretSource,
+    TargetDefinition,
+)
 from scripts import settings
 
 BOOTSTRAP_USERNAME_ENV = "BIZID_BOOTSTRAP_ADMIN_USERNAME"
@@ -113,14 +121,88 @@ def resolve(
 
 
 @dataclass(frozen=True)
+class Operating:
+    """A target as the lifecycle commands use it: the local platform (its bootstrap admin, Mailpit and trail
+    file), or a deployed one reached as its operator account, mailing through its `smtp` and keeping the
+    operator audit trail in its `operator_trail` (None: the target has none; changing commands refuse)."""
+
+    name: str
+    file: Path
+    local: bool
+    target: Target
+    smtp_server: SmtpServer | None
+    trail: OperatorTrail | None
+
+
+def resolve_operator(
+    name: str,
+    directory: Path = loader.DEFINITIONS_DIR,
+    cfg: settings.Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Operating:
+    """The named target for `bizid accounts|review|members|delegation|... --target`: validated, and for a
+    deployed target its operator account's secret read; never the bootstrap admin nor the reconciler."""
+    file, definition = load_definition(name, directory)
+    if definition.local:
+        cfg = cfg or settings.load()
+        target = cfg.target()
+        return Operating(name, file, True, target, target.smtp_server, None)
+    account = definition.operator_account
+    if account is None:
+        raise DefinitionError(
+            f"{file}: operator_account: missing: the lifecycle commands sign in to a deployed target only as "
+            "its operator account (operator_account: {client_id: bizid-operator, secret: ...}; "
+            'docs/infra.md, "The operator account")'
+        )
+    keycloak_url, opa_url, ca_cert = _deployed(file, definition)
+    secret = secret_sources.read(account.secret, environ)
+    if secret is None:
+        raise DefinitionError(
+            f"{file}: operator_account.secret: {describe(account.secret)} has no value: run "
+            f'`bizid realm bootstrap --target {name}` once (docs/infra.md, "Day one")'
+        )
+    target = Target(
+        keycloak_url=keycloak_url,
+        login=ServiceAccountLogin(account.client_id, secret),
+        ca_cert=ca_cert,
+        opa_url=opa_url,
+        smtp_server=definition.smtp,
+    )
+    return Operating(name, file, False, target, definition.smtp, definition.operator_trail)
+
+
+@dataclass(frozen=True)
+class AccountSecret:
+    """One service-account client the bootstrap makes: its id and secret, where the secret is kept."""
+
+    client_id: str
+    secret: str
+    generated: bool
+    source: SecretSource
+
+
+@dataclass(frozen=True)
 class Bootstrap:
-    """What `bizid realm bootstrap` needs: the bootstrap admin's target, the client id and its secret."""
+    """What `bizid realm bootstrap` needs: the bootstrap admin's target, the client id and its secret, and
+    the operator account's when the target file has one."""
 
     admin: Target
     client_id: str
     secret: str
     generated: bool
     source: SecretSource
+    operator: AccountSecret | None = None
+
+
+def _secret_for(source: SecretSource, environ: Mapping[str, str] | None) -> tuple[str, bool]:
+    """The secret at `source`, or a new random one to write there (an unset variable: the operator sets
+    it)."""
+    secret = secret_sources.read(source, environ)
+    if secret is not None:
+        return secret, False
+    if isinstance(source, EnvSecret):
+        secret_sources.write(source, "")  # raises: the operator sets the variable
+    return random.token_urlsafe(32), True
 
 
 def bootstrap_inputs(
@@ -145,16 +227,21 @@ def bootstrap_inputs(
     keycloak_url, opa_url, ca_cert = _deployed(file, definition)
     account = definition.service_account
     assert account is not None
-    secret = secret_sources.read(account.secret, environ)
-    generated = secret is None
-    if secret is None:
-        if isinstance(account.secret, EnvSecret):
-            secret_sources.write(account.secret, "")  # raises: the operator sets the variable
-        secret = random.token_urlsafe(32)
+    secret, generated = _secret_for(account.secret, environ)
+    operator = None
+    if definition.operator_account is not None:
+        source = definition.operator_account.secret
+        value, made = _secret_for(source, environ)
+        if value == secret:
+            raise DefinitionError(
+                f"{file}: operator_account.secret: {describe(source)} holds the reconciler's secret: the two "
+                "clients need different secrets"
+            )
+        operator = AccountSecret(definition.operator_account.client_id, value, made, source)
     admin = Target(
         keycloak_url=keycloak_url,
         login=PasswordLogin(username, password),
         ca_cert=ca_cert,
         opa_url=opa_url,
     )
-    return Bootstrap(admin, account.client_id, secret, generated, account.secret)
+    return Bootstrap(admin, account.client_id, secret, generated, account.secret, operator)

@@ -43,6 +43,7 @@ class AuditArchive(pulumi.ComponentResource):
     """Log groups of the Keycloak task, the landing and the locked archive bucket, and the pipes between."""
 
     bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
     landing_bucket_name: pulumi.Output[str]
     keycloak_log_group: pulumi.Output[str]
     opa_log_group: pulumi.Output[str]
@@ -262,6 +263,7 @@ class AuditArchive(pulumi.ComponentResource):
                 opts=child(self, depends_on=[logs_policy]),
             )
         self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn  # the operator audit trail's home (infra/components/operator_access.py)
         self.landing_bucket_name = landing.bucket
         self.keycloak_log_group = keycloak_logs.name
         self.opa_log_group = opa_logs.name

@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.common import HTTPS_PORT, account_id, assume_role_policy, child, policy_document
+from infra.components.secrets import operator_secret_name
 from infra.config import RemindersConfig
 
 CONTAINER = "reminders"
@@ -36,12 +37,6 @@ LEDGER_PREFIX = "reminders/"
 SMTP_SUBMISSION_PORT = 587
 """SES SMTP with STARTTLS (realm/definitions/targets/<env>.yaml `smtp.port`)."""
 SCHEDULER_ACTIONS = ("ecs:RunTask", "iam:PassRole")
-
-
-def operator_secret_name(environment: str) -> str:
-    """The operator service-account client's secret (h-operator's `bizid-<env>/operator-client`): what
-    `bizid ... --target <env>` signs in with."""
-    return f"bizid-{environment}/operator-client"
 
 
 def family(environment: str) -> str:

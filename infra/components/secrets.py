@@ -22,6 +22,13 @@ def realm_admin_secret_name(environment: str) -> str:
     return f"bizid-{environment}/realm-admin-client"
 
 
+def operator_secret_name(environment: str) -> str:
+    """The secret of the lifecycle commands' service-account client `bizid-operator`
+    (realm/operator_account.py): created empty by the stack, written once by `bizid realm bootstrap`, read by
+    `bizid accounts ... --target`."""
+    return f"bizid-{environment}/operator-client"
+
+
 def smtp_secret_name(environment: str) -> str:
     """The SES SMTP login of the realm's mail ({"username", "password"}): read by `bizid realm apply --target`
     (realm/definitions/targets/<env>.yaml `smtp.auth`)."""

@@ -199,20 +199,7 @@ def test_the_ops_image_is_built_from_its_dockerfile() -> None:
     assert 'ENTRYPOINT ["bizid"]' in dockerfile and "USER 1000" in dockerfile
 
 
-def _has_target_flag() -> bool:
-    from scripts.cli import build_parser
-
-    try:
-        build_parser().parse_args(["notify", "reminders", "--target", "dev", "--ledger", "s3://b-c-d/x/"])
-    except SystemExit:
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _has_target_flag(), reason="`--target` of notify reminders comes with h-operator's branch"
-)
-def test_the_command_is_one_the_cli_accepts() -> None:  # pragma: no cover - until the branches are merged
+def test_the_command_is_one_the_cli_accepts() -> None:
     from scripts.cli import build_parser
 
     graph = graph_of("prod")
