@@ -2,9 +2,9 @@
 S3-compatible server on loopback (MinIO, tests/s3_server.py; AWS S3 itself cannot run here).
 
 One object per entry, chained like the file trail; exactly once under concurrent operators (a conditional
-PUT that loses re-reads and chains after the winner); every PUT accepted by a bucket with Object Lock
-(S3 refuses one without an integrity header: tests/test_s3_ledger.py shows the server doing so); a removed, hidden or changed entry found by `verify`; a
-bad bucket refused before anything is written; `bizid audit verify --target` reads it back.
+PUT that loses re-reads and chains after the winner); every PUT accepted by a bucket with Object Lock (S3
+refuses one without an integrity header: tests/test_s3_ledger.py); a removed, hidden or changed entry found
+by `verify`; a bad bucket refused before anything is written; `bizid audit verify --target` reads it back.
 """
 
 from __future__ import annotations
