@@ -1,11 +1,12 @@
-"""An OPA that accepts and never answers: Keycloak gives up at its deadline and fails closed.
+"""An OPA that never finishes its answer: Keycloak gives up at its deadline and fails closed.
 
 The shared OPA is stopped and a loopback stand-in takes its port: it accepts every connection, reads the
-request and answers nothing. A per-read socket timeout would not bound an OPA that drips bytes, so the
-extension's client (realm/extensions, OpaClient) has a total deadline per decision; this test checks the
-outcome against the real Keycloak: the sign-in is refused with `policy_unavailable` (not left hanging, not
-admitted), a refresh is refused and a token's userinfo carries no gated claim — and the stand-in really got
-the decision requests (with the bearer token), so the refusals come from the deadline, not from a refused
+request, answers `200` with the start of an `"allow": true` body, and then drips one byte every half
+second for a minute. No single read waits long, so a per-read socket timeout never fires; only a total
+deadline per decision ends the call (the extension's OpaClient: 2 s). Checked against the real Keycloak:
+the sign-in is refused with `policy_unavailable` (not hung until the browser gives up, not admitted), a
+refresh is refused and a token's userinfo carries no gated claim — and the stand-in really got the
+decision requests (with the bearer token), so the refusals come from the deadline, not from a refused
 connection (that is tests/test_opa_outage.py). OPA is restarted in a `finally` whatever happens.
 """
 
@@ -33,8 +34,16 @@ COMPANY = {"corporate_number": "5010401089998", "corporate_name": "Slow K.K.", "
 GATED = {"account_type", "tier", "valid_until", "corporate_number", "corporate_name", "verified_claims"}
 
 
-class SilentOpa:
-    """Listens on OPA's address, accepts, records what each connection sends, never answers a byte."""
+DRIP_SECONDS = 0.5
+"""Below the extension's 2 s deadline and any sane socket timeout: each read gets a byte in time."""
+HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    b'{"result": {"allow": true, "reasons": []'
+)
+
+
+class DrippingOpa:
+    """Listens on OPA's address; per connection: records the request, then answers a byte at a time."""
 
     def __init__(self, host: str, port: int) -> None:
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -58,15 +67,17 @@ class SilentOpa:
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn: socket.socket) -> None:
-        while True:
-            try:
-                chunk = conn.recv(65536)
-            except OSError:
-                return
-            if not chunk:
-                return  # the client hung up (its deadline)
+        try:
+            request = conn.recv(65536)  # request line and headers (what this test looks at)
             with self.lock:
-                self.received.append(chunk)
+                self.received.append(request)
+            conn.sendall(HEAD)
+            for _ in range(int(60 / DRIP_SECONDS)):  # a minute: far beyond any deadline
+                if self.stopped.wait(DRIP_SECONDS):
+                    return
+                conn.sendall(b" ")
+        except OSError:
+            return  # the client hung up: its deadline
 
     def requests(self) -> list[bytes]:
         with self.lock:
@@ -93,12 +104,12 @@ def _sign_in(platform: Settings, definitions: Definitions, rp: str, account: Cre
     )
 
 
-def test_an_opa_that_never_answers_is_a_refusal_at_the_deadline(
+def test_an_opa_that_never_finishes_its_answer_is_a_refusal_at_the_deadline(
     platform: Settings, definitions: Definitions, run_id: str
 ) -> None:
     entry = _account(platform, definitions, Tier.ENTRY, f"slow-entry-{run_id}")
     prime = _account(platform, definitions, Tier.PRIME, f"slow-prime-{run_id}")
-    # A session from before: with OPA silent, its refresh and its userinfo are judged by nobody.
+    # A session from before: with OPA dripping, its refresh and its userinfo are judged by nobody.
     before = new_browser(platform)
     client = rp_client(platform, definitions, "seminar")
     earlier = before.login(client, entry.username, entry.password, scope="openid profile account")
@@ -106,23 +117,23 @@ def test_an_opa_that_never_answers_is_a_refusal_at_the_deadline(
     host, port = platform.opa_url.split("//", 1)[1].rsplit(":", 1)
 
     services.stop_opa(platform)
-    silent = SilentOpa(host, int(port))
+    dripping = DrippingOpa(host, int(port))
     try:
         refused = _sign_in(platform, definitions, "jgrants", prime)
         info = before.userinfo(earlier.tokens["access_token"])
         with pytest.raises(FlowError, match="invalid_grant") as refused_refresh:
             before.refresh(client, earlier.tokens["refresh_token"])
     finally:
-        silent.close()
+        dripping.close()
         services.start_opa(platform)
 
-    assert refused.tokens is None, "signed in while OPA did not answer"
+    assert refused.tokens is None, "signed in while OPA did not finish an answer"
     assert refused.error == "access_denied", refused
     assert "policy_unavailable" in (refused.error_description or ""), refused.error_description
     assert not refused.otp_prompted  # refused at the password step's decision
     assert "policy_unavailable" in str(refused_refresh.value)
     assert not GATED & set(info), f"userinfo released {sorted(GATED & set(info))} without a decision"
-    seen = b"".join(silent.requests())
+    seen = b"".join(dripping.requests())
     for path in (b"/v1/data/bizid/access/decision", b"/v1/data/bizid/release/decision"):
         assert b"POST " + path in seen, f"the stand-in never got {path!r}: {seen[:300]!r}"
     assert b"authorization: bearer " in seen.lower(), "the decision requests carried no bearer token"
