@@ -2,7 +2,9 @@
 
 A sign-in asks OPA three times (two access decisions in the browser flow, one release decision at the
 token endpoint). A client that opened a connection per call would pay a TCP handshake (and a socket in
-TIME-WAIT) for each: docs/tuning.md, "Keycloak → OPA connections". Counted from the sockets whose remote
+TIME-WAIT) for each: docs/tuning.md, "Keycloak → OPA connection reuse". The extension calls OPA through
+Keycloak's pooled outgoing client (HttpClientProvider), which keeps its connections alive. Counted from the
+sockets whose remote
 end is the platform's OPA port, which only this platform's Keycloak (and nothing else in this test) uses.
 Fail-closed behaviour with OPA down is tests/test_opa_outage.py.
 """

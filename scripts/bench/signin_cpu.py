@@ -6,7 +6,9 @@ Runs `--chunks` chunks of `--signins` sign-ins each (the Locust journey: authori
 logout; accounts of a seeded population, `bizid seed --accounts N`) and prints, per chunk, the CPU time in
 ms per sign-in of Keycloak, OPA and PostgreSQL (from /proc, process groups as `bizid load bench` reads
 them) and how many TCP connections to OPA were opened meanwhile (sockets to OPA's port in TIME-WAIT or
-newly ESTABLISHED: a client that reuses its connection opens none after the first). CPU time, not rates:
+newly ESTABLISHED: a client that reuses its connection opens none after the first), and Keycloak's CPU
+split by JVM thread kind (/proc/<pid>/task/*: request threads, event loop, JIT compilers, OPA client I/O
+threads, GC, rest), so that the JIT of a young JVM does not hide a lever's effect. CPU time, not rates:
 on a shared machine it is the figure that other work disturbs least. Compare levers by running this before
 and after, interleaved, on a warm Keycloak. No thresholds: it prints figures.
 """
@@ -14,6 +16,7 @@ and after, interleaved, on a warm Keycloak. No thresholds: it prints figures.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 
@@ -40,6 +43,78 @@ def opa_sockets(port: int) -> set[tuple[str, str]]:
     return sockets
 
 
+THREAD_KINDS: tuple[tuple[str, str], ...] = (
+    ("executor-thread", "executor"),
+    ("vert.x-eventloo", "eventloop"),
+    ("C2 CompilerThre", "jit"),
+    ("C1 CompilerThre", "jit"),
+    ("HttpClient-", "jdk-http"),
+    ("bizid-opa-deadl", "opa-deadline"),
+    ("GC Thread", "gc"),
+    ("G1 ", "gc"),
+)
+"""Thread name prefix (as /proc shows it: 15 characters) → kind; everything else is "other"."""
+KINDS = ("executor", "eventloop", "jit", "jdk-http", "opa-deadline", "gc", "other")
+
+
+def thread_kind(name: str) -> str:
+    for prefix, kind in THREAD_KINDS:
+        if name.startswith(prefix):
+            return kind
+    return "other"
+
+
+def _descendants(roots: list[int]) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found, frontier = set(roots), list(roots)
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in found:
+                found.add(child)
+                frontier.append(child)
+    return sorted(found)
+
+
+def thread_cpu(roots: list[int]) -> dict[tuple[int, int], tuple[str, float]]:
+    """(pid, tid) → (kind, CPU seconds) of every thread of the processes under `roots`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    threads: dict[tuple[int, int], tuple[str, float]] = {}
+    for pid in _descendants(roots):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            threads[(pid, int(tid))] = (thread_kind(name), (int(fields[11]) + int(fields[12])) / tick)
+    return threads
+
+
+def split_by_kind(
+    before: dict[tuple[int, int], tuple[str, float]], after: dict[tuple[int, int], tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds per thread kind between two readings (a thread that ended meanwhile is not counted)."""
+    split = dict.fromkeys(KINDS, 0.0)
+    for key, (kind, seconds) in after.items():
+        split[kind] += seconds - before.get(key, (kind, 0.0))[1]
+    return split
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -58,27 +133,37 @@ def main(argv: list[str] | None = None) -> int:
     cpu = CpuSampler(groups)
     picker = AccountPicker(args.population, start=0)
     keycloak_ms: list[float] = []
+    no_jit_ms: list[float] = []
     print(
-        "| label | chunk | sign-ins | errors | Keycloak ms CPU/sign-in | OPA ms | PostgreSQL ms "
-        "| new OPA connections |"
+        "| label | chunk | sign-ins | errors | Keycloak ms CPU/sign-in | without JIT | OPA ms "
+        "| PostgreSQL ms | new OPA connections | Keycloak threads, ms/sign-in |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for number in range(1, args.chunks + 1):
         before = cpu.totals()
+        threads_before = thread_cpu(groups.get("keycloak", []))
         sockets_before = opa_sockets(port)
         chunk = run_chunk(cfg, picker, args.signins, args.threads, cpu)
         after = cpu.totals()
+        split = split_by_kind(threads_before, thread_cpu(groups.get("keycloak", [])))
         opened = {s for s in opa_sockets(port) - sockets_before if s[0] in {"TIME-WAIT", "ESTAB"}}
         per = {k: (after.get(k, 0.0) - before.get(k, 0.0)) / args.signins * 1000 for k in groups}
+        per_kind = {k: v / args.signins * 1000 for k, v in split.items()}
         keycloak_ms.append(per.get("keycloak", 0.0))
+        no_jit_ms.append(per.get("keycloak", 0.0) - per_kind["jit"])
+        kinds = " ".join(f"{k} {v:.1f}" for k, v in per_kind.items() if v >= 0.05)
         print(
             f"| {args.label} | {number} | {chunk.visits} | {chunk.errors} | {per.get('keycloak', 0):.1f} | "
-            f"{per.get('opa', 0):.1f} | {per.get('postgres', 0):.1f} | {len(opened)} |",
+            f"{no_jit_ms[-1]:.1f} | {per.get('opa', 0):.1f} | {per.get('postgres', 0):.1f} | {len(opened)} "
+            f"| {kinds} |",
             flush=True,
         )
         if chunk.first_error:
             print(f"  first error: {chunk.first_error}")
-    print(f"median Keycloak ms CPU per sign-in ({args.label}): {statistics.median(keycloak_ms):.1f}")
+    print(
+        f"median Keycloak ms CPU per sign-in ({args.label}): {statistics.median(keycloak_ms):.1f}, "
+        f"without the JIT threads {statistics.median(no_jit_ms):.1f}"
+    )
     return 0
 
 

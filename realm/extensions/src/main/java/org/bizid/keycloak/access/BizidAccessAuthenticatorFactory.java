@@ -31,7 +31,7 @@ public class BizidAccessAuthenticatorFactory extends SilentStepFactory {
 
     @Override
     public Authenticator create(KeycloakSession session) {
-        return new BizidAccessAuthenticator(OpaClient.shared(), spiOpaUrl);
+        return new BizidAccessAuthenticator(OpaClient.of(session), spiOpaUrl);
     }
 
     @Override

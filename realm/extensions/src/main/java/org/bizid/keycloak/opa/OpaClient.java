@@ -1,16 +1,29 @@
 package org.bizid.keycloak.opa;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.http.HttpEntity;
+import org.apache.http.client.config.RequestConfig;
+import org.apache.http.client.methods.CloseableHttpResponse;
+import org.apache.http.client.methods.HttpPost;
+import org.apache.http.client.protocol.HttpClientContext;
+import org.apache.http.conn.routing.RouteInfo;
+import org.apache.http.entity.ByteArrayEntity;
+import org.apache.http.entity.ContentType;
+import org.apache.http.impl.client.CloseableHttpClient;
+import org.keycloak.connections.httpclient.HttpClientProvider;
+import org.keycloak.models.KeycloakSession;
 
 /**
  * Minimal client for OPA's data API ({@code POST /v1/data/<path>} with {@code {"input": ...}}).
@@ -18,6 +31,20 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * Every problem (unreachable, timeout, non-200, unparsable body, undefined decision) becomes an
  * {@link OpaResult#failed} value instead of an exception, so callers cannot forget to fail closed.
  * Nothing is cached: each call asks OPA again, so the platform recovers as soon as OPA does.
+ *
+ * <p>The calls go through Keycloak's own outgoing HTTP client ({@link HttpClientProvider}: Apache HttpClient, one
+ * pooled, kept-alive connection manager per server) on the calling request thread, instead of a JDK
+ * {@code java.net.http} client whose selector and worker threads cost a hand-off per call (docs/tuning.md,
+ * "Keycloak → OPA through HttpClientProvider"). Each decision has a <b>total deadline</b>
+ * ({@link #DEADLINE}): waiting for a pooled connection and connecting get half of it each at most, and the whole
+ * exchange is aborted ({@link HttpPost#abort()}, from one shared timer thread) when the deadline passes, so an
+ * OPA that accepts and never answers, or drips its answer a byte at a time, costs at most the deadline and then
+ * fails closed. Apache's socket timeout alone is per read and would not bound that.
+ *
+ * <p>The pool, proxy and TLS settings are Keycloak's ({@code spi-connections-http-client--default--*}). The timeouts,
+ * redirects (never followed) and expect-continue of an OPA call are this class's own, per request. A decision that
+ * went through an outgoing proxy (an {@code HTTP(S)_PROXY} without {@code NO_PROXY} for OPA's host, or a
+ * {@code proxy-mappings} entry matching it) is refused: "OPA at 127.0.0.1" would then be the proxy's loopback.
  *
  * <p>OPA runs with {@code --authentication=token --authorization=basic}: every query carries
  * {@code Authorization: Bearer <token>}. The token is a server secret, never realm configuration: the SPI option
@@ -33,29 +60,53 @@ public final class OpaClient {
     /** Environment variable holding the bearer token OPA requires (unless the SPI option {@code opaToken} is set). */
     public static final String ENV_TOKEN = "BIZID_OPA_TOKEN";
 
-    public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
-    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(2);
+    /** Total time one decision may take, from asking for a connection to the last byte of the answer. */
+    public static final Duration DEADLINE = Duration.ofSeconds(2);
+    /** An OPA decision is a few KB; anything far larger is not one (and is not read into memory). */
+    static final int MAX_BODY_BYTES = 1 << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    // One HttpClient per JVM keeps the connection pool warm; it holds no decisions.
-    private static final class Shared {
-        static final OpaClient INSTANCE = new OpaClient(CONNECT_TIMEOUT, REQUEST_TIMEOUT);
+    // One daemon thread for every deadline of the JVM. A deadline is scheduled when a call starts and cancelled
+    // (removed from the queue) when it ends, so the thread sleeps unless a call really overruns.
+    private static final class Deadlines {
+        static final ScheduledThreadPoolExecutor TIMER = timer();
+
+        private static ScheduledThreadPoolExecutor timer() {
+            ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, task -> {
+                Thread thread = new Thread(task, "bizid-opa-deadline");
+                thread.setDaemon(true);
+                return thread;
+            });
+            timer.setRemoveOnCancelPolicy(true);
+            return timer;
+        }
     }
 
     private static volatile String spiToken;
 
-    private final HttpClient http;
-    private final Duration requestTimeout;
+    private final CloseableHttpClient http;
+    private final Duration deadline;
 
-    public OpaClient(Duration connectTimeout, Duration requestTimeout) {
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(connectTimeout)
-                // OPA speaks HTTP/1.1; skipping the h2c upgrade attempt saves a round trip.
-                .version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
-        this.requestTimeout = requestTimeout;
+    /**
+     * @param http     a pooled client the caller owns (never closed here); null makes every query fail closed
+     * @param deadline total time per query
+     */
+    public OpaClient(CloseableHttpClient http, Duration deadline) {
+        if (deadline == null || deadline.isNegative() || deadline.isZero()) {
+            throw new IllegalArgumentException("deadline must be positive");
+        }
+        this.http = http;
+        this.deadline = deadline;
+    }
+
+    /**
+     * The client for calls made while serving this request: Keycloak's pooled outgoing HTTP client, used on the
+     * calling thread. Without an {@link HttpClientProvider} every query fails (closed).
+     */
+    public static OpaClient of(KeycloakSession session) {
+        HttpClientProvider provider = session == null ? null : session.getProvider(HttpClientProvider.class);
+        return new OpaClient(provider == null ? null : provider.getHttpClient(), DEADLINE);
     }
 
     /**
@@ -80,10 +131,6 @@ public final class OpaClient {
             }
         }
         return null;
-    }
-
-    public static OpaClient shared() {
-        return Shared.INSTANCE;
     }
 
     public static ObjectMapper json() {
@@ -124,29 +171,89 @@ public final class OpaClient {
         } catch (IllegalArgumentException e) {
             return OpaResult.failed("bad OPA URL '" + baseUrl + "': " + e.getMessage());
         }
+        if (http == null) {
+            return OpaResult.failed("no outgoing HTTP client (Keycloak's HttpClientProvider) to call " + uri);
+        }
+        byte[] body;
         try {
-            ObjectNode body = JSON.createObjectNode();
-            body.set("input", input);
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri)
-                    .timeout(requestTimeout)
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
-            if (token != null && !token.isBlank()) {
-                request.header("Authorization", "Bearer " + token);
-            }
-            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-            return parseResponse(response.statusCode(), response.body());
-        } catch (HttpTimeoutException e) {
-            return OpaResult.failed("timeout calling " + uri);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return OpaResult.failed("interrupted calling " + uri);
+            ObjectNode envelope = JSON.createObjectNode();
+            envelope.set("input", input);
+            body = JSON.writeValueAsBytes(envelope);
         } catch (Exception e) {
-            // Connection refused, DNS, TLS, serialization ... : all the same to the caller.
+            return OpaResult.failed("cannot serialise the OPA input: " + e.getMessage());
+        }
+        HttpPost post = new HttpPost(uri);
+        post.setConfig(requestConfig(deadline));
+        post.setHeader("Accept", "application/json");
+        if (token != null && !token.isBlank()) {
+            post.setHeader("Authorization", "Bearer " + token);
+        }
+        post.setEntity(new ByteArrayEntity(body, ContentType.APPLICATION_JSON));
+        HttpClientContext context = HttpClientContext.create();
+        ScheduledFuture<?> abort = Deadlines.TIMER.schedule(post::abort, deadline.toMillis(), TimeUnit.MILLISECONDS);
+        try (CloseableHttpResponse response = http.execute(post, context)) {
+            RouteInfo route = context.getHttpRoute();
+            if (route != null && route.getProxyHost() != null) {
+                return OpaResult.failed("the call to " + uri + " went through the proxy " + route.getProxyHost()
+                        + " (Keycloak's outgoing proxy settings); OPA must be reached directly (NO_PROXY)");
+            }
+            int status = response.getStatusLine().getStatusCode();
+            if (status != 200) {
+                return parseResponse(status, null); // the connection is closed, not reused: errors are rare
+            }
+            byte[] answer = readBounded(response.getEntity());
+            if (answer == null) {
+                return OpaResult.failed("OPA answer from " + uri + " exceeds " + MAX_BODY_BYTES + " bytes");
+            }
+            return parseResponse(status, answer);
+        } catch (Exception e) {
+            if (post.isAborted()) {
+                return OpaResult.failed("timeout: no complete answer from " + uri + " within " + deadline.toMillis()
+                        + " ms");
+            }
+            // Connection refused, DNS, TLS, pool exhausted, connection closed ... : all the same to the caller.
             Throwable cause = e.getCause() != null && e.getMessage() == null ? e.getCause() : e;
             return OpaResult.failed(e.getClass().getSimpleName() + " calling " + uri
                     + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
+        } finally {
+            abort.cancel(false);
+        }
+    }
+
+    /**
+     * Per-request settings (they replace Keycloak's defaults for this call only). Waiting for a pooled connection
+     * and connecting get half the deadline each, so together they stay within it; reading gets the whole deadline,
+     * and the scheduled abort ends the exchange at the deadline whatever the reads do.
+     */
+    static RequestConfig requestConfig(Duration deadline) {
+        int total = (int) Math.min(Integer.MAX_VALUE, deadline.toMillis());
+        int half = Math.max(1, total / 2);
+        return RequestConfig.custom()
+                .setConnectionRequestTimeout(half)
+                .setConnectTimeout(half)
+                .setSocketTimeout(total)
+                .setRedirectsEnabled(false)
+                .setExpectContinueEnabled(false)
+                .build();
+    }
+
+    /** The whole body, or null when it is larger than {@link #MAX_BODY_BYTES}. */
+    static byte[] readBounded(HttpEntity entity) throws IOException {
+        if (entity == null) {
+            return new byte[0];
+        }
+        try (InputStream in = entity.getContent()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(
+                    (int) Math.max(256, Math.min(entity.getContentLength(), 64 * 1024)));
+            byte[] buffer = new byte[8192];
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                if (out.size() + read > MAX_BODY_BYTES) {
+                    return null;
+                }
+                out.write(buffer, 0, read);
+            }
+            return out.toByteArray();
         }
     }
 

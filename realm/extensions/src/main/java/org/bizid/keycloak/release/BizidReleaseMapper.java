@@ -185,7 +185,7 @@ public class BizidReleaseMapper extends AbstractOIDCProtocolMapper
         input.put("now", AccessInput.rfc3339(Instant.now()));
         input.put("decision_id", decisionId);
 
-        OpaResult result = OpaClient.shared().query(opaUrl, DECISION_PATH, input);
+        OpaResult result = OpaClient.of(keycloakSession).query(opaUrl, DECISION_PATH, input);
         ReleaseDecision decision = ReleaseDecision.from(result);
         if (!result.isOk()) {
             LOG.warnf("OPA release decision %s for client %s failed, releasing no gated claims: %s",

@@ -25,7 +25,7 @@ public class AccessRecheckExecutorFactory implements ClientPolicyExecutorProvide
 
     @Override
     public ClientPolicyExecutorProvider create(KeycloakSession session) {
-        return new AccessRecheckExecutor(session, OpaClient.shared(), spiOpaUrl);
+        return new AccessRecheckExecutor(session, OpaClient.of(session), spiOpaUrl);
     }
 
     @Override

@@ -21,6 +21,10 @@ public final class FakeOpa implements AutoCloseable {
     public final List<String> paths = new CopyOnWriteArrayList<>();
     /** The Authorization header of each request ("" when absent). */
     public final List<String> authorizations = new CopyOnWriteArrayList<>();
+    /** The client's port of each request: one value for many requests means one kept-alive connection. */
+    public final List<Integer> clientPorts = new CopyOnWriteArrayList<>();
+    /** Sent as the Location header when set (redirect tests). */
+    public volatile String location;
 
     private final HttpServer server;
 
@@ -32,6 +36,7 @@ public final class FakeOpa implements AutoCloseable {
             paths.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
             String authorization = exchange.getRequestHeaders().getFirst("Authorization");
             authorizations.add(authorization == null ? "" : authorization);
+            clientPorts.add(exchange.getRemoteAddress().getPort());
             try {
                 Thread.sleep(delayMillis);
             } catch (InterruptedException e) {
@@ -39,6 +44,9 @@ public final class FakeOpa implements AutoCloseable {
             }
             byte[] out = body.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "application/json");
+            if (location != null) {
+                exchange.getResponseHeaders().add("Location", location);
+            }
             exchange.sendResponseHeaders(status, out.length == 0 ? -1 : out.length);
             try (OutputStream os = exchange.getResponseBody()) {
                 os.write(out);
@@ -50,7 +58,11 @@ public final class FakeOpa implements AutoCloseable {
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+        return "http://127.0.0.1:" + port();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
     }
 
     @Override

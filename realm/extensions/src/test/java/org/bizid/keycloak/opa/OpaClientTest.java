@@ -6,12 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.http.HttpHost;
+import org.apache.http.client.config.RequestConfig;
+import org.apache.http.impl.client.CloseableHttpClient;
+import org.apache.http.impl.client.HttpClientBuilder;
+import org.apache.http.impl.conn.PoolingHttpClientConnectionManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,18 +29,34 @@ import org.junit.jupiter.api.Test;
 class OpaClientTest {
 
     private FakeOpa opa;
-    // Generous timeouts: the build machine may be busy; only slowOpaTimesOut uses a short one.
-    private final OpaClient client = new OpaClient(Duration.ofSeconds(5), Duration.ofSeconds(5));
+    private CloseableHttpClient http;
+    // A generous deadline: the build machine may be busy; the deadline tests use a short one.
+    private OpaClient client;
     private final ObjectNode input = OpaClient.json().createObjectNode().put("x", 1);
+
+    /** Built as Keycloak's DefaultHttpClientFactory builds its client (pool, no cookies, its default timeouts). */
+    static HttpClientBuilder keycloakLike() {
+        PoolingHttpClientConnectionManager pool = new PoolingHttpClientConnectionManager();
+        pool.setMaxTotal(128);
+        pool.setDefaultMaxPerRoute(64);
+        return HttpClientBuilder.create()
+                .setConnectionManager(pool)
+                .disableCookieManagement()
+                .setDefaultRequestConfig(RequestConfig.custom()
+                        .setSocketTimeout(5000).setConnectTimeout(-1).setConnectionRequestTimeout(5000).build());
+    }
 
     @BeforeEach
     void start() throws IOException {
         opa = new FakeOpa();
+        http = keycloakLike().build();
+        client = new OpaClient(http, Duration.ofSeconds(5));
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws IOException {
         opa.close();
+        http.close();
     }
 
     @Test
@@ -74,13 +100,97 @@ class OpaClientTest {
     @Test
     void slowOpaTimesOut() {
         opa.delayMillis = 5000;
-        OpaClient impatient = new OpaClient(Duration.ofSeconds(2), Duration.ofMillis(300));
-        long start = System.nanoTime();
+        OpaClient impatient = new OpaClient(http, Duration.ofMillis(300));
         OpaResult result = impatient.query(opa.url(), "p", input);
-        long millis = (System.nanoTime() - start) / 1_000_000;
         assertFalse(result.isOk());
         assertTrue(result.failure().contains("timeout"), result.failure());
-        assertTrue(millis < 4000, "gave up after " + millis + " ms");
+    }
+
+    /**
+     * An OPA that answers "200, allow" a byte at a time never trips a per-read socket timeout; the total deadline
+     * must still end the call (without it the read goes on until the server gives up, then fails differently).
+     */
+    @Test
+    void dripFedAnswerHitsTheTotalDeadline() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread dripper = new Thread(() -> drip(server), "drip-opa");
+            dripper.setDaemon(true);
+            dripper.start();
+            OpaClient impatient = new OpaClient(http, Duration.ofMillis(500));
+            OpaResult result = impatient.query("http://127.0.0.1:" + server.getLocalPort(), "p", input);
+            assertFalse(result.isOk());
+            assertTrue(result.failure().contains("timeout"), result.failure());
+        }
+    }
+
+    private static void drip(ServerSocket server) {
+        try (Socket socket = server.accept()) {
+            InputStream in = socket.getInputStream();
+            in.read(new byte[65536]); // the request (small): read what came, answer slowly
+            OutputStream out = socket.getOutputStream();
+            out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                    + "{\"result\": {\"allow\": true}").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            for (int i = 0; i < 400; i++) { // ~20 s, far beyond the deadline; ends when the client hangs up
+                Thread.sleep(50);
+                out.write(' ');
+                out.flush();
+            }
+        } catch (IOException | InterruptedException ignored) {
+            // the client aborted: expected
+        }
+    }
+
+    @Test
+    void decisionsReuseOneConnection() {
+        opa.body = "{\"result\": {\"allow\": true}}";
+        for (int i = 0; i < 5; i++) {
+            assertTrue(client.query(opa.url(), "p", input).isOk());
+        }
+        assertEquals(1, new HashSet<>(opa.clientPorts).size(), "client ports: " + opa.clientPorts);
+    }
+
+    @Test
+    void oversizedAnswerIsAFailure() {
+        opa.body = "{\"result\": \"" + "x".repeat(OpaClient.MAX_BODY_BYTES) + "\"}";
+        OpaResult result = client.query(opa.url(), "p", input);
+        assertFalse(result.isOk());
+        assertTrue(result.failure().contains("exceeds"), result.failure());
+    }
+
+    @Test
+    void redirectsAreNotFollowed() throws IOException {
+        try (FakeOpa elsewhere = new FakeOpa()) {
+            elsewhere.body = "{\"result\": {\"allow\": true}}";
+            opa.status = 303; // Apache would follow a 303 after a POST (as a GET) if redirects were on
+            opa.location = elsewhere.url() + "/v1/data/p";
+            OpaResult result = client.query(opa.url(), "p", input);
+            assertFalse(result.isOk());
+            assertTrue(result.failure().contains("303"), result.failure());
+            assertTrue(elsewhere.paths.isEmpty(), "followed the redirect: " + elsewhere.paths);
+        }
+    }
+
+    /** With an outgoing proxy, "OPA at 127.0.0.1" would be whatever listens on the proxy's loopback. */
+    @Test
+    void anAnswerThroughAProxyIsRefused() throws IOException {
+        opa.body = "{\"result\": {\"allow\": true}}"; // plays the proxy, and says allow
+        try (CloseableHttpClient proxied = keycloakLike()
+                .setProxy(new HttpHost("127.0.0.1", opa.port(), "http")).build()) {
+            OpaResult result = new OpaClient(proxied, Duration.ofSeconds(5))
+                    .query("http://127.0.0.1:9", "p", input);
+            assertFalse(result.isOk());
+            assertTrue(result.failure().contains("proxy"), result.failure());
+            assertEquals(1, opa.paths.size(), "the proxy was not asked, so this test proves nothing");
+        }
+    }
+
+    @Test
+    void withoutAnHttpClientEveryQueryFails() {
+        opa.body = "{\"result\": {\"allow\": true}}";
+        assertFalse(new OpaClient(null, Duration.ofSeconds(5)).query(opa.url(), "p", input).isOk());
+        assertFalse(OpaClient.of(null).query(opa.url(), "p", input).isOk());
+        assertTrue(opa.paths.isEmpty());
     }
 
     @Test
