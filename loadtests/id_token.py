@@ -55,7 +55,8 @@ def _int(value: Any) -> int:
 class KeySet:
     """The issuer's RSA signing keys by `kid`, loaded from its JWKS on first use and on an unknown `kid`."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self.keys: dict[str, rsa.RSAPublicKey] = {}
         self.fetched_at = -math.inf
         self.fetches = 0
@@ -77,8 +78,8 @@ class KeySet:
 
     def key(self, kid: str, fetch: Fetch) -> rsa.RSAPublicKey:
         key = self.keys.get(kid)
-        if key is None and time.monotonic() - self.fetched_at >= REFETCH_SECONDS:
-            self.fetched_at = time.monotonic()
+        if key is None and self.clock() - self.fetched_at >= REFETCH_SECONDS:
+            self.fetched_at = self.clock()
             self.fetches += 1
             self.load(fetch())
             key = self.keys.get(kid)

@@ -71,7 +71,7 @@ def _sign(claims: Mapping[str, Any], key: rsa.RSAPrivateKey = KEY, **header: Any
 class Jwks:
     """The issuer's JWKS document, counting how often it is fetched."""
 
-    def __init__(self, *keys: dict[str, str]) -> None:
+    def __init__(self, *keys: Mapping[str, Any]) -> None:
         self.doc: dict[str, Any] = {"keys": list(keys)}
         self.calls = 0
 
@@ -133,17 +133,15 @@ def test_a_refreshed_token_may_leave_the_nonce_out_but_not_carry_another() -> No
         _verify(_sign(_claims(nonce="another")), nonce_required=False)
 
 
-def test_an_unknown_kid_refetches_once_then_is_refused_until_the_refetch_interval(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    keys, jwks = KeySet(), Jwks(_jwk(KEY, "k1"))
+def test_an_unknown_kid_refetches_once_then_is_refused_until_the_refetch_interval() -> None:
+    clock = [1000.0]
+    keys, jwks = KeySet(clock=lambda: clock[0]), Jwks(_jwk(KEY, "k1"))
     _verify(_sign(_claims()), keys, jwks)
     with pytest.raises(TokenRejected, match="unknown key 'k2'"):
         _verify(_sign(_claims(), key=OTHER, kid="k2"), keys, jwks)
     assert jwks.calls == 1, "fetched again within the refetch interval"
     jwks.doc["keys"].append(_jwk(OTHER, "k2"))  # the issuer rotated its key
-    clock = time.monotonic() + id_token.REFETCH_SECONDS
-    monkeypatch.setattr(id_token.time, "monotonic", lambda: clock)
+    clock[0] += id_token.REFETCH_SECONDS
     assert _verify(_sign(_claims(), key=OTHER, kid="k2"), keys, jwks)["sub"] == "u-1"
     assert jwks.calls == 2
     assert _verify(_sign(_claims()), keys, jwks)["sub"] == "u-1"  # the old key stays while published
