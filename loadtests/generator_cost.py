@@ -2,6 +2,7 @@
 journey on HttpUser (requests, `loadtests/requests_user.py`), run alternately against the local platform.
 
     python -m loadtests.generator_cost --runs 2 --users 4 --seconds 60
+    python -m loadtests.generator_cost --runs 3 --clients fast       # the scenario's user only
 
 Each run is one headless Locust process, sign-in only (authorize, login form, password, TOTP for Prime and
 Member, code exchange with PKCE, every token check, logout), at `--users` × 0.5 visits/s. The CPU is read
@@ -168,7 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="length of one run")
     parser.add_argument("--slice", type=int, default=2000, help="accounts per run (own slice each)")
     parser.add_argument("--population-start", type=int, default=0, help="first account of the first slice")
+    parser.add_argument(
+        "--clients",
+        default="fast,requests",
+        help="which users to run, comma-separated: fast (the scenario's), requests (the old HttpUser)",
+    )
     args = parser.parse_args(argv)
+    clients = tuple(c.strip() for c in args.clients.split(",") if c.strip())
+    if not clients or any(c not in LOCUSTFILES for c in clients) or len(set(clients)) != len(clients):
+        parser.error(f"--clients: comma-separated, of {', '.join(LOCUSTFILES)} (got {args.clients!r})")
     if not (
         1 <= args.runs <= 10 and 1 <= args.users <= 50 and 10 <= args.seconds <= 600 and args.slice >= 100
     ):
@@ -176,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Run] = []
     start = args.population_start
     for i in range(args.runs):
-        for client in ("fast", "requests") if i % 2 == 0 else ("requests", "fast"):
+        for client in clients if i % 2 == 0 else tuple(reversed(clients)):
             run = run_once(client, args.users, args.seconds, args.slice, start)
             start += args.slice
             results.append(run)
@@ -186,14 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" = {run.cpu_ms_per_signin:5.2f} ms/sign-in",
                 flush=True,
             )
-    for client in ("fast", "requests"):
+    for client in clients:
         ms = journey_cost(client, start, 40)
         start += 50
         print(
             f"{client:8} journey alone (40 sign-ins in a row, no Locust runner): {ms:5.2f} ms/sign-in",
             flush=True,
         )
-    for client in ("fast", "requests"):
+    for client in clients:
         per = [r.cpu_ms_per_signin for r in results if r.client == client]
         print(
             f"{client:8} median {statistics.median(per):5.2f} ms/sign-in"
