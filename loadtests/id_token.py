@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -57,6 +58,7 @@ class KeySet:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
+        self.lock = threading.Lock()  # gevent's under Locust (monkey-patched): one fetch, the others wait
         self.keys: dict[str, rsa.RSAPublicKey] = {}
         self.fetched_at = -math.inf
         self.fetches = 0
@@ -78,11 +80,15 @@ class KeySet:
 
     def key(self, kid: str, fetch: Fetch) -> rsa.RSAPublicKey:
         key = self.keys.get(kid)
-        if key is None and self.clock() - self.fetched_at >= REFETCH_SECONDS:
-            self.fetched_at = self.clock()
-            self.fetches += 1
-            self.load(fetch())
+        if key is not None:
+            return key
+        with self.lock:  # a user that finds no key while another fetches waits for that fetch
             key = self.keys.get(kid)
+            if key is None and self.clock() - self.fetched_at >= REFETCH_SECONDS:
+                self.fetched_at = self.clock()
+                self.fetches += 1
+                self.load(fetch())
+                key = self.keys.get(kid)
         if key is None:
             raise TokenRejected(f"signed with unknown key {kid!r}")
         return key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -161,3 +162,34 @@ def test_keys_for_encryption_or_other_algorithms_verify_nothing() -> None:
 def test_one_key_set_per_issuer_per_process() -> None:
     assert id_token.key_set(ISSUER) is id_token.key_set(ISSUER)
     assert id_token.key_set(ISSUER) is not id_token.key_set(ISSUER + "-stock")
+
+
+def test_a_user_that_needs_the_keys_while_another_fetches_them_waits_for_that_fetch() -> None:
+    """Found in a Locust run: four users started at once, one fetched the JWKS, the other three were refused
+    "unknown key" (the fetch was under way and the refetch interval not over)."""
+    keys, inside, proceed = KeySet(), threading.Event(), threading.Event()
+    jwks = Jwks(_jwk(KEY, "k1"))
+
+    def slow_fetch() -> dict[str, Any]:
+        inside.set()
+        proceed.wait(10)
+        return jwks()
+
+    results: list[object] = []
+
+    def sign_in(fetch: Callable[[], Any]) -> None:
+        try:
+            results.append(_verify(_sign(_claims()), keys, fetch)["sub"])
+        except TokenRejected as exc:
+            results.append(exc)
+
+    first = threading.Thread(target=sign_in, args=(slow_fetch,))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=sign_in, args=(jwks,))
+    second.start()
+    time.sleep(0.2)  # the second user reaches the key set while the first one's fetch is under way
+    proceed.set()
+    first.join(10)
+    second.join(10)
+    assert results == ["u-1", "u-1"] and jwks.calls == 1
