@@ -130,7 +130,6 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
     from typing import Any, cast
 
     import requests
-    from locust.contrib.fasthttp import FastHttpSession
     from locust.event import Events
 
     from loadtests import locustfile
@@ -139,17 +138,9 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
 
     cfg = locustfile.CFG
     defs = loader.load()
-    session: Any
+    session: Any = requests.Session()
     if client == "fast":
-        session = FastHttpSession(
-            cfg.keycloak_url,
-            request_event=Events().request,  # type: ignore[no-untyped-call]
-            user=None,
-            insecure=False,
-            ssl_context_factory=locustfile.platform_tls_context,
-        )
-    else:
-        session = requests.Session()
+        session = locustfile.platform_session(Events().request)  # type: ignore[no-untyped-call]
     journey = Journey(
         cast(Any, session), cfg, rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
     )
