@@ -155,12 +155,18 @@ def test_an_id_token_replayed_from_an_earlier_sign_in_fails_on_its_nonce(
     tamper: Callable[[Callable[[dict[str, Any]], None]], None],
 ) -> None:
     entry = next(_accounts(FIRST + 100, lambda i: not pop.needs_otp(i)))  # no TOTP: it may sign in twice
-    earlier: dict[str, Any] = {}
-    tamper(lambda tokens: earlier.update(tokens))
+    first: list[dict[str, Any]] = []
+
+    def replay(tokens: dict[str, Any]) -> None:  # keep the first sign-in's tokens, hand them over later
+        if first:
+            tokens.update(first[0])
+        else:
+            first.append(dict(tokens))
+
+    tamper(replay)
     reports: Reports = []
     _journey(platform, definitions, reports).visit(entry, full=False)
-    assert reports == [("sign-in", None)] and _payload(earlier["id_token"]).get("nonce")
-    tamper(lambda tokens: tokens.update(earlier))  # the RP is handed the first sign-in's (valid) tokens
+    assert reports == [("sign-in", None)] and _payload(first[0]["id_token"]).get("nonce")
     reports.clear()
     with pytest.raises(InvalidTokens, match="nonce"):
         _journey(platform, definitions, reports).visit(entry, full=False)
