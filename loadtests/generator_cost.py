@@ -43,14 +43,16 @@ class Run:
     signins: int
     errors: int
     cpu_seconds: float
+    first_errors: tuple[str, ...] = ()
 
     @property
     def cpu_ms_per_signin(self) -> float:
         return 1000 * self.cpu_seconds / self.signins if self.signins else float("nan")
 
 
-def _signins(samples: Path, since: float, until: float) -> tuple[int, int]:
+def _signins(samples: Path, since: float, until: float) -> tuple[int, int, tuple[str, ...]]:
     ok = errors = 0
+    details: list[str] = []
     for path in samples.glob("samples-*.csv"):
         with path.open() as f:
             for row in csv.DictReader(f):
@@ -60,7 +62,9 @@ def _signins(samples: Path, since: float, until: float) -> tuple[int, int]:
                     ok += 1
                 else:
                     errors += 1
-    return ok, errors
+                    if len(details) < 3:
+                        details.append(row["detail"][:200])
+    return ok, errors, tuple(details)
 
 
 def run_once(client: str, users: int, seconds: int, population: int, start: int) -> Run:
@@ -106,8 +110,8 @@ def run_once(client: str, users: int, seconds: int, population: int, start: int)
             time.sleep(0.5)
         process.wait()
         until, after = last
-        ok, errors = _signins(samples, since, until)
-        return Run(client, ok, errors, after - before)
+        ok, errors, details = _signins(samples, since, until)
+        return Run(client, ok, errors, after - before, details)
 
 
 def journey_cost(client: str, start: int, count: int) -> float:
@@ -186,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" = {run.cpu_ms_per_signin:5.2f} ms/sign-in",
                 flush=True,
             )
+            for detail in run.first_errors:
+                print(f"         failed sign-in: {detail}", flush=True)
     for client in clients:
         ms = journey_cost(client, start, 40)
         start += 50
