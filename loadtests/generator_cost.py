@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 from loadtests.cpu import CpuSampler
@@ -155,6 +157,70 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
     return 1000 * (time.process_time() - began) / count
 
 
+def paired_cost(start: int, rounds: int, per_round: int = 10) -> dict[str, list[float]]:
+    """CPU ms per sign-in of the journey over FastHttpSession (with its http.cookiejar, the client before
+    LeanSession) and over LeanSession, interleaved in one process (`per_round` sign-ins each, order
+    alternated), so both see the same machine load and caches: a paired comparison that a shared box
+    cannot skew towards one side. Runs in a fresh process (gevent)."""
+    code = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import json; from loadtests.generator_cost import _paired_in_process\n"
+        f"print(json.dumps(_paired_in_process({start}, {rounds}, {per_round})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"paired measurement failed: {done.stderr[-2000:]}")
+    result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _paired_in_process(start: int, rounds: int, per_round: int) -> dict[str, list[float]]:
+    from typing import Any, cast
+
+    from locust.contrib.fasthttp import FastHttpSession
+    from locust.event import Events
+
+    from loadtests import locustfile
+    from loadtests.journey import Journey, rp_clients
+    from realm import loader
+
+    cfg = locustfile.CFG
+    defs = loader.load()
+    clients, pairwise = rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
+    fast: Any = FastHttpSession(
+        cfg.keycloak_url,
+        request_event=Events().request,  # type: ignore[no-untyped-call]
+        user=None,
+        insecure=False,
+        ssl_context_factory=locustfile.platform_tls_context,
+    )
+    journeys = {
+        "fasthttp": Journey(cast(Any, fast), cfg, clients, pairwise),
+        "lean": Journey(
+            cast(Any, locustfile.platform_session(Events().request)),  # type: ignore[no-untyped-call]
+            cfg,
+            clients,
+            pairwise,
+        ),
+    }
+    fast.cookiejar = fast.client.cookiejar = CookieJar()  # the stdlib jar FastHttpSession came with
+    index = start
+    for journey in journeys.values():  # connections and imports warm
+        journey.visit(index, full=False)
+        index += 1
+    per: dict[str, list[float]] = {name: [] for name in journeys}
+    for i in range(rounds):
+        for name in list(journeys) if i % 2 == 0 else list(reversed(journeys)):
+            began = time.process_time()
+            for _ in range(per_round):
+                journeys[name].visit(index, full=False)
+                index += 1
+            per[name].append(1000 * (time.process_time() - began) / per_round)
+    return per
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.generator_cost", description=__doc__.split("\n")[0]
@@ -169,7 +235,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="fast,requests",
         help="which users to run, comma-separated: fast (the scenario's), requests (the old HttpUser)",
     )
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only the paired journey comparison FastHttpSession vs LeanSession, ROUNDS x 10 sign-ins each",
+    )
     args = parser.parse_args(argv)
+    if args.paired:
+        if not 1 <= args.paired <= 20:
+            parser.error("--paired: 1-20 rounds")
+        paired = paired_cost(args.population_start, args.paired)
+        for name, values in paired.items():
+            print(
+                f"{name:8} journey, paired: median {statistics.median(values):5.2f} ms/sign-in"
+                f" (range {min(values):.2f}-{max(values):.2f}, {len(values)} rounds of 10)"
+            )
+        return 0
     clients = tuple(c.strip() for c in args.clients.split(",") if c.strip())
     if not clients or any(c not in LOCUSTFILES for c in clients) or len(set(clients)) != len(clients):
         parser.error(f"--clients: comma-separated, of {', '.join(LOCUSTFILES)} (got {args.clients!r})")
