@@ -37,7 +37,7 @@ def test_pages_of_a_good_sign_in_take_the_forms_only_path(platform: Settings) ->
         platform, rp_clients(platform)["jgrants"], pop.username(PRIME - 10), pop.password(PRIME - 10)
     )
     assert pop.needs_otp(PRIME - 10)
-    assert journey._ERROR_MARK.search(step.page.text) is None, "the TOTP page has an error marker"
+    assert not journey.has_error_marker(step.page.text), "the TOTP page has an error marker"
     _same(step.page.text)
 
 
