@@ -2,6 +2,7 @@
 journey on HttpUser (requests, `loadtests/requests_user.py`), run alternately against the local platform.
 
     python -m loadtests.generator_cost --runs 2 --users 4 --seconds 60
+    python -m loadtests.generator_cost --runs 3 --clients fast       # the scenario's user only
 
 Each run is one headless Locust process, sign-in only (authorize, login form, password, TOTP for Prime and
 Member, code exchange with PKCE, every token check, logout), at `--users` × 0.5 visits/s. The CPU is read
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import subprocess
 import sys
@@ -27,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 from loadtests.cpu import CpuSampler
@@ -42,14 +45,16 @@ class Run:
     signins: int
     errors: int
     cpu_seconds: float
+    first_errors: tuple[str, ...] = ()
 
     @property
     def cpu_ms_per_signin(self) -> float:
         return 1000 * self.cpu_seconds / self.signins if self.signins else float("nan")
 
 
-def _signins(samples: Path, since: float, until: float) -> tuple[int, int]:
+def _signins(samples: Path, since: float, until: float) -> tuple[int, int, tuple[str, ...]]:
     ok = errors = 0
+    details: list[str] = []
     for path in samples.glob("samples-*.csv"):
         with path.open() as f:
             for row in csv.DictReader(f):
@@ -59,7 +64,9 @@ def _signins(samples: Path, since: float, until: float) -> tuple[int, int]:
                     ok += 1
                 else:
                     errors += 1
-    return ok, errors
+                    if len(details) < 3:
+                        details.append(row["detail"][:200])
+    return ok, errors, tuple(details)
 
 
 def run_once(client: str, users: int, seconds: int, population: int, start: int) -> Run:
@@ -105,8 +112,8 @@ def run_once(client: str, users: int, seconds: int, population: int, start: int)
             time.sleep(0.5)
         process.wait()
         until, after = last
-        ok, errors = _signins(samples, since, until)
-        return Run(client, ok, errors, after - before)
+        ok, errors, details = _signins(samples, since, until)
+        return Run(client, ok, errors, after - before, details)
 
 
 def journey_cost(client: str, start: int, count: int) -> float:
@@ -129,6 +136,49 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
     from typing import Any, cast
 
     import requests
+    from locust.event import Events
+
+    from loadtests import locustfile
+    from loadtests.journey import Journey, rp_clients
+    from realm import loader
+
+    cfg = locustfile.CFG
+    defs = loader.load()
+    session: Any = requests.Session()
+    if client == "fast":
+        session = locustfile.platform_session(Events().request)  # type: ignore[no-untyped-call]
+    journey = Journey(
+        cast(Any, session), cfg, rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
+    )
+    journey.visit(start, full=False)  # connection and imports warm
+    began = time.process_time()
+    for index in range(start + 1, start + 1 + count):
+        journey.visit(index, full=False)
+    return 1000 * (time.process_time() - began) / count
+
+
+def paired_cost(start: int, rounds: int, per_round: int = 10) -> dict[str, list[float]]:
+    """CPU ms per sign-in of the journey over FastHttpSession (with its http.cookiejar, the client before
+    LeanSession) and over LeanSession, interleaved in one process (`per_round` sign-ins each, order
+    alternated), so both see the same machine load and caches: a paired comparison that a shared box
+    cannot skew towards one side. Runs in a fresh process (gevent)."""
+    code = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import json; from loadtests.generator_cost import _paired_in_process\n"
+        f"print(json.dumps(_paired_in_process({start}, {rounds}, {per_round})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"paired measurement failed: {done.stderr[-2000:]}")
+    result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _paired_in_process(start: int, rounds: int, per_round: int) -> dict[str, list[float]]:
+    from typing import Any, cast
+
     from locust.contrib.fasthttp import FastHttpSession
     from locust.event import Events
 
@@ -138,25 +188,37 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
 
     cfg = locustfile.CFG
     defs = loader.load()
-    session: Any
-    if client == "fast":
-        session = FastHttpSession(
-            cfg.keycloak_url,
-            request_event=Events().request,  # type: ignore[no-untyped-call]
-            user=None,
-            insecure=False,
-            ssl_context_factory=locustfile.platform_tls_context,
-        )
-    else:
-        session = requests.Session()
-    journey = Journey(
-        cast(Any, session), cfg, rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
+    clients, pairwise = rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
+    fast: Any = FastHttpSession(
+        cfg.keycloak_url,
+        request_event=Events().request,  # type: ignore[no-untyped-call]
+        user=None,
+        insecure=False,
+        ssl_context_factory=locustfile.platform_tls_context,
     )
-    journey.visit(start, full=False)  # connection and imports warm
-    began = time.process_time()
-    for index in range(start + 1, start + 1 + count):
+    journeys = {
+        "fasthttp": Journey(cast(Any, fast), cfg, clients, pairwise),
+        "lean": Journey(
+            cast(Any, locustfile.platform_session(Events().request)),  # type: ignore[no-untyped-call]
+            cfg,
+            clients,
+            pairwise,
+        ),
+    }
+    fast.cookiejar = fast.client.cookiejar = CookieJar()  # the stdlib jar FastHttpSession came with
+    index = start
+    for journey in journeys.values():  # connections and imports warm
         journey.visit(index, full=False)
-    return 1000 * (time.process_time() - began) / count
+        index += 1
+    per: dict[str, list[float]] = {name: [] for name in journeys}
+    for i in range(rounds):
+        for name in list(journeys) if i % 2 == 0 else list(reversed(journeys)):
+            began = time.process_time()
+            for _ in range(per_round):
+                journeys[name].visit(index, full=False)
+                index += 1
+            per[name].append(1000 * (time.process_time() - began) / per_round)
+    return per
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,7 +230,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="length of one run")
     parser.add_argument("--slice", type=int, default=2000, help="accounts per run (own slice each)")
     parser.add_argument("--population-start", type=int, default=0, help="first account of the first slice")
+    parser.add_argument(
+        "--clients",
+        default="fast,requests",
+        help="which users to run, comma-separated: fast (the scenario's), requests (the old HttpUser)",
+    )
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only the paired journey comparison FastHttpSession vs LeanSession, ROUNDS x 10 sign-ins each",
+    )
     args = parser.parse_args(argv)
+    if args.paired:
+        if not 1 <= args.paired <= 20:
+            parser.error("--paired: 1-20 rounds")
+        paired = paired_cost(args.population_start, args.paired)
+        for name, values in paired.items():
+            print(
+                f"{name:8} journey, paired: median {statistics.median(values):5.2f} ms/sign-in"
+                f" (range {min(values):.2f}-{max(values):.2f}, {len(values)} rounds of 10)"
+            )
+        return 0
+    clients = tuple(c.strip() for c in args.clients.split(",") if c.strip())
+    if not clients or any(c not in LOCUSTFILES for c in clients) or len(set(clients)) != len(clients):
+        parser.error(f"--clients: comma-separated, of {', '.join(LOCUSTFILES)} (got {args.clients!r})")
     if not (
         1 <= args.runs <= 10 and 1 <= args.users <= 50 and 10 <= args.seconds <= 600 and args.slice >= 100
     ):
@@ -176,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Run] = []
     start = args.population_start
     for i in range(args.runs):
-        for client in ("fast", "requests") if i % 2 == 0 else ("requests", "fast"):
+        for client in clients if i % 2 == 0 else tuple(reversed(clients)):
             run = run_once(client, args.users, args.seconds, args.slice, start)
             start += args.slice
             results.append(run)
@@ -186,14 +273,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" = {run.cpu_ms_per_signin:5.2f} ms/sign-in",
                 flush=True,
             )
-    for client in ("fast", "requests"):
+            for detail in run.first_errors:
+                print(f"         failed sign-in: {detail}", flush=True)
+    for client in clients:
         ms = journey_cost(client, start, 40)
         start += 50
         print(
             f"{client:8} journey alone (40 sign-ins in a row, no Locust runner): {ms:5.2f} ms/sign-in",
             flush=True,
         )
-    for client in ("fast", "requests"):
+    for client in clients:
         per = [r.cpu_ms_per_signin for r in results if r.client == client]
         print(
             f"{client:8} median {statistics.median(per):5.2f} ms/sign-in"

@@ -14,6 +14,7 @@ import ipaddress
 import itertools
 import random
 import re
+import secrets
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from loadtests import cookies, id_token
 from loadtests import population as pop
 from realm import loader, targets
 from realm.models import ACR_LOA, Definitions, Tier
@@ -110,7 +112,39 @@ class QuickPage:
     errors: list[str] = field(default_factory=list)
 
 
+_FORM_TAG = re.compile(r"<(form|input)\b([^>]*)>", re.IGNORECASE)
+_ERROR_ID = re.compile(r"""input-error(?:-otp-code)?["']""")
+
+
+def has_error_marker(text: str) -> bool:
+    """Anything `parse_page` reads an error from: the ids input-error / input-error-otp-code (quoted), the
+    classes alert-error / kc-feedback-text; case-sensitive as parse_page's checks are. A false alarm only
+    costs the slower walk. Substring tests and one literal-led pattern: an alternation (or IGNORECASE) made
+    this scan cost a third of the walk it is meant to avoid."""
+    return "alert-error" in text or "kc-feedback-text" in text or _ERROR_ID.search(text) is not None
+
+
 def quick_parse(text: str) -> QuickPage:
+    """A page without any error marker (the login and TOTP forms on the way of a good sign-in) is read for
+    its forms and inputs only; a page with one is walked tag by tag for the error texts too."""
+    if not has_error_marker(text):
+        page = QuickPage()
+        for match in _FORM_TAG.finditer(text):
+            tag, rest = match.group(1).lower(), match.group(2)
+            attrs = _attrs(rest)
+            if tag == "form":
+                page.forms.append(Form(action=attrs.get("action", ""), fields={}, form_id=attrs.get("id")))
+            elif page.forms and attrs.get("name"):
+                page.forms[-1].fields[attrs["name"]] = attrs.get("value", "")
+        return page
+    return _walk(text)
+
+
+def _attrs(rest: str) -> dict[str, str]:
+    return {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or "") for m in _ATTR.finditer(rest)}
+
+
+def _walk(text: str) -> QuickPage:
     page = QuickPage()
     depth = 0
     for match in _TAG.finditer(text):
@@ -119,9 +153,7 @@ def quick_parse(text: str) -> QuickPage:
             if depth and tag in ("span", "div", "p"):
                 depth -= 1
             continue
-        attrs = {
-            m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or "") for m in _ATTR.finditer(rest)
-        }
+        attrs = _attrs(rest)
         if tag == "form":
             page.forms.append(Form(action=attrs.get("action", ""), fields={}, form_id=attrs.get("id")))
         elif tag == "input" and page.forms and attrs.get("name"):
@@ -166,6 +198,32 @@ class TimedFlow(BrowserFlow):
         self.phase = ""
         self.statuses: list[int] = []
         self.fast = is_fast_session(session)
+        self.nonce: str | None = None
+        """The nonce of the last authorization request `login` sent (its ID token must carry it)."""
+
+    def login(
+        self,
+        client: Client,
+        username: str,
+        password: str,
+        otp: Callable[[], str] | None = None,
+        scope: str = "openid",
+        acr_values: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> LoginResult:
+        """BrowserFlow.login with a nonce of our own (an `extra` parameter overrides the flow's), kept so
+        the ID token can be checked against it."""
+        self.nonce = secrets.token_urlsafe(16)
+        extra = {**(extra or {}), "nonce": self.nonce}
+        return super().login(client, username, password, otp, scope, acr_values, extra)
+
+    def jwks(self) -> dict[str, Any]:
+        """The issuer's signing keys (Keycloak's jwks_uri); fetched once per process (id_token.key_set)."""
+        response = self._request("GET", f"{self.issuer}/protocol/openid-connect/certs", "jwks")
+        if response.status_code != 200:
+            raise FlowError(f"jwks answered {response.status_code}: {response.text[:300]}")
+        keys: dict[str, Any] = response.json()
+        return keys
 
     def _request(self, method: str, url: str, name: str, **kwargs: Any) -> requests.Response:
         step = f"{self.phase}:{name}" if self.phase else name
@@ -212,12 +270,18 @@ def check_tokens(
     pairwise: bool,
     id_prefix: str = pop.ID_PREFIX,
     check_acr: bool = True,
+    verify: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> str:
-    """Validate what the RP received; return the `sub` the RP sees."""
+    """Validate what the RP received; return the `sub` the RP sees. `verify` checks the ID token as an RP
+    does (signature, nonce, ...: `id_token.verify_id_token`) and returns its claims; without it the claims
+    are read unverified."""
     for key in ("access_token", "id_token", "refresh_token"):
         if not tokens.get(key):
             raise InvalidTokens(f"{pop.username(index)}@{client.client_id}: no {key}")
-    claims = decode_jwt_payload(tokens["id_token"])
+    try:
+        claims = verify(tokens) if verify is not None else decode_jwt_payload(tokens["id_token"])
+    except id_token.TokenRejected as exc:
+        raise InvalidTokens(f"{pop.username(index)}@{client.client_id}: id_token rejected: {exc}") from None
     want_acr = expected_acr(pop.tier(index), client.client_id) if check_acr else None
     problems = []
     if claims.get("iss") != issuer:
@@ -265,6 +329,10 @@ class Journey:
         profile: RealmProfile | None = None,
     ) -> None:
         self.profile = profile or RealmProfile(cfg.issuer)
+        if is_fast_session(session) and not isinstance(
+            getattr(session, "cookiejar", None), cookies.BrowserJar
+        ):
+            cookies.install(session)  # http.cookiejar took a fifth of the generator's CPU per sign-in
         self.session = session
         self.cfg = cfg
         self.clients = clients
@@ -284,7 +352,8 @@ class Journey:
             result = flow.login(first, pop.username(index), pop.password(index), otp=otp)
             self._require(result, index, first, expect_otp=otp is not None)
             assert result.tokens is not None
-            self._check(result.tokens, index, first)
+            nonce = flow.nonce
+            self._check(result.tokens, index, first, flow, nonce)
         except Exception as exc:
             error = classify(flow, exc)
             visit.signin_ms = (time.perf_counter() - began) * 1000
@@ -313,7 +382,7 @@ class Journey:
                 raise InvalidTokens(f"userinfo sub {info.get('sub')!r} for {pop.username(index)}")
             visit.steps.append("userinfo")
             tokens = flow.refresh(first, tokens["refresh_token"])
-            self._check(tokens, index, first)
+            self._check(tokens, index, first, flow, nonce, nonce_required=False)  # OIDC Core 12.2
             visit.steps.append("refresh")
             second_id = self.profile.second_rp[tier]
             if second_id:
@@ -327,7 +396,7 @@ class Journey:
                         f" {sso.error} {sso.error_description} {sso.page_errors}"
                     )
                 assert sso.tokens is not None
-                self._check(sso.tokens, index, second)
+                self._check(sso.tokens, index, second, flow, flow.nonce)
                 visit.steps.append("sso")
             if hold:
                 visit.held = (first.client_id, tokens["refresh_token"])
@@ -343,11 +412,31 @@ class Journey:
             self.report("visit", (time.perf_counter() - began) * 1000, None)
         return visit
 
-    def _check(self, tokens: dict[str, Any], index: int, client: Client) -> str:
+    def _check(
+        self,
+        tokens: dict[str, Any],
+        index: int,
+        client: Client,
+        flow: TimedFlow,
+        nonce: str | None,
+        nonce_required: bool = True,
+    ) -> str:
         p = self.profile
-        return check_tokens(
-            tokens, index, client, p.issuer, client.client_id in self.pairwise, p.id_prefix, p.check_acr
-        )
+
+        def verify(received: dict[str, Any]) -> dict[str, Any]:
+            return id_token.verify_id_token(
+                received["id_token"],
+                id_token.key_set(p.issuer),
+                flow.jwks,
+                issuer=p.issuer,
+                client_id=client.client_id,
+                nonce=nonce,
+                nonce_required=nonce_required,
+                access_token=received["access_token"],
+            )
+
+        pairwise = client.client_id in self.pairwise
+        return check_tokens(tokens, index, client, p.issuer, pairwise, p.id_prefix, p.check_acr, verify)
 
     @staticmethod
     def _require(result: LoginResult, index: int, client: Client, expect_otp: bool) -> None:

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO, cast
 
 import gevent.ssl
-from locust import events, task
-from locust.contrib.fasthttp import FastHttpUser
+from locust import User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -36,6 +35,7 @@ from loadtests.journey import (
     assert_loopback,
     rp_clients,
 )
+from loadtests.lean_http import LeanSession
 from loadtests.pacing import PoissonPacing
 from loadtests.phases import MAX_SECONDS, MAX_USERS, PER_USER_RATE
 from realm import loader
@@ -178,23 +178,39 @@ def platform_tls_context(**_: Any) -> gevent.ssl.SSLContext:
     return gevent.ssl.create_default_context(cafile=str(CFG.paths.ca_cert))
 
 
-class SignInUser(FastHttpUser):
+def platform_session(request_event: Any) -> LeanSession:
+    """One simulated browser's HTTP client: keep-alive TLS to the platform (its CA, hostname checked), the
+    journey's timeouts, a browser's cookie jar, a Locust request event per request (lean_http.py)."""
+    return LeanSession(
+        CFG.keycloak_url,
+        request_event,
+        ssl_context_factory=platform_tls_context,
+        connection_timeout=CONNECT_TIMEOUT,
+        network_timeout=READ_TIMEOUT,
+    )
+
+
+class SignInUser(User):
     """A person at a deadline: opens an RP, signs in (TOTP if the tier needs it), uses the session.
 
-    A FastHttpUser (geventhttpclient) rather than an HttpUser (requests): the same requests, pages and token
-    checks (loadtests/journey.py) at a fraction of the generator's CPU per sign-in (docs/load.md "Generator
-    cost"), so Locust on the platform's own cores takes less from Keycloak."""
+    Its HTTP client is `LeanSession` (geventhttpclient without FastHttpSession's urllib-compatible layers):
+    the same requests, pages, cookies, TLS checks and token checks (loadtests/journey.py) at a fraction of
+    the generator's CPU per sign-in (docs/load.md "Generator cost"), so Locust on the platform's own cores
+    takes less from Keycloak. It was a FastHttpUser, and before that an HttpUser (requests)."""
 
     host = CFG.keycloak_url
-    insecure = False
-    ssl_context_factory = staticmethod(platform_tls_context)
-    connection_timeout = CONNECT_TIMEOUT
-    network_timeout = READ_TIMEOUT
-    concurrency = 2
-    """One user is one browser: a request at a time (2 so a connection being closed never blocks the next)."""
     _clients: ClassVar[dict[str, Any]] = {}
     _pairwise: ClassVar[set[str]] = set()
     _picker: ClassVar[AccountPicker | None] = None
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self.client = platform_session(environment.events.request)
+
+    def on_stop(self) -> None:
+        client = getattr(self, "client", None)
+        if isinstance(client, LeanSession):
+            client.close()
 
     def on_start(self) -> None:
         options = self.environment.parsed_options

@@ -8,8 +8,8 @@ from urllib.parse import urljoin
 
 import pytest
 
+from loadtests import journey, seed
 from loadtests import population as pop
-from loadtests import seed
 from loadtests.journey import quick_parse, rp_clients
 from realm.models import Definitions, Tier
 from realm.oidc.browser_flow import parse_page
@@ -24,9 +24,21 @@ before this test of another module runs (its password step only; no TOTP code is
 
 
 def _same(text: str) -> None:
-    slow, quick = parse_page(text), quick_parse(text)
+    slow, quick, walked = parse_page(text), quick_parse(text), journey._walk(text)
     assert quick.forms == slow.forms
     assert quick.errors == slow.errors
+    assert (walked.forms, walked.errors) == (slow.forms, slow.errors), "the tag-by-tag walk reads otherwise"
+
+
+def test_pages_of_a_good_sign_in_take_the_forms_only_path(platform: Settings) -> None:
+    """The login and TOTP pages carry no error marker, so quick_parse reads only their forms (the cheap
+    path the load generator takes on every sign-in); `_same` above checks it reads what parse_page reads."""
+    step = submit_password(
+        platform, rp_clients(platform)["jgrants"], pop.username(PRIME - 10), pop.password(PRIME - 10)
+    )
+    assert pop.needs_otp(PRIME - 10)
+    assert not journey.has_error_marker(step.page.text), "the TOTP page has an error marker"
+    _same(step.page.text)
 
 
 def test_quick_reader_reads_the_real_pages_like_the_html_parser(
