@@ -195,3 +195,43 @@ def test_entries_not_run_this_time_are_not_stale() -> None:
     subset = [runner.Result(mutants[0], runner.KILLED)]
     summary = report.summarise(subset, listed, 1.0, {m.mutant_id for m in mutants})
     assert summary.stale == ["demo/demo.rego::gone::negate::x => not x"]
+
+
+def test_drop_rule_removes_one_definition_with_its_metadata_block() -> None:
+    source = (
+        "package p\n\n# METADATA\n# title: t\nok if input.a\n\nok if {\n\tinput.b\n}\n\ndefault d := false\n"
+    )
+    mutants = _by("drop_rule", source)
+    assert [m.original for m in mutants] == ["ok if input.a", "ok if {"]
+    first, second = (m.source for m in mutants)
+    assert "METADATA" not in first and "input.a" not in first and "input.b" in first
+    assert "input.b" not in second and "ok if input.a" in second and "default d" in second
+    assert all(m.source.count("\n") == source.count("\n") for m in mutants)  # locations stay comparable
+
+
+def test_every_some_turns_every_into_some_and_keeps_the_body() -> None:
+    source = "package p\n\nall_s(v) if {\n\tis_array(v)\n\tevery x in v {\n\t\tis_string(x)\n\t}\n}\n"
+    (mutant,) = _by("every_some", source)
+    assert mutant.mutated == "some x in v"
+    expected = "package p\n\nall_s(v) if {\n\tis_array(v)\n\tsome x in v\n\t\tis_string(x)\n\n}\n"
+    assert mutant.source == expected
+
+
+def test_arith_swaps_binary_operators_only() -> None:
+    source = 'package p\n\nx := (a * 60) + (b % 9) if input.s == "a - b"\n\ny := -1\n'
+    assert _mutated("arith", source) == {
+        'x := (a / 60) + (b % 9) if input.s == "a - b"',
+        'x := (a * 60) - (b % 9) if input.s == "a - b"',
+        'x := (a * 60) + (b / 9) if input.s == "a - b"',
+    }
+
+
+def test_builtin_swap_swaps_opposite_builtins_but_not_methods_of_other_namespaces() -> None:
+    source = (
+        "package p\n\nx := max([1, 2]) if startswith(input.a, upper(input.b))\n\ny := object.union({}, {})\n"
+    )
+    assert _mutated("builtin_swap", source) == {
+        "x := min([1, 2]) if startswith(input.a, upper(input.b))",
+        "x := max([1, 2]) if endswith(input.a, upper(input.b))",
+        "x := max([1, 2]) if startswith(input.a, lower(input.b))",
+    }

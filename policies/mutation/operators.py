@@ -15,6 +15,11 @@ Operators (names are part of the mutant id, keep them stable):
 - ``regex``        a pattern of ``regex.match``: an anchor removed, a fixed repetition widened
 - ``drop_else``    one ``else`` branch of a rule removed
 - ``drop_default`` a ``default`` rule removed
+- ``drop_rule``    one top-level rule (one definition of it, with its METADATA block) removed
+- ``every_some``   ``every x in xs { body }`` turned into ``some x in xs`` followed by the body
+- ``arith``        a binary arithmetic operator swapped: + <-> -, * <-> /, % -> /
+- ``builtin_swap`` a built-in swapped for its opposite: max <-> min, startswith <-> endswith,
+                   upper <-> lower
 
 Human-readable messages (strings containing whitespace) are not mutated: they document a reason, its
 code is what callers branch on, and pinning every message word would make tests brittle, not stronger.
@@ -36,6 +41,10 @@ OPERATORS = (
     "regex",
     "drop_else",
     "drop_default",
+    "drop_rule",
+    "every_some",
+    "arith",
+    "builtin_swap",
 )
 
 _CMP_REPLACEMENTS: dict[str, tuple[str, ...]] = {
@@ -52,6 +61,20 @@ _BOOL = re.compile(r"\b(true|false)\b")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN = re.compile(r":=")
 _REPEAT = re.compile(r"\{(\d+)\}")
+# A binary arithmetic operator as `opa fmt` writes it (spaces around it); `|` and `&` are left alone
+# (`|` also separates a comprehension's head from its body).
+_ARITH = re.compile(r"(?<= )[-+*/%](?= )")
+_ARITH_REPLACEMENTS = {"+": "-", "-": "+", "*": "/", "/": "*", "%": "/"}
+_BUILTIN = re.compile(r"(?<![\w.])(max|min|startswith|endswith|upper|lower)(?=\()")
+_BUILTIN_SWAPS = {
+    "max": "min",
+    "min": "max",
+    "startswith": "endswith",
+    "endswith": "startswith",
+    "upper": "lower",
+    "lower": "upper",
+}
+_EVERY = re.compile(r"^(\s*)every\s+(.+?)\s*\{\s*$")
 
 
 @dataclass(frozen=True)
@@ -274,7 +297,33 @@ def generate(path: str, source: str) -> list[Mutant]:
                 while end < len(infos) and not (infos[end].depth_before == 1 and infos[end].min_depth == 0):
                     end += 1
                 raw.append((info, "drop_else", "", _blank(lines, range(idx, end))))
+        if _starts_rule(info):
+            first = idx
+            while first > 0 and infos[first - 1].text.lstrip().startswith("#"):
+                first -= 1  # its METADATA / comment block goes with it
+            end = idx
+            while infos[end].depth_after != 0 and end + 1 < len(infos):
+                end += 1
+            raw.append((info, "drop_rule", "", _blank(lines, range(first, end + 1))))
+        every = _EVERY.match(text) if info.body_before and _code(info).endswith("{") else None
+        if every is not None:
+            close = idx + 1
+            while close < len(infos) and infos[close].depth_after != info.depth_before:
+                close += 1
+            if close < len(infos) and infos[close].text.strip() == "}":
+                new_line = f"{every.group(1)}some {every.group(2)}"
+                copy = list(lines)
+                copy[idx], copy[close] = new_line, ""
+                raw.append((info, "every_some", new_line, "\n".join(copy)))
     return _with_ids(path, raw)
+
+
+def _starts_rule(info: LineInfo) -> bool:
+    """The first line of a top-level rule definition (not package, import, default or a comment)."""
+    text = info.text
+    if info.depth_before != 0 or _IDENT.match(text) is None:
+        return False
+    return not text.startswith(("package ", "import ", "default "))
 
 
 AddMutant = Callable[[LineInfo, str, str], None]
@@ -299,6 +348,13 @@ def _token_mutants(info: LineInfo, add: AddMutant) -> None:
                 at = seg.start + m.start()
                 new = "false" if m.group(0) == "true" else "true"
                 add(info, "const_bool", text[:at] + new + text[at + len(m.group(0)) :])
+            for m in _ARITH.finditer(seg.text):
+                at = seg.start + m.start()
+                add(info, "arith", text[:at] + _ARITH_REPLACEMENTS[m.group(0)] + text[at + 1 :])
+            for m in _BUILTIN.finditer(seg.text):
+                at = seg.start + m.start()
+                new = _BUILTIN_SWAPS[m.group(0)]
+                add(info, "builtin_swap", text[:at] + new + text[at + len(m.group(0)) :])
         elif seg.kind == "string":
             before = "".join(s.text for s in info.segments[:k] if s.kind == "code").rstrip()
             end = seg.start + len(seg.text)

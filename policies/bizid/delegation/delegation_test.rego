@@ -244,6 +244,16 @@ test_missing_grantor_is_malformed if {
 	"input.grantor must be an object" in {reason.message | some reason in decision.reasons}
 }
 
+# A delegation that is not a record (an id string, an array) is named as such, not only through the
+# fields it lacks: bizid.delegation is also asked directly (the CLI), where inputs.problems is not.
+test_delegation_not_an_object_is_named if {
+	every value in ["dlg-1", [], 7, true] {
+		decision := _decide(_patched({"delegation": value}))
+		decision.valid == false
+		{"code": "malformed_input", "message": "input.delegation must be an object"} in decision.reasons
+	}
+}
+
 test_unknown_registry_rp_fails_closed if {
 	registry := json.remove(fixtures.registry, ["rps/jgrants"])
 	decision := delegation.decision with input as fixtures.delegated_input with data.bizid.registry as registry
