@@ -302,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the tables (Markdown) to this file")
     args = parser.parse_args(argv)
     cfg = settings.load()
+    cfg.remember_opa_read_token()  # part 2 calls the platform's OPA, which asks for the read token
     now = dt.datetime.now(dt.UTC)
     cases = inputs(now)
     lines: list[str] = []
