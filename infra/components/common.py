@@ -69,3 +69,17 @@ def assume_role_policy(
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
     """An IAM policy document; statements may hold Outputs (ARNs) anywhere."""
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def ecr_pull_statements(sid: str, repository_arns: Sequence[Any]) -> list[dict[str, Any]]:
+    """What an ECS execution role needs to pull images from these repositories, and nothing more: the three
+    pull actions on them, plus the one ECR action IAM grants only on "*" (it names no repository)."""
+    return [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": list(repository_arns),
+        },
+        {"Sid": "SignInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+    ]

@@ -27,6 +27,7 @@ from infra.components.common import (
     account_id,
     assume_role_policy,
     child,
+    ecr_pull_statements,
     policy_document,
 )
 from infra.config import KeycloakConfig, ServiceSize
@@ -218,24 +219,7 @@ class KeycloakService(pulumi.ComponentResource):
             },
         ]
         if args.image_repository_arns:
-            statements += [
-                {
-                    "Sid": "PullTheTaskImages",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    "Resource": list(args.image_repository_arns),
-                },
-                {
-                    "Sid": "SignInToEcr",
-                    "Effect": "Allow",
-                    "Action": "ecr:GetAuthorizationToken",
-                    "Resource": "*",
-                },
-            ]
+            statements += ecr_pull_statements("PullTheTaskImages", args.image_repository_arns)
         aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=execution_role.id,

@@ -27,7 +27,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.common import HTTPS_PORT, account_id, assume_role_policy, child, policy_document
+from infra.components.common import (
+    HTTPS_PORT,
+    account_id,
+    assume_role_policy,
+    child,
+    ecr_pull_statements,
+    policy_document,
+)
 from infra.components.secrets import operator_secret_name
 from infra.config import RemindersConfig
 
@@ -120,25 +127,7 @@ class RemindersJob(pulumi.ComponentResource):
             }
         ]
         if args.image_repository_arns:
-            execution += [
-                {
-                    "Sid": "PullTheOpsImage",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    "Resource": list(args.image_repository_arns),
-                },
-                # The one ECR action IAM grants only on "*" (it names no repository).
-                {
-                    "Sid": "SignInToEcr",
-                    "Effect": "Allow",
-                    "Action": "ecr:GetAuthorizationToken",
-                    "Resource": "*",
-                },
-            ]
+            execution += ecr_pull_statements("PullTheOpsImage", args.image_repository_arns)
         aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=execution_role.id,
