@@ -3,6 +3,9 @@ package org.bizid.keycloak.opa;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Locale;
@@ -14,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.http.HttpEntity;
+import org.apache.http.NoHttpResponseException;
 import org.apache.http.client.config.RequestConfig;
 import org.apache.http.client.methods.CloseableHttpResponse;
 import org.apache.http.client.methods.HttpPost;
@@ -30,7 +34,10 @@ import org.keycloak.models.KeycloakSession;
  *
  * Every problem (unreachable, timeout, non-200, unparsable body, undefined decision) becomes an
  * {@link OpaResult#failed} value instead of an exception, so callers cannot forget to fail closed.
- * Nothing is cached: each call asks OPA again, so the platform recovers as soon as OPA does.
+ * Nothing is cached: each call asks OPA again, so the platform recovers as soon as OPA does. A decision asked on a
+ * pooled connection that OPA had already closed (it restarted) and that got no answer at all is asked once more on
+ * a new connection, within the same deadline, so a restart of OPA does not refuse the sign-ins that happen to pick
+ * the dead connections.
  *
  * <p>The calls go through Keycloak's own outgoing HTTP client ({@link HttpClientProvider}: Apache HttpClient, one
  * pooled, kept-alive connection manager per server) on the calling request thread, instead of a JDK
@@ -182,42 +189,76 @@ public final class OpaClient {
         } catch (Exception e) {
             return OpaResult.failed("cannot serialise the OPA input: " + e.getMessage());
         }
+        long deadlineAt = System.nanoTime() + deadline.toNanos();
+        Exchange first = exchange(uri, token, body, deadline);
+        if (!first.staleConnection()) {
+            return first.result();
+        }
+        // The pooled connection was dead (OPA restarted, or closed it while idle) and nothing was answered on it.
+        // A decision is a query without side effects, so it is asked once more, on a new connection, within what is
+        // left of the same deadline; a second failure is final.
+        long leftNanos = deadlineAt - System.nanoTime();
+        if (leftNanos < TimeUnit.MILLISECONDS.toNanos(1)) {
+            return first.result();
+        }
+        return exchange(uri, token, body, Duration.ofNanos(leftNanos)).result();
+    }
+
+    /** One HTTP exchange's result, and whether it failed on a connection that answered nothing at all. */
+    private record Exchange(OpaResult result, boolean staleConnection) {
+    }
+
+    private Exchange exchange(URI uri, String token, byte[] body, Duration budget) {
         HttpPost post = new HttpPost(uri);
-        post.setConfig(requestConfig(deadline));
+        post.setConfig(requestConfig(budget));
         post.setHeader("Accept", "application/json");
         if (token != null && !token.isBlank()) {
             post.setHeader("Authorization", "Bearer " + token);
         }
         post.setEntity(new ByteArrayEntity(body, ContentType.APPLICATION_JSON));
         HttpClientContext context = HttpClientContext.create();
-        ScheduledFuture<?> abort = Deadlines.TIMER.schedule(post::abort, deadline.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> abort = Deadlines.TIMER.schedule(post::abort, budget.toMillis(), TimeUnit.MILLISECONDS);
         try (CloseableHttpResponse response = http.execute(post, context)) {
             RouteInfo route = context.getHttpRoute();
             if (route != null && route.getProxyHost() != null) {
-                return OpaResult.failed("the call to " + uri + " went through the proxy " + route.getProxyHost()
-                        + " (Keycloak's outgoing proxy settings); OPA must be reached directly (NO_PROXY)");
+                return new Exchange(OpaResult.failed("the call to " + uri + " went through the proxy "
+                        + route.getProxyHost() + " (Keycloak's outgoing proxy settings); OPA must be reached directly"
+                        + " (NO_PROXY)"), false);
             }
             int status = response.getStatusLine().getStatusCode();
             if (status != 200) {
-                return parseResponse(status, null); // the connection is closed, not reused: errors are rare
+                // the connection is closed, not reused: errors are rare
+                return new Exchange(parseResponse(status, null), false);
             }
             byte[] answer = readBounded(response.getEntity());
             if (answer == null) {
-                return OpaResult.failed("OPA answer from " + uri + " exceeds " + MAX_BODY_BYTES + " bytes");
+                return new Exchange(OpaResult.failed("OPA answer from " + uri + " exceeds " + MAX_BODY_BYTES
+                        + " bytes"), false);
             }
-            return parseResponse(status, answer);
+            return new Exchange(parseResponse(status, answer), false);
         } catch (Exception e) {
-            if (post.isAborted()) {
-                return OpaResult.failed("timeout: no complete answer from " + uri + " within " + deadline.toMillis()
-                        + " ms");
+            if (post.isAborted() || e instanceof SocketTimeoutException) {
+                // the scheduled abort and the read timeout (both at the deadline) race; either is the deadline
+                return new Exchange(OpaResult.failed("timeout: no complete answer from " + uri + " within "
+                        + deadline.toMillis() + " ms"), false);
             }
             // Connection refused, DNS, TLS, pool exhausted, connection closed ... : all the same to the caller.
             Throwable cause = e.getCause() != null && e.getMessage() == null ? e.getCause() : e;
-            return OpaResult.failed(e.getClass().getSimpleName() + " calling " + uri
-                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
+            return new Exchange(OpaResult.failed(e.getClass().getSimpleName() + " calling " + uri
+                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage())), isStale(e));
         } finally {
             abort.cancel(false);
         }
+    }
+
+    /**
+     * A kept-alive connection the server had already closed: the request went out (or could not be written) and no
+     * status line came back. Apache reports it as {@link NoHttpResponseException}, or a reset/broken pipe when the
+     * server's host refused the write. A refused connect is not stale: OPA is down, and asking again would not help.
+     */
+    static boolean isStale(Exception e) {
+        return e instanceof NoHttpResponseException
+                || e instanceof SocketException && !(e instanceof ConnectException);
     }
 
     /**

@@ -150,6 +150,107 @@ class OpaClientTest {
         assertEquals(1, new HashSet<>(opa.clientPorts).size(), "client ports: " + opa.clientPorts);
     }
 
+    /**
+     * An OPA that restarted (or closed idle connections) leaves dead entries in the pool. The next decision on one
+     * gets no answer at all; it is asked once more on a new connection instead of refusing a sign-in.
+     */
+    @Test
+    void aDeadPooledConnectionIsReplacedWithinTheDeadline() throws Exception {
+        try (ClosingOpa closing = new ClosingOpa(true)) {
+            for (int i = 0; i < 3; i++) {
+                OpaResult result = client.query(closing.url(), "p", input);
+                assertTrue(result.isOk(), "decision " + i + ": " + result.failure());
+            }
+            assertEquals(3, closing.answered.get(), "each decision answered once");
+        }
+    }
+
+    /** A server that never answers gets exactly one more try, not a loop. */
+    @Test
+    void aServerThatNeverAnswersIsAskedTwiceThenFailsClosed() throws Exception {
+        try (ClosingOpa silent = new ClosingOpa(false)) {
+            OpaResult result = client.query(silent.url(), "p", input);
+            assertFalse(result.isOk());
+            assertTrue(result.failure().contains("NoHttpResponse"), result.failure());
+            assertEquals(2, silent.connections.get(), "connections");
+        }
+    }
+
+    @Test
+    void onlyAConnectionThatAnsweredNothingCountsAsStale() {
+        assertTrue(OpaClient.isStale(new org.apache.http.NoHttpResponseException("x")));
+        assertTrue(OpaClient.isStale(new java.net.SocketException("Connection reset")));
+        assertFalse(OpaClient.isStale(new java.net.ConnectException("Connection refused")));
+        assertFalse(OpaClient.isStale(new java.net.SocketTimeoutException("Read timed out")));
+        assertFalse(OpaClient.isStale(new IOException("other")));
+    }
+
+    /**
+     * Reads one request per connection and then either answers it and closes the connection without saying so
+     * (as a restarting OPA leaves a kept-alive connection behind), or closes it without answering.
+     */
+    private static final class ClosingOpa implements AutoCloseable {
+        final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+        private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final boolean answer;
+
+        ClosingOpa(boolean answer) throws IOException {
+            this.answer = answer;
+            Thread acceptor = new Thread(this::serve, "closing-opa");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getLocalPort();
+        }
+
+        private void serve() {
+            while (!server.isClosed()) {
+                try (Socket socket = server.accept()) {
+                    connections.incrementAndGet();
+                    readRequest(socket.getInputStream());
+                    if (answer) {
+                        byte[] body = "{\"result\": {\"allow\": true}}".getBytes(StandardCharsets.US_ASCII);
+                        OutputStream out = socket.getOutputStream();
+                        out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                                + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        out.write(body);
+                        out.flush();
+                        answered.incrementAndGet();
+                    }
+                } catch (IOException ignored) {
+                    // closed by close(), or the client went away
+                }
+            }
+        }
+
+        /** Headers up to the blank line, then Content-Length bytes of body. */
+        private static void readRequest(InputStream in) throws IOException {
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int c = in.read();
+                if (c < 0) {
+                    return;
+                }
+                head.append((char) c);
+            }
+            int length = 0;
+            for (String line : head.toString().split("\r\n")) {
+                if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                    length = Integer.parseInt(line.substring(15).trim());
+                }
+            }
+            in.readNBytes(length);
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+
     @Test
     void oversizedAnswerIsAFailure() {
         opa.body = "{\"result\": \"" + "x".repeat(OpaClient.MAX_BODY_BYTES) + "\"}";
