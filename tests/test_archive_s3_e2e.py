@@ -171,7 +171,7 @@ def archived(
     result = browser.login(
         rp_client(platform, definitions, "jgrants"), prime.username, prime.password, otp=otp
     )
-    assert result.ok, result
+    assert result.ok and result.tokens, result
     browser.userinfo(result.tokens["access_token"])
 
     def mine(kind: str) -> bool:
