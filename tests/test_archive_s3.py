@@ -472,3 +472,21 @@ def test_report_and_trace_stop_at_a_bad_archive_writing_nothing(
     code, out, err = _run("report", "monthly", "--month", "2026-11", "--out", str(out_dir), *args)
     assert code == 2 and "s3://bizid-no-such-archive/" in err and "NoSuchBucket" in err, err
     assert not out_dir.exists()
+    # No access: credentials S3 refuses.
+    outputs.write_text(json.dumps({"tokyoAuditBucket": bucket}))
+    import boto3
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # boto3 keeps the credentials it resolved first
+    code, out, err = _run("report", "monthly", "--month", "2026-11", "--out", str(out_dir), *args)
+    assert code == 2 and f"s3://{bucket}/" in err and "SignatureDoesNotMatch" in err, err
+    assert "Traceback" not in err and not out_dir.exists()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    boto3.DEFAULT_SESSION = None
+    # Unreachable: nothing listens at the endpoint.
+    unreachable = {**trail, "endpoint_url": "http://127.0.0.1:9"}
+    directory = _stand_in(tmp_path / "unreachable", unreachable)
+    args = ("--target", "stand-in", "--definitions", str(directory), "--stack-outputs", str(outputs))
+    code, out, err = _run("report", "monthly", "--month", "2026-11", "--out", str(out_dir), *args)
+    assert code == 2 and f"s3://{bucket}/" in err and "Traceback" not in err, err
+    assert not out_dir.exists()
