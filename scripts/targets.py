@@ -162,6 +162,7 @@ def resolve_operator(
             'docs/infra.md, "The operator account")'
         )
     keycloak_url, opa_url, ca_cert = _deployed(file, definition)
+    trail, missing = _trail_home(file, definition.operator_trail, stack_outputs)  # files before AWS
     secret = secret_sources.read(account.secret, environ)
     if secret is None:
         raise DefinitionError(
@@ -175,7 +176,6 @@ def resolve_operator(
         opa_url=opa_url,
         smtp_server=definition.smtp,
     )
-    trail, missing = _trail_home(file, definition.operator_trail, stack_outputs)
     return Operating(name, file, False, target, definition.smtp, trail, missing)
 
 
