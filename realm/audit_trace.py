@@ -141,8 +141,14 @@ def _decision_lines(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
 
 
 def decisions(paths: Iterable[Path], accounts: dict[str, AccountView]) -> Iterator[TraceRow]:
-    """Decision-log events whose (masked) input names one of the accounts by id."""
-    for event in _decision_lines(paths):
+    """Decision-log events of the log files whose (masked) input names one of the accounts by id."""
+    return decision_rows(_decision_lines(paths), accounts)
+
+
+def decision_rows(events: Iterable[dict[str, Any]], accounts: dict[str, AccountView]) -> Iterator[TraceRow]:
+    """Decision-log events (a log file's lines, or the S3 archive's: `realm.archive_s3`) whose (masked)
+    input names one of the accounts by id."""
+    for event in events:
         given = event.get("input") or {}
         account_id = (given.get("account") or {}).get("id")
         if account_id not in accounts:
@@ -205,8 +211,10 @@ def trace(
     since: dt.datetime | None = None,
     members: bool = False,
     archive: Iterable[ArchivedEvent] = (),
+    decision_events: Iterable[dict[str, Any]] = (),
 ) -> list[TraceRow]:
-    """The account's (and with `members`, its Members') records from every source, oldest first."""
+    """The account's (and with `members`, its Members') records from every source, oldest first;
+    `decision_events` are decision-log events read elsewhere than `decision_logs` (the S3 archive)."""
     account = find_account(admin, username)
     accounts = {account.id: account}
     if members:
@@ -219,6 +227,7 @@ def trace(
         rows.extend(admin_events(admin, one, since))
     rows.extend(archived_only(copies.values(), accounts, stored_ids))
     rows.extend(decisions(list(decision_logs), accounts))
+    rows.extend(decision_rows(decision_events, accounts))
     rows.extend(operator_entries(trail, accounts))
     if since is not None:
         rows = [r for r in rows if r.time >= since]

@@ -42,7 +42,8 @@ class ArchivedEvent:
     details: dict[str, str] = field(default_factory=dict)
 
 
-def _payload(line: str) -> dict[str, Any] | None:
+def payload(line: str) -> dict[str, Any] | None:
+    """The `bizid-event` JSON of a log line (plain, or inside a JSON log line's `message`); None if none."""
     text = line
     if line.lstrip().startswith("{"):  # JSON console logs (AWS): the marker is in the message
         try:
@@ -90,7 +91,7 @@ def read(paths: Iterable[Path]) -> Iterator[ArchivedEvent]:
             for line in f:
                 if MARKER not in line:
                     continue
-                raw = _payload(line)
+                raw = payload(line)
                 if raw is None or str(raw["id"]) in seen:
                     continue
                 seen.add(str(raw["id"]))

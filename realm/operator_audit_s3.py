@@ -44,6 +44,8 @@ ATTEMPTS = 8
 
 
 def store_for(home: OperatorTrail, client: Any = None) -> AppendOnceStore:
+    if home.bucket is None:  # named by a stack output not yet read (scripts/targets.py resolves it)
+        raise AuditError(f"operator_trail.bucket_output {home.bucket_output}: the bucket name is not known")
     location = S3Location.parse(f"s3://{home.bucket}/{home.prefix}")
     endpoint = str(home.endpoint_url).rstrip("/") if home.endpoint_url else None
     return AppendOnceStore(location, client, region=home.region, endpoint_url=endpoint)

@@ -107,11 +107,22 @@ def bucket_name_error(name: str) -> str | None:
     return None
 
 
+STACK_OUTPUT = r"^[A-Za-z][A-Za-z0-9_]{0,127}$"
+
+
 class OperatorTrail(Strict):
     """Where the operator audit trail of a deployed target is kept: one object per entry under `prefix` in an
-    S3 bucket with Object Lock (the stack's audit archive: stack output `<region label>AuditBucket`)."""
+    S3 bucket with Object Lock (the stack's audit archive: stack output `<region label>AuditBucket`). The
+    same bucket holds the archived Keycloak events and OPA decisions (`realm.archive_s3`).
 
-    bucket: Annotated[str, Field(pattern=S3_BUCKET)]
+    The bucket is named either as `bucket` or as `bucket_output`, the stack output that holds its name (the
+    archive's name has a random suffix): read at run time from `--stack-outputs FILE`, the JSON of `pulumi
+    stack output --json` (`with_bucket`), so no name is copied by hand into the target file."""
+
+    bucket: Annotated[str, Field(pattern=S3_BUCKET)] | None = None
+    bucket_output: Annotated[str, Field(pattern=STACK_OUTPUT)] | None = Field(
+        None, description="the stack output naming the bucket (tokyoAuditBucket); value from --stack-outputs"
+    )
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9!_.*'()/-]{0,199}/$")] = "operator-trail/"
     region: Annotated[str, Field(pattern=AWS_REGION)]
     endpoint_url: AnyUrl | None = Field(
@@ -121,11 +132,41 @@ class OperatorTrail(Strict):
 
     @field_validator("bucket")
     @classmethod
-    def _bucket_rules(cls, name: str) -> str:
-        error = bucket_name_error(name)
+    def _bucket_rules(cls, name: str | None) -> str | None:
+        error = bucket_name_error(name) if name is not None else None
         if error:
             raise ValueError(f"not an S3 bucket name: {error} (value: {name!r})")
         return name
+
+    @model_validator(mode="after")
+    def _one_bucket(self) -> OperatorTrail:
+        if (self.bucket is None) == (self.bucket_output is None):
+            raise ValueError(
+                "name the bucket once: `bucket` (its name) or `bucket_output` (the stack output holding it, "
+                "e.g. tokyoAuditBucket, read from --stack-outputs FILE)"
+            )
+        return self
+
+    def with_bucket(self, outputs: dict[str, Any], source: str) -> OperatorTrail:
+        """This trail with `bucket_output` replaced by its value in `outputs` (the stack outputs read from
+        `source`); ValueError naming the source, the output and the value when it is missing or not a
+        bucket name."""
+        if self.bucket_output is None:
+            return self
+        value = outputs.get(self.bucket_output)
+        if not isinstance(value, str):
+            raise ValueError(
+                f"{source}: no stack output {self.bucket_output!r} with a bucket name (value: {value!r}; "
+                f"outputs: {', '.join(sorted(outputs)) or 'none'})"
+            )
+        try:
+            return OperatorTrail(
+                bucket=value, prefix=self.prefix, region=self.region, endpoint_url=self.endpoint_url
+            )
+        except ValueError:
+            raise ValueError(
+                f"{source}: stack output {self.bucket_output}: not an S3 bucket name (value: {value!r})"
+            ) from None
 
     @field_validator("endpoint_url")
     @classmethod

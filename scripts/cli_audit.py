@@ -1,9 +1,10 @@
 """`bizid audit trace|verify`: the command line of `realm.audit_trace` and `realm.operator_audit`.
 
 On a deployed `--target` (scripts/operating.py) the trace joins the target's Keycloak events (read as its
-operator account) with its operator audit trail read back from S3, whose chain is verified first; OPA's
-decision log and the event archive of a deployed stack are in CloudWatch Logs and the audit bucket, not on
-this machine, and are not joined (the trace says so).
+operator account) with its operator audit trail read back from S3, whose chain is verified first, and with
+the stack's audit archive in the same bucket (realm/archive_s3.py): the archived Keycloak events (the
+durable copy, with the release decision ids) and OPA's decision log, as the local trace joins
+`.bizid/logs/keycloak.log*` and `opa.log*`. The archive is read in full before anything is printed.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+from typing import Any
 
-from realm import audit_trace, event_archive
+from realm import archive_s3, audit_trace, event_archive
 from scripts import operating
 from scripts.operating import Context
 
@@ -30,15 +32,19 @@ def _since(text: str) -> dt.datetime:
 
 def _trace_cmd(args: argparse.Namespace, ctx: Context) -> int:
     trail = ctx.trail()
+    decisions: list[dict[str, Any]] = []
     if ctx.local:
         logs = sorted(ctx.cfg.paths.logs.glob("opa.log*"))
         archive = list(event_archive.read(event_archive.log_files(ctx.cfg.paths.logs)))
     else:
         trail.verify()  # an investigator reads a trail whose chain is intact, or is told it is not
-        logs, archive = [], []
+        store = ctx.archive()
+        logs = []
+        archive = list(store.keycloak_events(args.since))
+        decisions = list(store.decisions(args.since))
         print(
-            f"bizid: note: target {ctx.name}: Keycloak's events and the operator trail {trail.where}; OPA's "
-            "decisions are in the stack's CloudWatch Logs and audit archive, not joined here",
+            f"bizid: note: target {ctx.name}: Keycloak's events, the operator trail {trail.where} and the "
+            f"audit archive {store.where} ({archive_s3.KEYCLOAK_EVENTS}/, {archive_s3.OPA_DECISIONS}/)",
             file=sys.stderr,
         )
     rows = audit_trace.trace(
@@ -49,6 +55,7 @@ def _trace_cmd(args: argparse.Namespace, ctx: Context) -> int:
         since=args.since,
         members=args.members,
         archive=archive,
+        decision_events=decisions,
     )
     for row in rows:
         if args.json:

@@ -1,8 +1,8 @@
 """`bizid report monthly`: the command line of `realm.monthly_report`.
 
-On a deployed `--target` the operator-action counts come from its S3 trail and tiers from its Keycloak (as
-the operator account); the sign-in counts come from the local event archive only, which a deployed stack
-keeps in its audit bucket instead (not read here yet: those rows are 0, and the command says so).
+On a deployed `--target` the operator-action counts come from its S3 trail, the sign-in, userinfo and
+new-account counts from the archived Keycloak events in the same audit bucket (realm/archive_s3.py), and
+tiers from its Keycloak (as the operator account). Everything is read before a file is written.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from realm import event_archive, monthly_report
+from realm import archive_s3, event_archive, monthly_report
+from realm.event_archive import ArchivedEvent
 from realm.monthly_report import ReportError
 from scripts import operating
 from scripts.operating import Context
@@ -50,11 +52,16 @@ def _monthly_cmd(args: argparse.Namespace, ctx: Context) -> int:
     month = args.month or dt.datetime.now(dt.UTC).strftime("%Y-%m")
     out = _out_dir(args.out)
     trail = ctx.trail()
-    events = event_archive.read(event_archive.log_files(ctx.cfg.paths.logs)) if ctx.local else iter(())
-    if not ctx.local:
+    events: Iterable[ArchivedEvent]
+    if ctx.local:
+        events = event_archive.read(event_archive.log_files(ctx.cfg.paths.logs))
+    else:
+        store = ctx.archive()
+        start, end = monthly_report.month_bounds(*monthly_report.parse_month(month))
+        events = list(store.keycloak_events(start, end))
         print(
-            f"bizid: note: target {ctx.name}: sign-in and userinfo counts need the stack's event archive, "
-            "which is not read here: they show 0; operator actions come from the trail",
+            f"bizid: note: target {ctx.name}: events from the audit archive {store.where}"
+            f"{archive_s3.KEYCLOAK_EVENTS}/, operator actions from the trail {trail.where}",
             file=sys.stderr,
         )
     counts = monthly_report.count(month, events, trail.entries(), _tier_lookup(ctx.admin()))

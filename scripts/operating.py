@@ -16,12 +16,14 @@ Usage in a command module:
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from realm import admin, loader, smtp
+from realm.archive_s3 import S3AuditArchive
 from realm.loader import DEFINITIONS_DIR, DefinitionError
 from realm.models import Definitions
 from realm.notify import Notifier
@@ -32,6 +34,8 @@ from scripts import arguments, settings, targets
 from scripts.targets import Operating
 
 Command = Callable[[argparse.Namespace, "Context"], int]
+STACK_OUTPUTS_ENV = "BIZID_STACK_OUTPUTS"
+"""`--stack-outputs`' default: the file of `pulumi stack output --json` for the target's stack."""
 
 
 @dataclass
@@ -73,6 +77,8 @@ class Context:
         if self.local:
             return OperatorAuditTrail(self.cfg.paths.state / "audit" / "operator.jsonl")
         home = self.operating.trail
+        if home is None and self.operating.trail_missing:
+            raise DefinitionError(self.operating.trail_missing)
         if home is None:
             raise DefinitionError(
                 f"{self.operating.file}: operator_trail: missing: on a deployed target the operator audit "
@@ -82,6 +88,15 @@ class Context:
         from realm.operator_audit_s3 import S3OperatorAuditTrail
 
         return S3OperatorAuditTrail(home)
+
+    def archive(self) -> S3AuditArchive:
+        """A deployed target's audit archive (Keycloak events, OPA decisions; realm/archive_s3.py): the
+        bucket and region of its operator trail, which is kept in the same archive bucket."""
+        self.trail()  # the same checks and message when the target names no trail
+        home = self.operating.trail
+        assert home is not None and home.bucket is not None
+        endpoint = str(home.endpoint_url).rstrip("/") if home.endpoint_url else None
+        return S3AuditArchive.at(home.bucket, home.region, endpoint)
 
     def notifier(self) -> Notifier | None:
         """Mail through the target's server (the local Mailpit; SES with its login from Secrets Manager);
@@ -108,7 +123,10 @@ def context(args: argparse.Namespace) -> Context:
         return found
     directory = getattr(args, "definitions", None) or DEFINITIONS_DIR
     cfg = settings.load()
-    operating = targets.resolve_operator(getattr(args, "target", None) or LOCAL, directory, cfg)
+    outputs = getattr(args, "stack_outputs", None) or os.environ.get(STACK_OUTPUTS_ENV) or None
+    name = getattr(args, "target", None) or LOCAL
+    outputs_file = Path(outputs) if outputs else None
+    operating = targets.resolve_operator(name, directory, cfg, stack_outputs=outputs_file)
     ctx = Context(operating, directory, cfg)
     args._operating_context = ctx
     return ctx
@@ -148,6 +166,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=arguments.existing_dir,
         default=DEFINITIONS_DIR,
         help=f"definitions directory holding targets/ (default: {DEFINITIONS_DIR})",
+    )
+    parser.add_argument(
+        "--stack-outputs",
+        metavar="FILE",
+        help="a deployed target's `pulumi stack output --json`: the audit bucket its file names by stack "
+        f"output (operator_trail.bucket_output; default: ${STACK_OUTPUTS_ENV})",
     )
 
 

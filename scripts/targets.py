@@ -9,11 +9,13 @@ Everything is validated before the first request to Keycloak.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets as random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from realm import loader, secret_sources, targets
 from realm.client_secrets import ClientSecrets, FileClientSecrets
@@ -132,6 +134,9 @@ class Operating:
     target: Target
     smtp_server: SmtpServer | None
     trail: OperatorTrail | None
+    trail_missing: str | None = None
+    """Why `trail` is None although the target file names one (its bucket is a stack output and no
+    --stack-outputs file was given): the message a command that needs the trail stops with."""
 
 
 def resolve_operator(
@@ -139,9 +144,11 @@ def resolve_operator(
     directory: Path = loader.DEFINITIONS_DIR,
     cfg: settings.Settings | None = None,
     environ: Mapping[str, str] | None = None,
+    stack_outputs: Path | None = None,
 ) -> Operating:
     """The named target for `bizid accounts|review|members|delegation|... --target`: validated, and for a
-    deployed target its operator account's secret read; never the bootstrap admin nor the reconciler."""
+    deployed target its operator account's secret read; never the bootstrap admin nor the reconciler.
+    `stack_outputs` (the JSON of `pulumi stack output --json`) gives a bucket named by its stack output."""
     file, definition = load_definition(name, directory)
     if definition.local:
         cfg = cfg or settings.load()
@@ -155,6 +162,7 @@ def resolve_operator(
             'docs/infra.md, "The operator account")'
         )
     keycloak_url, opa_url, ca_cert = _deployed(file, definition)
+    trail, missing = _trail_home(file, definition.operator_trail, stack_outputs)  # files before AWS
     secret = secret_sources.read(account.secret, environ)
     if secret is None:
         raise DefinitionError(
@@ -168,7 +176,40 @@ def resolve_operator(
         opa_url=opa_url,
         smtp_server=definition.smtp,
     )
-    return Operating(name, file, False, target, definition.smtp, definition.operator_trail)
+    return Operating(name, file, False, target, definition.smtp, trail, missing)
+
+
+def read_stack_outputs(path: Path) -> dict[str, Any]:
+    """The JSON object `pulumi stack output --json` prints; DefinitionError naming the file otherwise."""
+    try:
+        outputs = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DefinitionError(f"--stack-outputs {path}: cannot read it ({exc.strerror})") from None
+    except ValueError:
+        raise DefinitionError(
+            f"--stack-outputs {path}: not JSON (expected the output of `pulumi stack output --json`)"
+        ) from None
+    if not isinstance(outputs, dict):
+        raise DefinitionError(f"--stack-outputs {path}: not a JSON object of stack outputs")
+    return outputs
+
+
+def _trail_home(
+    file: Path, trail: OperatorTrail | None, stack_outputs: Path | None
+) -> tuple[OperatorTrail | None, str | None]:
+    """The trail with its bucket known, or (None, why not) when its stack output was not given."""
+    if trail is None or trail.bucket_output is None:
+        return trail, None
+    if stack_outputs is None:
+        return None, (
+            f"{file}: operator_trail.bucket_output: {trail.bucket_output}: give the stack's outputs with "
+            "--stack-outputs FILE (or BIZID_STACK_OUTPUTS=FILE), FILE written by `pulumi -C infra stack "
+            "output --json --stack <env> > FILE` after `pulumi up`"
+        )
+    try:
+        return trail.with_bucket(read_stack_outputs(stack_outputs), f"--stack-outputs {stack_outputs}"), None
+    except ValueError as exc:
+        raise DefinitionError(f"{file}: operator_trail.bucket_output: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -158,10 +158,15 @@ def test_the_operator_policy_grants_only_what_the_commands_use(stack: str) -> No
     assert len(buckets) == len(config.regions)
     lists = [st for st in statements if st["Action"] == ["s3:ListBucket"]]
     assert {r for st in lists for r in st["Resource"]} == buckets
-    for st in lists:
+    trail_lists = [st for st in lists if st["Sid"].startswith("ListOperatorTrail")]
+    assert len(trail_lists) == len(buckets)
+    for st in trail_lists:
         assert st["Condition"] == {"StringLike": {"s3:prefix": ["operator-trail/", "operator-trail/*"]}}
     objects = {r for st in statements if "s3:PutObject" in st["Action"] for r in st["Resource"]}
     assert objects == {f"{b}/operator-trail/*" for b in buckets}
+    # The audit archive (tests/test_archive_s3.py has the rest): read only, only Firehose's prefixes.
+    archive_lists = [st for st in lists if st["Sid"].startswith("ListAuditArchive")]
+    assert len(archive_lists) + len(trail_lists) == len(lists)
     # KMS: only through Secrets Manager or S3 of the key's own region.
     for st in statements:
         if any(a.startswith("kms:") for a in st["Action"]):

@@ -9,7 +9,10 @@ by an operator from the private admin path, reads three things from AWS and writ
 - the operator audit trail (realm/operator_audit_s3.py) under `operator-trail/` in each region's audit
   archive bucket (Object Lock, compliance mode): s3:ListBucket on the bucket only for that prefix,
   s3:GetObject and s3:PutObject on objects under it, and kms:GenerateDataKey/Decrypt on the region's stack
-  key only through S3 (the bucket's default encryption is SSE-KMS with a bucket key).
+  key only through S3 (the bucket's default encryption is SSE-KMS with a bucket key);
+- the audit archive in the same buckets (`bizid audit trace|report monthly --target`, realm/archive_s3.py):
+  read only, s3:ListBucket only for the `keycloak-events/` and `opa-decisions/` prefixes and s3:GetObject on
+  objects under them (`archive_statements`); the same key grant decrypts them.
 
 Not granted: s3:DeleteObject(Version), s3:PutObjectRetention/LegalHold, s3:BypassGovernanceRetention, any
 write to a secret, the reconciler's secret (`realm-admin-client`), the Aurora master secret, or anything on
@@ -26,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.common import child, policy_document
+from realm.archive_s3 import SOURCES as ARCHIVE_SOURCES
 
 TRAIL_PREFIX = "operator-trail/"
 """The trail's prefix in the audit bucket: the target files' `operator_trail.prefix` (its default)."""
@@ -34,6 +38,7 @@ SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
 LIST_ACTIONS = ("s3:ListBucket",)
 OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+ARCHIVE_OBJECT_ACTIONS = ("s3:GetObject",)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,28 @@ def statements(args: OperatorAccessArgs) -> list[dict[str, object]]:
                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
             },
         ]
+        result += archive_statements(index, bucket)
     return result
+
+
+def archive_statements(index: int, bucket: pulumi.Input[str]) -> list[dict[str, object]]:
+    """Read the archived Keycloak events and OPA decisions (Firehose's prefixes), nothing else there."""
+    prefixes = [f"{source}/" for source in ARCHIVE_SOURCES]
+    return [
+        {
+            "Sid": f"ListAuditArchive{index}",
+            "Effect": "Allow",
+            "Action": list(LIST_ACTIONS),
+            "Resource": [bucket],
+            "Condition": {"StringLike": {"s3:prefix": prefixes + [f"{p}*" for p in prefixes]}},
+        },
+        {
+            "Sid": f"ReadAuditArchive{index}",
+            "Effect": "Allow",
+            "Action": list(ARCHIVE_OBJECT_ACTIONS),
+            "Resource": [pulumi.Output.concat(bucket, "/", p, "*") for p in prefixes],
+        },
+    ]
 
 
 class OperatorAccess(pulumi.ComponentResource):

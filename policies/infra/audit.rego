@@ -131,3 +131,66 @@ _decompressed(s) if {
 	some p in s.inputs.extendedS3Configuration.processingConfiguration.processors
 	p.type == "Decompression"
 }
+
+# The operators read the archive back (`bizid audit trace|report monthly --target`, realm/archive_s3.py): the
+# operator policy must let them list and get each archive bucket's Keycloak and OPA prefixes, and list a bucket
+# only under a prefix (never the whole archive).
+ARCHIVE_SOURCES := ["keycloak-events", "opa-decisions"]
+
+operator_policies := [p |
+	some p in lib.resources_of("aws:iam/policy:Policy")
+	startswith(object.get(p.inputs, "name", ""), "bizid-")
+	endswith(object.get(p.inputs, "name", ""), "-operator")
+]
+
+_document(p) := json.unmarshal(p.inputs.policy) if is_string(p.inputs.policy)
+
+_document(p) := p.inputs.policy if not is_string(p.inputs.policy)
+
+_as_array(x) := x if is_array(x)
+
+_as_array(x) := [x] if not is_array(x)
+
+operator_statements(p) := [st |
+	some st in _as_array(_document(p).Statement)
+	st.Effect == "Allow"
+]
+
+archives := [b |
+	some b in lib.resources_of("aws:s3/bucket:Bucket")
+	not b.state.id in landing_ids
+]
+
+_reads(p, b, source) if {
+	some st in operator_statements(p)
+	"s3:GetObject" in _as_array(st.Action)
+	concat("", [b.state.arn, "/", source, "/*"]) in _as_array(st.Resource)
+}
+
+_lists(p, b, source) if {
+	some st in operator_statements(p)
+	"s3:ListBucket" in _as_array(st.Action)
+	b.state.arn in _as_array(st.Resource)
+	concat("", [source, "/*"]) in st.Condition.StringLike["s3:prefix"]
+}
+
+deny contains sprintf("%s: the operators cannot read %s/ of %s (audit trace / report monthly --target)", [p.name, source, b.name]) if {
+	some p in operator_policies
+	some b in archives
+	some source in ARCHIVE_SOURCES
+	not _reads(p, b, source)
+}
+
+deny contains sprintf("%s: the operators cannot list %s/ of %s (audit trace / report monthly --target)", [p.name, source, b.name]) if {
+	some p in operator_policies
+	some b in archives
+	some source in ARCHIVE_SOURCES
+	not _lists(p, b, source)
+}
+
+deny contains sprintf("%s: s3:ListBucket without an s3:prefix condition: the operators would list the whole bucket", [p.name]) if {
+	some p in operator_policies
+	some st in operator_statements(p)
+	"s3:ListBucket" in _as_array(st.Action)
+	not st.Condition.StringLike["s3:prefix"]
+}

@@ -70,3 +70,30 @@ test_double_gzip_denied if {
 	resources := array.concat([r | some r in complete; r.name != "opa-decisions"], [gzip, filter])
 	"opa-decisions: gzips CloudWatch Logs records a second time (they arrive gzipped)" in audit.deny with input as {"environment": "dev", "resources": resources}
 }
+
+operator_policy(statements) := {"type": "aws:iam/policy:Policy", "name": "operator", "region": "ap-northeast-1", "inputs": {"name": "bizid-dev-operator", "policy": json.marshal({"Version": "2012-10-17", "Statement": statements})}, "state": {}}
+
+archive_list := {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:b1"], "Condition": {"StringLike": {"s3:prefix": ["keycloak-events/", "opa-decisions/", "keycloak-events/*", "opa-decisions/*"]}}}
+
+archive_read := {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:b1/keycloak-events/*", "arn:b1/opa-decisions/*"]}
+
+with_operator(statements) := array.concat(complete, [operator_policy(statements)])
+
+test_operator_reading_the_archive_passes if {
+	count(audit.deny) == 0 with input as {"environment": "dev", "resources": with_operator([archive_list, archive_read])}
+}
+
+test_operator_without_the_read_grant_denied if {
+	resources := with_operator([archive_list, object.union(archive_read, {"Resource": ["arn:b1/keycloak-events/*"]})])
+	"operator: the operators cannot read opa-decisions/ of audit (audit trace / report monthly --target)" in audit.deny with input as {"environment": "dev", "resources": resources}
+}
+
+test_operator_without_the_list_grant_denied if {
+	resources := with_operator([archive_read])
+	"operator: the operators cannot list keycloak-events/ of audit (audit trace / report monthly --target)" in audit.deny with input as {"environment": "dev", "resources": resources}
+}
+
+test_operator_listing_the_whole_bucket_denied if {
+	resources := with_operator([archive_list, archive_read, {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:b1"}])
+	"operator: s3:ListBucket without an s3:prefix condition: the operators would list the whole bucket" in audit.deny with input as {"environment": "dev", "resources": resources}
+}
