@@ -127,6 +127,9 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
             )
         case "aws:acm/certificateValidation:CertificateValidation":
             out.update(certificateArn=inputs["certificateArn"])
+        case "aws:route53/zone:Zone":
+            zid = f"Z{suffix.upper()}"
+            out.update(id=zid, zoneId=zid, arn=f"arn:aws:route53:::hostedzone/{zid}")
         case "aws:route53/record:Record":
             out.update(fqdn=str(inputs["name"]).rstrip("."))
         case "aws:route53/healthCheck:HealthCheck":
