@@ -91,6 +91,7 @@ def test_every_region_running_keycloak_has_one_internal_admin_alb(graph: Graph) 
 
 
 def test_the_internal_listener_forwards_only_the_admin_api_and_the_token_endpoint(graph: Graph) -> None:
+    assert internal_albs(graph)
     for lb in internal_albs(graph):
         listener = listener_of(graph, lb)
         assert (listener.inputs["port"], listener.inputs["protocol"]) == (443, "HTTPS")
