@@ -363,7 +363,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 log_retention_days=config.audit.log_retention_days,
                 image_repository_arns=pull_arns(region.region),
                 admin_target_group_arn=admin_path.target_group.arn,
-                admin_listener=admin_path.listener,
+                admin_routes=admin_path.forwarding_rules,
             ),
             opts,
         )

@@ -97,6 +97,9 @@ class InternalAdminPath(pulumi.ComponentResource):
     alb: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
     listener: aws.lb.Listener
+    forwarding_rules: list[aws.lb.ListenerRule]
+    """The rules that forward to `target_group`: only through them is it associated with the ALB, which ECS
+    requires before a service may register tasks in it."""
     zone: aws.route53.Zone
 
     def __init__(
@@ -152,7 +155,7 @@ class InternalAdminPath(pulumi.ComponentResource):
             actions=[{"type": "fixed-response", "fixed_response": NOT_FOUND}],
             opts=child(self),
         )
-        aws.lb.ListenerRule(
+        admin_api = aws.lb.ListenerRule(
             f"{name}-admin-api",
             listener_arn=self.listener.arn,
             priority=ADMIN_API_PRIORITY,
@@ -160,7 +163,7 @@ class InternalAdminPath(pulumi.ComponentResource):
             actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
             opts=child(self),
         )
-        aws.lb.ListenerRule(
+        master_token = aws.lb.ListenerRule(
             f"{name}-master-token",
             listener_arn=self.listener.arn,
             priority=TOKEN_PRIORITY,
@@ -171,6 +174,7 @@ class InternalAdminPath(pulumi.ComponentResource):
             actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
             opts=child(self),
         )
+        self.forwarding_rules = [admin_api, master_token]
         # A zone for exactly the internal name, seen from this region's VPC only.
         self.zone = aws.route53.Zone(
             f"{name}-zone",

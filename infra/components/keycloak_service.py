@@ -95,8 +95,9 @@ class KeycloakServiceArgs:
     """The ECR repositories the task pulls from: the only ones its execution role may read."""
     admin_target_group_arn: pulumi.Input[str] | None = None
     """The internal admin ALB's target group (admin_path.py): the service registers its tasks there too."""
-    admin_listener: pulumi.Resource | None = None
-    """That ALB's listener: ECS refuses a target group no load balancer uses, so the service waits for it."""
+    admin_routes: Sequence[pulumi.Resource] = ()
+    """That ALB's listener rules forwarding to it: ECS refuses a target group no load balancer forwards to, so
+    the service waits for them."""
 
 
 class KeycloakService(pulumi.ComponentResource):
@@ -251,8 +252,7 @@ class KeycloakService(pulumi.ComponentResource):
         service_waits_for: list[pulumi.Resource] = [listener, insights_logs]
         if args.admin_target_group_arn is not None:
             target_groups.append(args.admin_target_group_arn)
-        if args.admin_listener is not None:
-            service_waits_for.append(args.admin_listener)
+        service_waits_for += args.admin_routes
         self.service = aws.ecs.Service(
             f"{name}-service",
             cluster=self.cluster.arn,

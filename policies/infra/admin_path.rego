@@ -370,3 +370,26 @@ deny contains sprintf("%s: listener rule with more than 5 wildcards (AWS's limit
 	some r in listener_rules
 	count([c | some p in paths(r); some c in split(p, ""); c in {"*", "?"}]) > 5
 }
+
+# ECS refuses to register a service's tasks in a target group no listener forwards to: the service must wait
+# for a rule (or listener) forwarding to each of its target groups (graph options.dependsOn, logical names).
+deny contains sprintf("%s: registers in %s before anything forwards to it (ECS refuses; depend on its listener rule)", [svc.name, g.targetGroupArn]) if {
+	some svc in keycloak_services
+	some g in svc.inputs.loadBalancers
+	not _waits_for_a_forward(svc, g.targetGroupArn)
+}
+
+_forwarders(arn) := {r.name |
+	some r in listener_rules
+	some a in r.inputs.actions
+	a.targetGroupArn == arn
+} | {l.name |
+	some l in listeners
+	some a in l.inputs.defaultActions
+	a.targetGroupArn == arn
+}
+
+_waits_for_a_forward(svc, arn) if {
+	some name in object.get(svc, ["options", "dependsOn"], [])
+	name in _forwarders(arn)
+}

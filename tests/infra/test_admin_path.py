@@ -338,6 +338,13 @@ def tasks_refuse_the_admin_alb(graph: Graph) -> None:
             rule["securityGroups"] = [g for g in rule["securityGroups"] if g != sg_id]
 
 
+def service_does_not_wait(graph: Graph) -> None:
+    """The service depends on the listener only: its default action forwards nowhere, so ECS would find the
+    internal target group unattached."""
+    service = one([s for s in graph.of_type("aws:ecs/service:Service") if s.region == TOKYO])
+    service.options["dependsOn"] = [n for n in service.options["dependsOn"] if "-admin-" not in n]
+
+
 MUTATIONS: dict[str, tuple[Callable[[Graph], None], str]] = {
     "internet-facing": (internet_facing, "forwards admin paths but is internet-facing"),
     "cidr-ingress": (open_to_addresses, "admits an address range to the internal admin ALB"),
@@ -363,6 +370,7 @@ MUTATIONS: dict[str, tuple[Callable[[Graph], None], str]] = {
     "not-registered": (tasks_not_registered, "no Keycloak service registers in"),
     "no-internal-path": (drop_internal_path, "no internal ALB forwards the Admin API"),
     "tasks-refuse": (tasks_refuse_the_admin_alb, "does not admit the internal admin ALB"),
+    "service-does-not-wait": (service_does_not_wait, "before anything forwards to it"),
 }
 
 
