@@ -127,6 +127,9 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
             )
         case "aws:acm/certificateValidation:CertificateValidation":
             out.update(certificateArn=inputs["certificateArn"])
+        case "aws:route53/zone:Zone":
+            zid = f"Z{suffix.upper()}"
+            out.update(id=zid, zoneId=zid, arn=f"arn:aws:route53:::hostedzone/{zid}")
         case "aws:route53/record:Record":
             out.update(fqdn=str(inputs["name"]).rstrip("."))
         case "aws:route53/healthCheck:HealthCheck":
@@ -181,7 +184,8 @@ class Resource:
     inputs: dict[str, Any]
     state: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
-    """Resource options the engine acts on (`ignoreChanges`), as the program declared them."""
+    """Resource options the engine acts on (`ignoreChanges`, `dependsOn` by logical name), as the program
+    declared them."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -250,8 +254,21 @@ class GraphMocks(pulumi.runtime.Mocks):
     ) -> pulumi.ResourceTransformationResult | None:
         """A stack transformation that changes nothing and notes the options the mocks are not shown."""
         ignored = [_camel(str(p)) for p in (args.opts.ignore_changes or [])] if args.opts else []
+        # Explicit depends_on, by logical name: an order AWS needs that no input carries (e.g. ECS registering
+        # in a target group only once a listener rule forwards to it).
+        deps = args.opts.depends_on if args.opts else None
+        after = (
+            sorted(str(getattr(d, "_name", "")) for d in deps if isinstance(d, pulumi.Resource))
+            if isinstance(deps, list | tuple)
+            else []
+        )
+        options: dict[str, Any] = {}
+        if ignored:
+            options["ignoreChanges"] = sorted(ignored)
+        if after:
+            options["dependsOn"] = after
         with self._lock:
-            self.options[(args.type_, args.name)] = {"ignoreChanges": sorted(ignored)} if ignored else {}
+            self.options[(args.type_, args.name)] = options
         return None
 
     @staticmethod

@@ -11,6 +11,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.admin_path import (
+    InternalAdminPath,
+    InternalAdminPathArgs,
+    admin_hostname,
+    admin_url,
+    admit,
+)
 from infra.components.audit import REPLICATION_RULE, AuditArchive, AuditArchiveArgs
 from infra.components.database import AuroraCluster, AuroraClusterArgs, global_cluster
 from infra.components.dns import Certificate, CertificateArgs, DnsTarget, FailoverDns, FailoverDnsArgs
@@ -61,6 +68,7 @@ class RegionalDeployment:
     service: KeycloakService
     database: AuroraCluster
     audit: AuditArchive
+    admin_path: InternalAdminPath
 
 
 def regional_provider(config: StackConfig, region: RegionConfig, role: str) -> aws.Provider:
@@ -250,6 +258,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     deployments: list[RegionalDeployment] = []
     reminders: RemindersJob | None = None
     validation_fqdns: list[pulumi.Output[str]] | None = None
+    admin_validation_fqdns: list[pulumi.Output[str]] | None = None
     for region in config.regions:
         role = roles[region.region]
         label = f"{prefix}-{region.label}"
@@ -301,6 +310,29 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             opts,
         )
         validation_fqdns = certificate.validation_fqdns
+        # The internal admin path (admin_path.py): its own name and certificate, validated in the public zone
+        # like the public name's (the same record for every region).
+        admin_certificate = Certificate(
+            f"{label}-admin-tls",
+            CertificateArgs(admin_hostname(config.dns.hostname), zone.zone_id, admin_validation_fqdns),
+            opts,
+        )
+        admin_validation_fqdns = admin_certificate.validation_fqdns
+        admin_path = InternalAdminPath(
+            f"{label}-admin",
+            InternalAdminPathArgs(
+                region=region.region,
+                hostname=config.dns.hostname,
+                realm=config.keycloak.realm,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.app_subnet_ids,
+                security_group_id=network.admin_alb_security_group_id,
+                certificate_arn=admin_certificate.arn,
+                short_name=label,
+                deletion_protection=config.is_prod,
+            ),
+            opts,
+        )
         service = KeycloakService(
             f"{label}-keycloak",
             KeycloakServiceArgs(
@@ -330,6 +362,8 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                 short_name=label,
                 log_retention_days=config.audit.log_retention_days,
                 image_repository_arns=pull_arns(region.region),
+                admin_target_group_arn=admin_path.target_group.arn,
+                admin_routes=admin_path.forwarding_rules,
             ),
             opts,
         )
@@ -351,6 +385,14 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
                     smtp_secret_arn=smtp_login.arn,
                     log_retention_days=config.audit.log_retention_days,
                 ),
+                opts,
+            )
+            # The job's security group is the one client of this region's internal admin ALB.
+            admit(
+                f"{label}-admin-from-reminders",
+                network.admin_alb_security_group_id,
+                reminders.security_group.id,
+                "bizid notify reminders (scheduled ECS task)",
                 opts,
             )
         EdgeProtection(
@@ -383,7 +425,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             opts,
         )
         deployments.append(
-            RegionalDeployment(region, role, providers[region.region], service, database, audit)
+            RegionalDeployment(region, role, providers[region.region], service, database, audit, admin_path)
         )
 
     dns = FailoverDns(
@@ -437,6 +479,8 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
 
     outputs: dict[str, pulumi.Output[object]] = {
         "url": pulumi.Output.from_input(f"https://{config.dns.hostname}"),
+        # The target files' admin_url: the internal admin path, resolvable inside the stack's VPCs only.
+        "adminUrl": pulumi.Output.from_input(admin_url(config.dns.hostname)),
         "globalClusterId": glob.id,
         # What `bizid realm bootstrap|apply --target <env>` reads (realm/definitions/targets/<env>.yaml).
         "keycloakAdminSecretArn": admin_secret.arn,
@@ -445,6 +489,7 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
     }
     for d in deployments:
         outputs[f"{d.config.label}AlbDnsName"] = d.service.alb.dns_name
+        outputs[f"{d.config.label}AdminAlbDnsName"] = d.admin_path.alb.dns_name
         outputs[f"{d.config.label}DbEndpoint"] = d.database.endpoint
         outputs[f"{d.config.label}AuditBucket"] = d.audit.bucket_name
         outputs[f"{d.config.label}EcsService"] = pulumi.Output.concat(

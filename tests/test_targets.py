@@ -294,8 +294,10 @@ def test_the_admin_api_is_reached_at_admin_url_when_given(
     path = definitions_copy / "targets" / "dev.yaml"
     _edit(path, {"service_account": {"secret": {"env": "BIZID_T_SA"}}})
     monkeypatch.setenv("BIZID_T_SA", "s3cret-value")
+    # The shipped file names the stack's internal admin path (tests/infra/test_admin_path.py).
     assert (
-        cli_targets.resolve("dev", definitions_copy).target.keycloak_url == "https://id.dev.bizid.example.jp"
+        cli_targets.resolve("dev", definitions_copy).target.keycloak_url
+        == "https://admin.id.dev.bizid.example.jp"
     )
     _edit(path, {"admin_url": "https://keycloak-admin.dev.internal:8443"})
     resolved = cli_targets.resolve("dev", definitions_copy)

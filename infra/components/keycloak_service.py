@@ -93,6 +93,11 @@ class KeycloakServiceArgs:
     """Of the Container Insights log group, which ECS would otherwise create unencrypted, kept forever."""
     image_repository_arns: Sequence[pulumi.Input[str]] = ()
     """The ECR repositories the task pulls from: the only ones its execution role may read."""
+    admin_target_group_arn: pulumi.Input[str] | None = None
+    """The internal admin ALB's target group (admin_path.py): the service registers its tasks there too."""
+    admin_routes: Sequence[pulumi.Resource] = ()
+    """That ALB's listener rules forwarding to it: ECS refuses a target group no load balancer forwards to, so
+    the service waits for them."""
 
 
 class KeycloakService(pulumi.ComponentResource):
@@ -243,6 +248,11 @@ class KeycloakService(pulumi.ComponentResource):
             container_definitions=containers,
             opts=child(self),
         )
+        target_groups: list[pulumi.Input[str]] = [self.target_group.arn]
+        service_waits_for: list[pulumi.Resource] = [listener, insights_logs]
+        if args.admin_target_group_arn is not None:
+            target_groups.append(args.admin_target_group_arn)
+        service_waits_for += args.admin_routes
         self.service = aws.ecs.Service(
             f"{name}-service",
             cluster=self.cluster.arn,
@@ -256,11 +266,8 @@ class KeycloakService(pulumi.ComponentResource):
                 "assign_public_ip": False,
             },
             load_balancers=[
-                {
-                    "target_group_arn": self.target_group.arn,
-                    "container_name": CONTAINER,
-                    "container_port": KEYCLOAK_HTTPS_PORT,
-                }
+                {"target_group_arn": arn, "container_name": CONTAINER, "container_port": KEYCLOAK_HTTPS_PORT}
+                for arn in target_groups
             ],
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
@@ -268,7 +275,7 @@ class KeycloakService(pulumi.ComponentResource):
             health_check_grace_period_seconds=180,
             propagate_tags="SERVICE",
             enable_execute_command=False,
-            opts=child(self, depends_on=[listener, insights_logs], ignore_changes=["desired_count"]),
+            opts=child(self, depends_on=service_waits_for, ignore_changes=["desired_count"]),
         )
         scaling = aws.appautoscaling.Target(
             f"{name}-scaling",

@@ -1,8 +1,10 @@
 """One region's VPC: public subnets for the ALB and NAT only, private subnets for Keycloak and the database.
 
-Security groups encode who may talk to whom: the internet reaches the ALB on 443 only; only the ALB reaches
-Keycloak (8443 traffic, 9000 health checks); only Keycloak reaches the database. Data subnets have no route
-out."""
+Security groups encode who may talk to whom: the internet reaches the ALB on 443 only; only the ALBs (the
+public one and the internal admin one, infra/components/admin_path.py) reach Keycloak (8443 traffic, 9000
+health checks); only Keycloak reaches the database. Data subnets have no route out. The internal admin ALB's
+group is made here with no ingress of its own: the jobs allowed to call the Admin API are admitted one by
+one, by their security group (`admin_path.admit`)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ class Network(pulumi.ComponentResource):
     app_subnet_ids: list[pulumi.Output[str]]
     data_subnet_ids: list[pulumi.Output[str]]
     alb_security_group_id: pulumi.Output[str]
+    admin_alb_security_group_id: pulumi.Output[str]
     app_security_group_id: pulumi.Output[str]
     db_security_group_id: pulumi.Output[str]
 
@@ -148,8 +151,26 @@ class Network(pulumi.ComponentResource):
             ],
             opts=child(self),
         )
+        # The internal ALB in front of the Admin API (admin_path.py). No inline ingress: the provider then
+        # leaves ingress to the separate rules `admin_path.admit` declares, one per admitted job's security
+        # group (inline and separate rules on one group would overwrite each other at every `pulumi up`).
+        admin_alb_sg = aws.ec2.SecurityGroup(
+            f"{name}-admin-alb-sg",
+            vpc_id=vpc.id,
+            description="Internal admin ALB: HTTPS from the admitted jobs' security groups only",
+            egress=[
+                {"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": [str(args.cidr)]}
+                for port in (KEYCLOAK_HTTPS_PORT, KEYCLOAK_MANAGEMENT_PORT)
+            ],
+            opts=child(self),
+        )
         app_ingress: list[aws.ec2.SecurityGroupIngressArgsDict] = [
-            {"protocol": "tcp", "from_port": port, "to_port": port, "security_groups": [alb_sg.id]}
+            {
+                "protocol": "tcp",
+                "from_port": port,
+                "to_port": port,
+                "security_groups": [alb_sg.id, admin_alb_sg.id],
+            }
             for port in (KEYCLOAK_HTTPS_PORT, KEYCLOAK_MANAGEMENT_PORT)
         ]
         app_ingress += [
@@ -187,6 +208,7 @@ class Network(pulumi.ComponentResource):
             opts=child(self),
         )
         self.alb_security_group_id = alb_sg.id
+        self.admin_alb_security_group_id = admin_alb_sg.id
         self.app_security_group_id = app_sg.id
         self.db_security_group_id = db_sg.id
 

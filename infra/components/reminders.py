@@ -14,8 +14,10 @@ mailing twice and, under the archive's Object Lock, cannot be altered. Least pri
   two roles only to ECS tasks; trusted by EventBridge Scheduler for this schedule of this account only.
 
 The task runs in the Keycloak cluster on the app subnets (no public address) with its own security group:
-no ingress; egress HTTPS (Keycloak's URL, S3, Secrets Manager, ECR, CloudWatch Logs through the NAT gateway)
-and SMTP submission to SES (587).
+no ingress; egress HTTPS (Keycloak's internal admin path, admin_path.py, which admits this group by name; S3,
+Secrets Manager, ECR, CloudWatch Logs through the NAT gateway) and SMTP submission to SES (587). The job finds
+the internal path through its target file's `admin_url` (realm/definitions/targets/<env>.yaml, baked into the
+ops image; a test keeps it equal to the stack output `adminUrl`).
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class RemindersJob(pulumi.ComponentResource):
     schedule: aws.scheduler.Schedule
     task_definition: aws.ecs.TaskDefinition
     log_group: aws.cloudwatch.LogGroup
+    security_group: aws.ec2.SecurityGroup
+    """The job's own group: what the internal admin ALB admits (admin_path.admit)."""
 
     def __init__(self, name: str, args: RemindersJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bizid:infra:RemindersJob", name, None, opts)
@@ -182,7 +186,7 @@ class RemindersJob(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        security_group = aws.ec2.SecurityGroup(
+        self.security_group = security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
             description="Reminders job: no ingress; HTTPS to Keycloak and AWS APIs, SMTP submission to SES",

@@ -1,11 +1,18 @@
-# Every ALB has a regional WAF web ACL with rate rules on login and token endpoints and the admin console blocked.
+# Every internet-facing ALB has a regional WAF web ACL with rate rules on login and token endpoints and the admin
+# console blocked. The internal admin ALB (admin_path.rego) answers only named security groups inside the VPC.
 
 # METADATA
 # title: Edge protection
-# description: "Every ALB has a regional WAF with login/token rate rules and the admin console blocked."
+# description: "Every internet-facing ALB has a regional WAF with login/token rate rules and the admin console blocked."
 package infra.edge
 
 import data.infra.lib
+
+# ALBs the internet reaches: every one but those declared internal.
+public_load_balancers := [lb |
+	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	not lb.inputs.internal == true
+]
 
 RATE_LIMITED_PATHS := {"/protocol/openid-connect/auth", "/protocol/openid-connect/token"}
 
@@ -38,25 +45,25 @@ blocked(acl) := {p |
 }
 
 deny contains sprintf("%s: no regional WAF web ACL associated", [lb.name]) if {
-	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	some lb in public_load_balancers
 	not acl_for(lb)
 }
 
 deny contains sprintf("%s: no blocking rate rule on %s", [lb.name, path]) if {
-	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	some lb in public_load_balancers
 	acl := acl_for(lb)
 	some path in RATE_LIMITED_PATHS
 	not path in rate_limited(acl)
 }
 
 deny contains sprintf("%s: admin console not blocked", [lb.name]) if {
-	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	some lb in public_load_balancers
 	acl := acl_for(lb)
 	not "/admin" in blocked(acl)
 }
 
 deny contains sprintf("%s: no AWS managed common rule set", [lb.name]) if {
-	some lb in lib.resources_of("aws:lb/loadBalancer:LoadBalancer")
+	some lb in public_load_balancers
 	acl := acl_for(lb)
 	not managed(acl, "AWSManagedRulesCommonRuleSet")
 }

@@ -7,6 +7,7 @@
 # description: "All infrastructure violations of one stack's graph; empty means none."
 package infra.main
 
+import data.infra.admin_path
 import data.infra.audit
 import data.infra.edge
 import data.infra.encryption
@@ -22,4 +23,4 @@ import data.infra.registry
 import data.infra.resilience
 import data.infra.sidecar
 
-deny := ((((((((((((audit.deny | edge.deny) | encryption.deny) | engine.deny) | exposure.deny) | failover.deny) | iam.deny) | jobs.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny
+deny := (((((((((((((admin_path.deny | audit.deny) | edge.deny) | encryption.deny) | engine.deny) | exposure.deny) | failover.deny) | iam.deny) | jobs.deny) | logs.deny) | naming.deny) | operations.deny) | registry.deny) | resilience.deny) | sidecar.deny

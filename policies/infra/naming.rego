@@ -22,6 +22,7 @@
 #   WAF web ACL: WAFV2 API Reference, CreateWebACL (128, ^[\w\-]+$)
 #   Firehose delivery stream: Firehose API Reference, CreateDeliveryStream (64, [a-zA-Z0-9_.-])
 #   EventBridge Scheduler schedule: Scheduler API Reference, CreateSchedule (1-64, [0-9a-zA-Z-_.]+)
+#   Route 53 hosted zones: a domain name (CreateHostedZone), no name rule of their own;
 #   Route 53 health checks, records, certificates, VPC parts, ...: no name AWS constrains (tags only).
 
 # METADATA
@@ -97,6 +98,7 @@ unnamed := {
 	"aws:lb/listenerRule:ListenerRule",
 	"aws:route53/healthCheck:HealthCheck",
 	"aws:route53/record:Record",
+	"aws:route53/zone:Zone",
 	"aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
 	"aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls",
@@ -107,6 +109,7 @@ unnamed := {
 	"aws:s3/bucketVersioning:BucketVersioning",
 	"aws:secretsmanager/secretVersion:SecretVersion",
 	"aws:sns/topicSubscription:TopicSubscription",
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 	"aws:wafv2/webAclAssociation:WebAclAssociation",
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
 }

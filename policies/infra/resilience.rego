@@ -129,7 +129,18 @@ deny contains sprintf("%s: backups kept under 7 days", [c.name]) if {
 	object.get(c.inputs, "backupRetentionPeriod", 0) < 7
 }
 
-a_records := [r | some r in lib.resources_of("aws:route53/record:Record"); r.inputs.type == "A"]
+# Private hosted zones (the internal admin name, admin_path.rego) answer inside a VPC only: not failover records.
+private_zone_ids := {z.state.zoneId |
+	some z in lib.resources_of("aws:route53/zone:Zone")
+	count(object.get(z.inputs, "vpcs", [])) > 0
+}
+
+# The public name's records.
+a_records := [r |
+	some r in lib.resources_of("aws:route53/record:Record")
+	r.inputs.type == "A"
+	not object.get(r.inputs, "zoneId", "") in private_zone_ids
+]
 
 deny contains "dev needs exactly one A record" if {
 	input.environment == "dev"
