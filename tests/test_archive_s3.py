@@ -194,7 +194,7 @@ def test_a_bad_object_is_an_error_naming_it(body: bytes, says: str) -> None:
 
 def test_the_prefixes_are_the_stacks() -> None:
     """The reader lists exactly where Firehose writes: `<source>/YYYY/MM/DD/`, objects as they come."""
-    assert archive_s3.SOURCES == audit.SOURCES
+    assert archive_s3.SOURCES == audit.SOURCES  # one definition: audit.py takes them from archive_s3
     graph = graph_of("dev")
     streams = graph.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
     configs = [s.inputs["extendedS3Configuration"] for s in streams]

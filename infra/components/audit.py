@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.common import account_id, assume_role_policy, child, policy_document
+from realm.archive_s3 import KEYCLOAK_EVENTS, OPA_DECISIONS
 
 # CloudWatch Logs filter patterns for the JSON lines of each source.
 KEYCLOAK_EVENTS_PATTERN = '{ $.loggerName = "org.keycloak.events" }'
@@ -26,7 +27,7 @@ OPA_DECISIONS_PATTERN = '{ $.msg = "Decision Log" }'
 # Days an object stays in the landing bucket: replication takes minutes; the rest is time to fix a failed one.
 LANDING_DAYS = 14
 REPLICATION_RULE = "to-archive"
-SOURCES = ("keycloak-events", "opa-decisions")
+SOURCES = (KEYCLOAK_EVENTS, OPA_DECISIONS)  # the prefixes `bizid audit trace --target` reads back
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,8 @@ class AuditArchive(pulumi.ComponentResource):
         )
 
         sources = (
-            ("keycloak-events", keycloak_logs, KEYCLOAK_EVENTS_PATTERN),
-            ("opa-decisions", opa_logs, OPA_DECISIONS_PATTERN),
+            (KEYCLOAK_EVENTS, keycloak_logs, KEYCLOAK_EVENTS_PATTERN),
+            (OPA_DECISIONS, opa_logs, OPA_DECISIONS_PATTERN),
         )
         streams = {
             source: aws.kinesis.FirehoseDeliveryStream(
