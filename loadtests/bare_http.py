@@ -5,8 +5,8 @@ client keeps its interface and its guarantees and drops the library: a keep-aliv
 origin on gevent's socket and ssl, requests written from a per-origin template in one `sendall`, and the
 strict response reader of loadtests/http11.py. What it guarantees:
 
-- TLS verified as a browser does: the caller's gevent SSL context (the platform's CA, hostname checked;
-  certificate checks are never turned off here);
+- TLS verified as a browser does: the caller's SSL context (the platform's CA, hostname checked), on
+  gevent's cooperative SSL socket; a context that does not require a verified certificate is refused;
 - timeouts: connect, and network per socket operation (FastHttpUser's `connection_timeout` /
   `network_timeout`);
 - a malformed or cut-short response is a failed request (status 0), never accepted (http11.py lists the
@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -153,15 +154,19 @@ class BareSession:
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
         self.cookiejar = BrowserJar()
-        self._context: Any = None
+        self._context: ssl.SSLContext | None = None
         self._by_key: dict[tuple[str, str, int], _Origin] = {}
         self._basic: dict[tuple[str, str], str] = {}
 
-    def _tls(self) -> Any:
+    def _tls(self) -> ssl.SSLContext:
         if self._context is None:
             context = self.ssl_context_factory()
-            if not isinstance(context, gevent.ssl.SSLContext):
-                raise TypeError("BareSession needs a gevent.ssl.SSLContext (cooperative TLS)")
+            if not (
+                isinstance(context, ssl.SSLContext)
+                and context.verify_mode == ssl.CERT_REQUIRED
+                and context.check_hostname
+            ):
+                raise ValueError("BareSession: TLS needs an SSLContext that verifies certificates and hosts")
             self._context = context
         return self._context
 
@@ -171,7 +176,9 @@ class BareSession:
             sock.settimeout(self.network_timeout)
             sock.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)
             if origin.https:
-                sock = self._tls().wrap_socket(sock, server_hostname=origin.host)
+                # gevent's cooperative SSL socket around the caller's context (what gevent's own
+                # SSLContext.wrap_socket does; the context may be the standard library's)
+                sock = gevent.ssl.SSLSocket(sock=sock, server_hostname=origin.host, _context=self._tls())
         except BaseException:
             sock.close()
             raise
