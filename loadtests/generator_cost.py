@@ -1,14 +1,16 @@
-"""The load generator's own CPU per sign-in: Locust's FastHttpUser (the scenario's user) against the same
-journey on HttpUser (requests, `loadtests/requests_user.py`), run alternately against the local platform.
+"""The load generator's own CPU per sign-in: the scenario's user (BareSession, `bare`) against the same
+journey on LeanSession (`lean`, loadtests/lean_user.py) or HttpUser (`requests`, loadtests/requests_user.py),
+run alternately against the local platform.
 
-    python -m loadtests.generator_cost --runs 2 --users 4 --seconds 60
-    python -m loadtests.generator_cost --runs 3 --clients fast       # the scenario's user only
+    python -m loadtests.generator_cost --runs 3 --users 4 --seconds 40 --clients bare,lean
+    python -m loadtests.generator_cost --runs 3 --clients bare       # the scenario's user only
+    python -m loadtests.generator_cost --paired 6                    # LeanSession vs BareSession, one process
 
 Each run is one headless Locust process, sign-in only (authorize, login form, password, TOTP for Prime and
 Member, code exchange with PKCE, every token check, logout), at `--users` × 0.5 visits/s. The CPU is read
 from /proc like the benchmark's (loadtests/cpu.py: utime + stime of the Locust process), from 5 s after the
 test started until it stops, and divided by the sign-ins that completed in that window; Locust's start-up
-(imports, the definitions) is left out. Runs alternate (fast, requests, fast, …) and each draws from its own
+(imports, the definitions) is left out. Runs alternate (bare, lean, bare, …) and each draws from its own
 slice of the seeded population (a TOTP code is refused the second time). The machine may be shared: CPU
 per sign-in is the figure to compare, not rates or latencies. Loopback only, bounded like every load run.
 
