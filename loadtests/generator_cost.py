@@ -1,14 +1,16 @@
-"""The load generator's own CPU per sign-in: Locust's FastHttpUser (the scenario's user) against the same
-journey on HttpUser (requests, `loadtests/requests_user.py`), run alternately against the local platform.
+"""The load generator's own CPU per sign-in: the scenario's user (BareSession, `bare`) against the same
+journey on LeanSession (`lean`, loadtests/lean_user.py) or HttpUser (`requests`, loadtests/requests_user.py),
+run alternately against the local platform.
 
-    python -m loadtests.generator_cost --runs 2 --users 4 --seconds 60
-    python -m loadtests.generator_cost --runs 3 --clients fast       # the scenario's user only
+    python -m loadtests.generator_cost --runs 3 --users 4 --seconds 40 --clients bare,lean
+    python -m loadtests.generator_cost --runs 3 --clients bare       # the scenario's user only
+    python -m loadtests.generator_cost --paired 6                    # LeanSession vs BareSession, one process
 
 Each run is one headless Locust process, sign-in only (authorize, login form, password, TOTP for Prime and
 Member, code exchange with PKCE, every token check, logout), at `--users` × 0.5 visits/s. The CPU is read
 from /proc like the benchmark's (loadtests/cpu.py: utime + stime of the Locust process), from 5 s after the
 test started until it stops, and divided by the sign-ins that completed in that window; Locust's start-up
-(imports, the definitions) is left out. Runs alternate (fast, requests, fast, …) and each draws from its own
+(imports, the definitions) is left out. Runs alternate (bare, lean, bare, …) and each draws from its own
 slice of the seeded population (a TOTP code is refused the second time). The machine may be shared: CPU
 per sign-in is the figure to compare, not rates or latencies. Loopback only, bounded like every load run.
 
@@ -29,13 +31,18 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 from loadtests.cpu import CpuSampler
 from scripts.settings import REPO_ROOT
 
-LOCUSTFILES = {"fast": "loadtests/locustfile.py", "requests": "loadtests/requests_user.py"}
+LOCUSTFILES = {
+    "bare": "loadtests/locustfile.py",
+    "lean": "loadtests/lean_user.py",
+    "requests": "loadtests/requests_user.py",
+}
+"""bare: the scenario's user (BareSession); lean: the same user on LeanSession (geventhttpclient), the
+client before; requests: the HttpUser before that. `fast` is accepted for `bare` (the scenario's user)."""
 SETTLE_SECONDS = 5.0
 
 
@@ -145,8 +152,10 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
     cfg = locustfile.CFG
     defs = loader.load()
     session: Any = requests.Session()
-    if client == "fast":
+    if client in ("bare", "fast"):
         session = locustfile.platform_session(Events().request)  # type: ignore[no-untyped-call]
+    elif client == "lean":
+        session = locustfile.lean_session(Events().request)  # type: ignore[no-untyped-call]
     journey = Journey(
         cast(Any, session), cfg, rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
     )
@@ -157,9 +166,13 @@ def _journey_in_process(client: str, start: int, count: int) -> float:
     return 1000 * (time.process_time() - began) / count
 
 
+PAIRED = ("lean", "bare")
+"""The paired comparison: LeanSession (geventhttpclient, the client before) against BareSession (now)."""
+
+
 def paired_cost(start: int, rounds: int, per_round: int = 10) -> dict[str, list[float]]:
-    """CPU ms per sign-in of the journey over FastHttpSession (with its http.cookiejar, the client before
-    LeanSession) and over LeanSession, interleaved in one process (`per_round` sign-ins each, order
+    """CPU ms per sign-in of the journey over LeanSession (geventhttpclient's HTTPClient, the client before
+    BareSession) and over BareSession, interleaved in one process (`per_round` sign-ins each, order
     alternated), so both see the same machine load and caches: a paired comparison that a shared box
     cannot skew towards one side. Runs in a fresh process (gevent)."""
     code = (
@@ -179,7 +192,6 @@ def paired_cost(start: int, rounds: int, per_round: int = 10) -> dict[str, list[
 def _paired_in_process(start: int, rounds: int, per_round: int) -> dict[str, list[float]]:
     from typing import Any, cast
 
-    from locust.contrib.fasthttp import FastHttpSession
     from locust.event import Events
 
     from loadtests import locustfile
@@ -189,23 +201,11 @@ def _paired_in_process(start: int, rounds: int, per_round: int) -> dict[str, lis
     cfg = locustfile.CFG
     defs = loader.load()
     clients, pairwise = rp_clients(cfg, defs), {r.client_id for r in defs.rps if r.pairwise_sub}
-    fast: Any = FastHttpSession(
-        cfg.keycloak_url,
-        request_event=Events().request,  # type: ignore[no-untyped-call]
-        user=None,
-        insecure=False,
-        ssl_context_factory=locustfile.platform_tls_context,
-    )
-    journeys = {
-        "fasthttp": Journey(cast(Any, fast), cfg, clients, pairwise),
-        "lean": Journey(
-            cast(Any, locustfile.platform_session(Events().request)),  # type: ignore[no-untyped-call]
-            cfg,
-            clients,
-            pairwise,
-        ),
+    sessions: dict[str, Any] = {
+        "lean": locustfile.lean_session(Events().request),  # type: ignore[no-untyped-call]
+        "bare": locustfile.platform_session(Events().request),  # type: ignore[no-untyped-call]
     }
-    fast.cookiejar = fast.client.cookiejar = CookieJar()  # the stdlib jar FastHttpSession came with
+    journeys = {name: Journey(cast(Any, sessions[name]), cfg, clients, pairwise) for name in PAIRED}
     index = start
     for journey in journeys.values():  # connections and imports warm
         journey.visit(index, full=False)
@@ -232,15 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--population-start", type=int, default=0, help="first account of the first slice")
     parser.add_argument(
         "--clients",
-        default="fast,requests",
-        help="which users to run, comma-separated: fast (the scenario's), requests (the old HttpUser)",
+        default="bare,lean",
+        help="which users to run, comma-separated: bare (the scenario's; also `fast`), lean (LeanSession),"
+        " requests (the old HttpUser)",
     )
     parser.add_argument(
         "--paired",
         type=int,
         default=0,
         metavar="ROUNDS",
-        help="only the paired journey comparison FastHttpSession vs LeanSession, ROUNDS x 10 sign-ins each",
+        help="only the paired journey comparison LeanSession vs BareSession, ROUNDS x 10 sign-ins each",
     )
     args = parser.parse_args(argv)
     if args.paired:
@@ -253,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" (range {min(values):.2f}-{max(values):.2f}, {len(values)} rounds of 10)"
             )
         return 0
-    clients = tuple(c.strip() for c in args.clients.split(",") if c.strip())
+    clients = tuple({"fast": "bare"}.get(c.strip(), c.strip()) for c in args.clients.split(",") if c.strip())
     if not clients or any(c not in LOCUSTFILES for c in clients) or len(set(clients)) != len(clients):
         parser.error(f"--clients: comma-separated, of {', '.join(LOCUSTFILES)} (got {args.clients!r})")
     if not (

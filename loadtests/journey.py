@@ -26,6 +26,8 @@ import requests
 
 from loadtests import cookies, id_token
 from loadtests import population as pop
+from loadtests.form_encoding import absolute_join, form_query
+from loadtests.http11 import MalformedResponse
 from realm import loader, targets
 from realm.models import ACR_LOA, Definitions, Tier
 from realm.oidc.browser_flow import BrowserFlow, Client, FlowError, Form, LoginResult, decode_jwt_payload
@@ -141,7 +143,13 @@ def quick_parse(text: str) -> QuickPage:
 
 
 def _attrs(rest: str) -> dict[str, str]:
-    return {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or "") for m in _ATTR.finditer(rest)}
+    """Attribute names (lower case) and values (character references resolved; html.unescape only for a
+    value that has one, which most do not)."""
+    found = {}
+    for name, double, single in _ATTR.findall(rest):
+        value = double or single
+        found[name.lower()] = html.unescape(value) if "&" in value else value
+    return found
 
 
 def _walk(text: str) -> QuickPage:
@@ -192,6 +200,8 @@ class TimedFlow(BrowserFlow):
     JSON) instead of being guessed byte by byte."""
 
     parse = staticmethod(quick_parse)
+    join = staticmethod(absolute_join)
+    encode_query = staticmethod(form_query)
 
     def __init__(self, session: requests.Session, issuer: str, verify: str | bool = True) -> None:
         super().__init__(session, issuer, verify)
@@ -230,6 +240,8 @@ class TimedFlow(BrowserFlow):
         if self.fast:
             fast: Any = self.session
             response: Any = fast.request(method, url, name=step, allow_redirects=False, **kwargs)
+            if isinstance(getattr(response, "error", None), MalformedResponse):
+                raise FlowError(f"{step}: malformed response: {response.error}")
             content_type = str(response.headers.get("content-type", "")) if response.headers else ""
             if "charset=" not in content_type.lower():
                 response.encoding = "utf-8"

@@ -26,6 +26,7 @@ from locust import User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests.bare_http import BareSession
 from loadtests.journey import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
@@ -178,9 +179,22 @@ def platform_tls_context(**_: Any) -> gevent.ssl.SSLContext:
     return gevent.ssl.create_default_context(cafile=str(CFG.paths.ca_cert))
 
 
-def platform_session(request_event: Any) -> LeanSession:
+def platform_session(request_event: Any) -> BareSession:
     """One simulated browser's HTTP client: keep-alive TLS to the platform (its CA, hostname checked), the
-    journey's timeouts, a browser's cookie jar, a Locust request event per request (lean_http.py)."""
+    journey's timeouts, a browser's cookie jar, a Locust request event per request, a strict HTTP/1.1
+    reader (bare_http.py, http11.py)."""
+    return BareSession(
+        CFG.keycloak_url,
+        request_event,
+        ssl_context_factory=platform_tls_context,
+        connection_timeout=CONNECT_TIMEOUT,
+        network_timeout=READ_TIMEOUT,
+    )
+
+
+def lean_session(request_event: Any) -> LeanSession:
+    """The client before BareSession (geventhttpclient's HTTPClient, lean_http.py), with the same TLS,
+    timeouts and jar: kept for the paired cost comparison (loadtests/generator_cost.py --paired)."""
     return LeanSession(
         CFG.keycloak_url,
         request_event,
@@ -193,10 +207,11 @@ def platform_session(request_event: Any) -> LeanSession:
 class SignInUser(User):
     """A person at a deadline: opens an RP, signs in (TOTP if the tier needs it), uses the session.
 
-    Its HTTP client is `LeanSession` (geventhttpclient without FastHttpSession's urllib-compatible layers):
+    Its HTTP client is `BareSession` (a keep-alive TLS socket and a strict HTTP/1.1 reader of its own):
     the same requests, pages, cookies, TLS checks and token checks (loadtests/journey.py) at a fraction of
     the generator's CPU per sign-in (docs/load.md "Generator cost"), so Locust on the platform's own cores
-    takes less from Keycloak. It was a FastHttpUser, and before that an HttpUser (requests)."""
+    takes less from Keycloak. It was a LeanSession (geventhttpclient), a FastHttpUser, and before that an
+    HttpUser (requests)."""
 
     host = CFG.keycloak_url
     _clients: ClassVar[dict[str, Any]] = {}
@@ -209,7 +224,7 @@ class SignInUser(User):
 
     def on_stop(self) -> None:
         client = getattr(self, "client", None)
-        if isinstance(client, LeanSession):
+        if isinstance(client, BareSession | LeanSession):
             client.close()
 
     def on_start(self) -> None:

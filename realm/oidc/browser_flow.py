@@ -116,6 +116,10 @@ class BrowserFlow:
 
     parse: Callable[[str], PageParser] = staticmethod(parse_page)
     """How a login page is read (forms, visible errors); the load generator swaps in a cheaper reader."""
+    join: Callable[[str, str], str] = staticmethod(urljoin)
+    """How a Location or form action is resolved against the page's URL (the load generator's is cheaper)."""
+    encode_query: Callable[[dict[str, str]], str] = staticmethod(urlencode)
+    """How the authorization request's parameters are encoded (the load generator's is cheaper)."""
 
     def __init__(self, session: requests.Session, issuer: str, verify: str | bool = True) -> None:
         self.session = session
@@ -145,7 +149,7 @@ class BrowserFlow:
         for _ in range(10):
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
-            location = urljoin(response.url, response.headers["Location"])
+            location = self.join(response.url, response.headers["Location"])
             if _is_redirect_to(location, client.redirect_uri):
                 return location
             response = self._request("GET", location, name)
@@ -178,7 +182,7 @@ class BrowserFlow:
         if acr_values:
             params["acr_values"] = acr_values
         result = LoginResult()
-        url = f"{self.endpoints['auth']}?{urlencode(params)}"
+        url = f"{self.endpoints['auth']}?{self.encode_query(params)}"
         location = self.sign_in_at(url, client.redirect_uri, username, password, otp, result)
         return result if location is None else self._finish(location, client, state, verifier, result)
 
@@ -217,18 +221,16 @@ class BrowserFlow:
                     return None  # no second factor to give, or the codes given were refused
                 otp_sent += 1
                 data = {**otp_form.fields, "otp": otp()}
-                page = self._follow(
-                    self._request("POST", urljoin(page.url, otp_form.action), "otp", data=data), target, "otp"
-                )
+                action = self.join(page.url, otp_form.action)
+                page = self._follow(self._request("POST", action, "otp", data=data), target, "otp")
             elif form is not None:
                 if password_sent:
                     return None  # the login form came back: wrong password or locked; page_errors says
                 password_sent = True
                 data = {**form.fields, "username": username, "password": password}
                 data.pop("rememberMe", None)
-                page = self._follow(
-                    self._request("POST", urljoin(page.url, form.action), "login", data=data), target, "login"
-                )
+                action = self.join(page.url, form.action)
+                page = self._follow(self._request("POST", action, "login", data=data), target, "login")
             else:
                 return None  # an error or info page (e.g. account disabled); page_errors says what
         raise FlowError(f"login did not finish within {4 + otp_attempts} pages")
