@@ -10,6 +10,8 @@ by an operator from the private admin path, reads three things from AWS and writ
   archive bucket (Object Lock, compliance mode): s3:ListBucket on the bucket only for that prefix,
   s3:GetObject and s3:PutObject on objects under it, and kms:GenerateDataKey/Decrypt on the region's stack
   key only through S3 (the bucket's default encryption is SSE-KMS with a bucket key).
+- the Entry -> Prime review queue (realm/review_queue_s3.py) under `review/` in the same buckets, shared by
+  every operator's desk: its own statements, the same three actions on that prefix only (REVIEW_PREFIX).
 
 Not granted: s3:DeleteObject(Version), s3:PutObjectRetention/LegalHold, s3:BypassGovernanceRetention, any
 write to a secret, the reconciler's secret (`realm-admin-client`), the Aurora master secret, or anything on
@@ -29,6 +31,8 @@ from infra.components.common import child, policy_document
 
 TRAIL_PREFIX = "operator-trail/"
 """The trail's prefix in the audit bucket: the target files' `operator_trail.prefix` (its default)."""
+REVIEW_PREFIX = "review/"
+"""The review queue's prefix in the audit bucket: realm.review_queue_s3.REVIEW_PREFIX."""
 
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
 LIST_ACTIONS = ("s3:ListBucket",)
@@ -91,7 +95,28 @@ def statements(args: OperatorAccessArgs) -> list[dict[str, object]]:
                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
             },
         ]
+        result += review_queue_statements(index, bucket)
     return result
+
+
+def review_queue_statements(index: int, bucket: pulumi.Input[str]) -> list[dict[str, object]]:
+    """The shared review queue: list under `review/` only, read and create objects there (append-once by
+    conditional PUT; no delete). The bucket key is granted by the trail's KMS statement."""
+    return [
+        {
+            "Sid": f"ListReviewQueue{index}",
+            "Effect": "Allow",
+            "Action": list(LIST_ACTIONS),
+            "Resource": [bucket],
+            "Condition": {"StringLike": {"s3:prefix": [REVIEW_PREFIX, f"{REVIEW_PREFIX}*"]}},
+        },
+        {
+            "Sid": f"ReadAppendReviewQueue{index}",
+            "Effect": "Allow",
+            "Action": list(OBJECT_ACTIONS),
+            "Resource": [pulumi.Output.concat(bucket, "/", REVIEW_PREFIX, "*")],
+        },
+    ]
 
 
 class OperatorAccess(pulumi.ComponentResource):
