@@ -158,7 +158,13 @@ class S3ReviewQueue:
             return
         winner = self._claim(application.id, claim.attempt)
         names = self._grouped(self.store.list(f"{application.id}/")).get(application.id, set())
-        raise already_decided(application.id, winner, settled=f"outcome-{claim.attempt:03d}.json" in names)
+        settled = f"outcome-{claim.attempt:03d}.json" in names
+        if settled and self._outcome(application.id, claim.attempt).result == "failed":
+            raise LifecycleError(
+                f"--id {application.id!r}: {winner.operator} tried to decide it at {winner.at} and it failed "
+                "(the application is pending again); nothing was changed: run the command again"
+            )
+        raise already_decided(application.id, winner, settled=settled)
 
     def settle(self, application: Application, claim: Claim, outcome: Outcome) -> Outcome:
         body = json.dumps(outcome.to_json(), sort_keys=True).encode("utf-8")

@@ -9,6 +9,7 @@ operator audit trail. `--target`: scripts/operating.py.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from realm import upgrade_review
@@ -39,6 +40,13 @@ def _store(ctx: Context) -> ReviewQueue:
         )
     from realm.review_queue_s3 import queue_for
 
+    old = ctx.state() / "review"
+    if old.is_dir() and any(old.glob("app-*.json")):
+        print(
+            f"note: {old} holds applications of this desk's former local queue; they are not read (the "
+            f"queue of {ctx.name} is in S3): submit them again",
+            file=sys.stderr,
+        )
     return queue_for(home)
 
 

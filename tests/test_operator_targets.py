@@ -42,6 +42,7 @@ LIFECYCLE_COMMANDS = [
     ("review", "list"),
     ("review", "approve"),
     ("review", "reject"),
+    ("review", "recover"),
     ("members", "permit"),
     ("members", "revoke"),
     ("members", "show"),

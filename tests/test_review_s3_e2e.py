@@ -217,9 +217,15 @@ def test_submitted_at_one_desk_approved_at_another(
     assert attributes["tier"] == ["prime"] and attributes["corporate_number"] == [evidence.corporate_number]
     assert attributes["representative_name"] == [REPRESENTATIVE] and "otp" in {t for t, _ in credentials}
 
-    # Desk A sees the decision; approving again there is refused, naming who decided and when.
+    # Desk A sees the decision; approving again there is refused, naming who decided and when. An application
+    # left in its former local folder is not read, and it is told so.
+    former = desks[DESK_A] / "targets" / TARGET / "review"
+    former.mkdir(parents=True)
+    (former / "app-00000000abcd.json").write_text("{}")
     code, out, err = _at(DESK_A, desks, monkeypatch, capsys, definitions_dir, "review", "list")
     assert code == 0 and re.search(rf"{application_id}\s+approved .* by {DESK_B} at ", out), out
+    assert f"note: {former} holds applications" in err and "app-00000000abcd" not in out, err
+    shutil.rmtree(former)
     printed += out
     updates = _updates(admin, entry.user_id)
     code, out, err = _at(
