@@ -598,6 +598,17 @@ class Recovery:
     event: LifecycleEvent | None
 
 
+def _applicant(admin: Any, application: Application) -> dict[str, Any]:
+    try:
+        user: dict[str, Any] = admin.get_user(application.account_id)
+    except KeycloakError as exc:
+        raise LifecycleError(
+            f"--id {application.id!r}: the applicant's account {application.account_id} cannot be read "
+            f"({_keycloak_message(exc)}); nothing was recorded"
+        ) from None
+    return user
+
+
 def recover(
     admin: Any,
     defs: Definitions,
@@ -632,12 +643,12 @@ def recover(
     event = None
     if claim.decision == "rejected":
         outcome = _settle(store, application, claim, "applied", actor.operator, now, note)
-        account = view(admin.get_user(application.account_id))
+        account = view(_applicant(admin, application))
         if outcome.result == "applied":
             changes = {"application": [application.id, "rejected"], "recovered": [None, claim.operator]}
             event = _record(trail, "upgrade-reject", account, actor, now, changes)
         return Recovery(store.get(application_id), outcome, event)
-    user = admin.get_user(application.account_id)
+    user = _applicant(admin, application)
     stored = user.get("attributes") or {}
     wanted = {"tier": Tier.PRIME.value, **application.evidence.attributes()}
     upgraded = all(stored.get(n) == [v] for n, v in wanted.items()) and bool(stored.get("valid_until"))
