@@ -642,8 +642,8 @@ def recover(
     note = f"recovered by {actor.operator}: {mask_text(actor.reason)}"
     event = None
     if claim.decision == "rejected":
-        outcome = _settle(store, application, claim, "applied", actor.operator, now, note)
         account = view(_applicant(admin, application))
+        outcome = _settle(store, application, claim, "applied", actor.operator, now, note)
         if outcome.result == "applied":
             changes = {"application": [application.id, "rejected"], "recovered": [None, claim.operator]}
             event = _record(trail, "upgrade-reject", account, actor, now, changes)
