@@ -478,6 +478,47 @@ def test_a_desk_that_stops_after_the_update_is_recovered_as_approved(
         )  # fmt: skip
 
 
+def test_a_rejection_left_claimed_is_recovered_as_rejected(
+    platform: Settings,
+    definitions: Definitions,
+    operator_secret: str,
+    bucket: str,
+    s3_server: S3Server,
+    make_account: MakeAccount,
+    admin: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = make_account(Tier.ENTRY)
+    home = _home(bucket, s3_server)
+    operator = _operator_admin(platform, operator_secret)
+    application = upgrade_review.submit(operator, queue_for(home), entry.username, _evidence())
+    before, updates = _state(admin, entry.user_id), _updates(admin, entry.user_id)
+
+    def killed(self: S3ReviewQueue, *args: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as broken:
+        broken.setattr(S3ReviewQueue, "settle", killed)
+        with pytest.raises(KeyboardInterrupt):
+            upgrade_review.reject(
+                operator,
+                queue_for(home),
+                application.id,
+                Actor(DESK_A, "no seal"),
+                S3OperatorAuditTrail(home),
+            )
+    assert queue_for(home).get(application.id).status == "claimed"
+    later = dt.datetime.now(dt.UTC) + upgrade_review.CLAIM_STALE_AFTER + dt.timedelta(seconds=5)
+    done = upgrade_review.recover(
+        operator, definitions, queue_for(home), application.id, Actor(DESK_B, "desk A crashed"),
+        S3OperatorAuditTrail(home), now=later,
+    )  # fmt: skip
+    assert done.outcome.result == "applied" and done.application.status == "rejected"
+    assert done.application.decided_by == DESK_A
+    assert [e.action for e in S3OperatorAuditTrail(home).entries(entry.user_id)] == ["upgrade-reject"]
+    assert _state(admin, entry.user_id) == before and _updates(admin, entry.user_id) == updates
+
+
 def test_bad_input_exits_2_naming_the_value_and_writes_nothing(
     platform: Settings,
     definitions_dir: Path,
