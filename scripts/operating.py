@@ -65,7 +65,7 @@ class Context:
         return admin.admin_client(self.operating.target)
 
     def state(self) -> Path:
-        """Where this machine keeps a command's own working files for the target (the review queue, the
+        """Where this machine keeps a command's own working files for the target (the local review queue, the
         reminder ledger): the local platform's state folder, or a folder per deployed target in it."""
         if self.local:
             return self.cfg.paths.state

@@ -12,7 +12,9 @@ by an operator from the private admin path, reads three things from AWS and writ
   key only through S3 (the bucket's default encryption is SSE-KMS with a bucket key);
 - the audit archive in the same buckets (`bizid audit trace|report monthly --target`, realm/archive_s3.py):
   read only, s3:ListBucket only for the `keycloak-events/` and `opa-decisions/` prefixes and s3:GetObject on
-  objects under them (`archive_statements`); the same key grant decrypts them.
+  objects under them (`archive_statements`); the same key grant decrypts them;
+- the Entry -> Prime review queue (realm/review_queue_s3.py) under `review/` in the same buckets, shared by
+  every operator's desk: its own statements, the same three actions on that prefix only (REVIEW_PREFIX).
 
 Not granted: s3:DeleteObject(Version), s3:PutObjectRetention/LegalHold, s3:BypassGovernanceRetention, any
 write to a secret, the reconciler's secret (`realm-admin-client`), the Aurora master secret, or anything on
@@ -30,6 +32,7 @@ import pulumi_aws as aws
 
 from infra.components.common import child, policy_document
 from realm.archive_s3 import SOURCES as ARCHIVE_SOURCES
+from realm.review_queue_s3 import REVIEW_PREFIX
 
 TRAIL_PREFIX = "operator-trail/"
 """The trail's prefix in the audit bucket: the target files' `operator_trail.prefix` (its default)."""
@@ -97,6 +100,7 @@ def statements(args: OperatorAccessArgs) -> list[dict[str, object]]:
             },
         ]
         result += archive_statements(index, bucket)
+        result += review_queue_statements(index, bucket)
     return result
 
 
@@ -116,6 +120,26 @@ def archive_statements(index: int, bucket: pulumi.Input[str]) -> list[dict[str, 
             "Effect": "Allow",
             "Action": list(ARCHIVE_OBJECT_ACTIONS),
             "Resource": [pulumi.Output.concat(bucket, "/", p, "*") for p in prefixes],
+        },
+    ]
+
+
+def review_queue_statements(index: int, bucket: pulumi.Input[str]) -> list[dict[str, object]]:
+    """The shared review queue: list under `review/` only, read and create objects there (append-once by
+    conditional PUT; no delete). The bucket key is granted by the trail's KMS statement."""
+    return [
+        {
+            "Sid": f"ListReviewQueue{index}",
+            "Effect": "Allow",
+            "Action": list(LIST_ACTIONS),
+            "Resource": [bucket],
+            "Condition": {"StringLike": {"s3:prefix": [REVIEW_PREFIX, f"{REVIEW_PREFIX}*"]}},
+        },
+        {
+            "Sid": f"ReadAppendReviewQueue{index}",
+            "Effect": "Allow",
+            "Action": list(OBJECT_ACTIONS),
+            "Resource": [pulumi.Output.concat(bucket, "/", REVIEW_PREFIX, "*")],
         },
     ]
 
