@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -125,12 +126,21 @@ def _ask(http: requests.Session, url: str, package: str, body: bytes) -> tuple[A
     )
 
 
+def _gc_count(http: requests.Session, url: str) -> float:
+    """Garbage collections the server's Go runtime has run (its Prometheus metrics; no auth here)."""
+    metrics = http.get(f"{url}/metrics", timeout=10).text
+    found = re.search(r"^go_gc_duration_seconds_count (\S+)$", metrics, re.MULTILINE)
+    return float(found.group(1)) if found else float("nan")
+
+
 def compare(baseline: str, candidate: str, requests_per_case: int) -> dict[str, dict[str, float]]:
-    """p50/p99 of evaluation and handler time per case and side, asking the two servers in turn."""
+    """p50/p99 of evaluation and handler time per case and side, asking the two servers in turn, and the
+    garbage collections each server ran during the case (warm-up included) per 1,000 decisions."""
     http = requests.Session()
     cases = inputs(dt.datetime.now(dt.UTC))
     figures: dict[str, dict[str, float]] = {}
     for name, (package, policy_input) in cases.items():
+        gc_start = {"base": _gc_count(http, baseline), "new": _gc_count(http, candidate)}
         body = json.dumps({"input": policy_input}).encode()
         samples: dict[str, list[float]] = {"base_eval": [], "new_eval": [], "base_hdl": [], "new_hdl": []}
         for i in range(requests_per_case + 50):
@@ -153,6 +163,9 @@ def compare(baseline: str, candidate: str, requests_per_case: int) -> dict[str, 
             for key, values in samples.items()
             for label, q in (("p50", 0.5), ("p99", 0.99))
         }
+        for side, url in (("base", baseline), ("new", candidate)):
+            collections = _gc_count(http, url) - gc_start[side]
+            figures[name][f"{side}_gc"] = collections * 1000 / (requests_per_case + 50)
     return figures
 
 
@@ -199,15 +212,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 "| round | decision | eval p50 before → after | eval p99 before → after "
-                "| handler p99 before → after |"
+                "| handler p99 before → after | GCs per 1,000 before → after |"
             )
-            print("| --- | --- | --- | --- | --- |")
+            print("| --- | --- | --- | --- | --- | --- |")
             for round_no in range(1, args.rounds + 1):
                 for name, f in compare(base_url, new_url, args.requests).items():
                     print(
                         f"| {round_no} | {name} | {f['base_eval_p50']:.0f} → {f['new_eval_p50']:.0f} | "
                         f"{f['base_eval_p99']:.0f} → {f['new_eval_p99']:.0f} | "
-                        f"{f['base_hdl_p99']:.0f} → {f['new_hdl_p99']:.0f} |",
+                        f"{f['base_hdl_p99']:.0f} → {f['new_hdl_p99']:.0f} | "
+                        f"{f['base_gc']:.0f} → {f['new_gc']:.0f} |",
                         flush=True,
                     )
     return 0
