@@ -410,14 +410,14 @@ def start_opa(settings: Settings, definitions: Path = DEFINITIONS_DIR) -> None:
     marker = settings.paths.pids / "opa.fingerprint"
     key = settings.paths.opa_verification_key.read_text(encoding="utf-8")
     fingerprint = hashlib.sha256(
-        json.dumps([cmd, tokens, key, built.revision], sort_keys=True).encode()
+        json.dumps([cmd, tokens, key, built.revision, opa_server.RUNTIME_ENV], sort_keys=True).encode()
     ).hexdigest()
     current = marker.exists() and marker.read_text() == fingerprint
     if current and read_pid(settings, "opa") is not None and _opa_ready(settings):
         return
     _stop_pid(settings, "opa")
     log(f"starting OPA on {settings.opa_url} (bundle {built.revision})")
-    pid = _spawn(settings, "opa", cmd, {**os.environ, **tokens}, REPO_ROOT)
+    pid = _spawn(settings, "opa", cmd, {**os.environ, **opa_server.RUNTIME_ENV, **tokens}, REPO_ROOT)
     marker.write_text(fingerprint)
     _wait("OPA", lambda: _opa_ready(settings), 60, settings.paths.logs / "opa.log", lambda: _running(pid))
 

@@ -164,6 +164,16 @@ def test_the_sidecar_runs_the_local_command_on_the_images_bundle(tmp_path: Path)
     assert {"--authentication=token", "--authorization=basic", "--signing-alg=ES256"} <= set(expected)
 
 
+def test_the_sidecar_runs_with_the_go_runtime_settings_of_every_bizid_opa() -> None:
+    """GOGC/GOMEMLIMIT cut the collections behind the decision p99 (docs/tuning.md); the sidecar on AWS must
+    run with what the local platform's OPA runs with."""
+    assert opa_server.RUNTIME_ENV
+    for stack in STACKS:
+        for task, _, sidecar in _tasks(stack):
+            env = {e["name"]: e["value"] for e in sidecar.get("environment", [])}
+            assert env == opa_server.RUNTIME_ENV, task.name
+
+
 def test_the_opa_image_serves_what_bundle_build_writes() -> None:
     dockerfile = (IMAGES / "opa" / "Dockerfile").read_text(encoding="utf-8")
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)

@@ -91,6 +91,10 @@ _required_loa := max([registry.acr_loa[_rp.min_acr], registry.acr_loa[_tier.min_
 
 _delegation_present if input.delegation != null
 
+# (bizid.delegation's `valid` and `reasons` are read directly, not through its `decision` document: that
+# would also build `acting_for`, the claim only bizid.release needs. The same values: `decision` is
+# always the object of the three; docs/tuning.md "Policy decisions: levers".)
+
 # METADATA
 # title: Deny reasons for a well-formed input
 # description: Each entry is {"code", "message"}; see the package description for the codes.
@@ -159,7 +163,7 @@ denials contains _reason("provisional_rp_not_allowed", msg) if {
 
 denials contains _reason("delegation_invalid", sprintf("%s: %s", [reason.code, reason.message])) if {
 	_delegation_present
-	some reason in delegation.decision.reasons
+	some reason in delegation.reasons
 }
 
 # Every condition for an allow, stated positively (see the package description).
@@ -202,6 +206,6 @@ _delegation_met if not _delegation_present
 
 _delegation_met if {
 	_delegation_present
-	delegation.decision.valid == true
+	delegation.valid == true
 	_delegation_covers # delegated_procedure.rego: the procedure named is one the delegation lists
 }

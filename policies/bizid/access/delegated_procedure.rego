@@ -21,7 +21,7 @@ import data.bizid.delegation
 _delegation_covers if _procedure in input.delegation.procedures
 
 denials contains _reason("delegation_procedure_not_covered", msg) if {
-	delegation.decision.valid == true
+	delegation.valid == true
 	_procedure_known # an unknown procedure is reported as unknown_procedure alone
 	not _delegation_covers
 	msg := sprintf(

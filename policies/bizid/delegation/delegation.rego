@@ -268,6 +268,11 @@ _unexpired(not_after, now_ns) if now_ns <= inputs.timestamp_ns(not_after)
 
 _rp := registry.rps[_delegation.rp]
 
+# The validity window in nanoseconds, parsed once per decision (a deny rule and the positive side read it).
+_not_before_ns := inputs.timestamp_ns(_delegation.not_before)
+
+_not_after_ns := inputs.timestamp_ns(_delegation.not_after)
+
 # Procedures of the delegation that this RP does not register.
 _unknown_procedures contains id if {
 	some id in _delegation.procedures
@@ -306,11 +311,11 @@ denials contains _reason("wrong_delegate", msg) if {
 }
 
 denials contains _reason("not_yet_valid", sprintf("the delegation starts at %s", [_delegation.not_before])) if {
-	inputs.now_ns < inputs.timestamp_ns(_delegation.not_before)
+	inputs.now_ns < _not_before_ns
 }
 
 denials contains _reason("expired", sprintf("the delegation ended at %s", [_delegation.not_after])) if {
-	inputs.now_ns > inputs.timestamp_ns(_delegation.not_after)
+	inputs.now_ns > _not_after_ns
 }
 
 denials contains _reason("revoked", "the delegation was revoked") if {
@@ -368,8 +373,8 @@ _every_condition_met if {
 	_delegation.rp == input.rp.client_id
 	_rp
 	_delegation.delegate_username == input.account.username
-	inputs.timestamp_ns(_delegation.not_before) <= inputs.now_ns
-	inputs.now_ns <= inputs.timestamp_ns(_delegation.not_after)
+	_not_before_ns <= inputs.now_ns
+	inputs.now_ns <= _not_after_ns
 	_delegation.revoked == false
 	_granted_by_active_prime
 	count(_delegation.procedures) > 0

@@ -188,9 +188,9 @@ _derived_values contains ["full_name", full_name] if {
 
 _derived_values contains ["account_type", _tier.account_type]
 
-_derived_values contains ["delegation", delegation.decision.acting_for] if {
+_derived_values contains ["delegation", delegation.acting_for] if {
 	input.delegation != null
-	delegation.decision.valid == true
+	delegation.valid == true
 }
 
 # [scope, claim, value] for every claim released.
