@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtests import population as pop
 from loadtests.cpu import CpuSampler
 from scripts.settings import REPO_ROOT
 
@@ -221,6 +222,17 @@ def _paired_in_process(start: int, rounds: int, per_round: int) -> dict[str, lis
     return per
 
 
+def missing_account(last_index: int) -> str | None:
+    """The username of the last account a measurement will sign in as, if the platform does not hold it:
+    checked before anything runs, so a too-small seed is one clear line, not sign-in failures mid-run."""
+    from scripts import settings
+    from scripts.keycloak_admin import admin_client
+
+    name = pop.username(last_index)
+    found = admin_client(settings.load()).get_users({"username": name, "exact": True})
+    return None if found else name
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.generator_cost", description=__doc__.split("\n")[0]
@@ -261,6 +273,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         1 <= args.runs <= 10 and 1 <= args.users <= 50 and 10 <= args.seconds <= 600 and args.slice >= 100
     ):
         parser.error("runs 1-10, users 1-50, seconds 10-600, slice >= 100")
+    needed = args.population_start + args.runs * len(clients) * args.slice + 50 * len(clients)
+    absent = missing_account(needed - 1)
+    if absent is not None:
+        print(
+            f"generator_cost: {args.runs} runs x {len(clients)} clients x --slice {args.slice} from"
+            f" --population-start {args.population_start} need {needed:,} seeded accounts; {absent} is not on"
+            f" the platform: run `bizid seed --accounts {needed}` first",
+            file=sys.stderr,
+        )
+        return 2
     results: list[Run] = []
     start = args.population_start
     for i in range(args.runs):
