@@ -33,10 +33,9 @@ import pulumi_aws as aws
 
 from infra.components.common import (
     HTTPS_PORT,
-    KEYCLOAK_HTTPS_PORT,
-    KEYCLOAK_MANAGEMENT_PORT,
     TLS_POLICY,
     child,
+    keycloak_target_group,
 )
 
 ADMIN_HOST_LABEL = "admin"
@@ -118,25 +117,7 @@ class InternalAdminPath(pulumi.ComponentResource):
             idle_timeout=60,
             opts=child(self),
         )
-        self.target_group = aws.lb.TargetGroup(
-            f"{args.short_name}-atg",
-            port=KEYCLOAK_HTTPS_PORT,
-            protocol="HTTPS",
-            target_type="ip",
-            vpc_id=args.vpc_id,
-            deregistration_delay=30,
-            health_check={
-                "enabled": True,
-                "protocol": "HTTPS",
-                "port": str(KEYCLOAK_MANAGEMENT_PORT),
-                "path": "/health/ready",
-                "matcher": "200",
-                "interval": 15,
-                "healthy_threshold": 2,
-                "unhealthy_threshold": 3,
-            },
-            opts=child(self),
-        )
+        self.target_group = keycloak_target_group(f"{args.short_name}-atg", args.vpc_id, child(self))
         self.listener = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=self.alb.arn,

@@ -83,3 +83,29 @@ def ecr_pull_statements(sid: str, repository_arns: Sequence[Any]) -> list[dict[s
         },
         {"Sid": "SignInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
     ]
+
+
+def keycloak_target_group(
+    name: str, vpc_id: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.lb.TargetGroup:
+    """Keycloak's tasks as load-balancer targets (the public ALB's and the internal admin path's): HTTPS to
+    8443, in service only while `/health/ready` on the management port answers 200."""
+    return aws.lb.TargetGroup(
+        name,
+        port=KEYCLOAK_HTTPS_PORT,
+        protocol="HTTPS",
+        target_type="ip",
+        vpc_id=vpc_id,
+        deregistration_delay=30,
+        health_check={
+            "enabled": True,
+            "protocol": "HTTPS",
+            "port": str(KEYCLOAK_MANAGEMENT_PORT),
+            "path": "/health/ready",
+            "matcher": "200",
+            "interval": 15,
+            "healthy_threshold": 2,
+            "unhealthy_threshold": 3,
+        },
+        opts=opts,
+    )

@@ -28,6 +28,7 @@ from infra.components.common import (
     assume_role_policy,
     child,
     ecr_pull_statements,
+    keycloak_target_group,
     policy_document,
 )
 from infra.config import KeycloakConfig, ServiceSize
@@ -123,25 +124,7 @@ class KeycloakService(pulumi.ComponentResource):
             idle_timeout=60,
             opts=child(self),
         )
-        self.target_group = aws.lb.TargetGroup(
-            f"{args.short_name}-tg",
-            port=KEYCLOAK_HTTPS_PORT,
-            protocol="HTTPS",
-            target_type="ip",
-            vpc_id=args.vpc_id,
-            deregistration_delay=30,
-            health_check={
-                "enabled": True,
-                "protocol": "HTTPS",
-                "port": str(KEYCLOAK_MANAGEMENT_PORT),
-                "path": "/health/ready",
-                "matcher": "200",
-                "interval": 15,
-                "healthy_threshold": 2,
-                "unhealthy_threshold": 3,
-            },
-            opts=child(self),
-        )
+        self.target_group = keycloak_target_group(f"{args.short_name}-tg", args.vpc_id, child(self))
         listener = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=self.alb.arn,
