@@ -69,6 +69,10 @@ class RegionConfig(_Model):
     nat_gateways: Literal["single", "per-az"]
     database_instances: Annotated[int, Field(ge=1, le=4)]
     keycloak: ServiceSize
+    operator_prefix_list: Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")] | None = None
+    """A managed prefix list (this region's, `pl-…`) of the organisation's operator network that reaches the
+    VPC (VPN or Direct Connect, which the stack does not own): admitted to the internal admin path on 443, so
+    operators' `--target` commands reach the Admin API. None: only the jobs reach it."""
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> RegionConfig:

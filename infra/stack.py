@@ -17,6 +17,7 @@ from infra.components.admin_path import (
     admin_hostname,
     admin_url,
     admit,
+    admit_operators,
 )
 from infra.components.audit import REPLICATION_RULE, AuditArchive, AuditArchiveArgs
 from infra.components.database import AuroraCluster, AuroraClusterArgs, global_cluster
@@ -333,6 +334,13 @@ def build_stack(config: StackConfig, secrets: StackSecrets) -> dict[str, pulumi.
             ),
             opts,
         )
+        if region.operator_prefix_list is not None:
+            admit_operators(
+                f"{label}-admin-from-operators",
+                network.admin_alb_security_group_id,
+                region.operator_prefix_list,
+                opts,
+            )
         service = KeycloakService(
             f"{label}-keycloak",
             KeycloakServiceArgs(

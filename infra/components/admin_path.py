@@ -15,7 +15,8 @@ account) needs another way in. Per region that runs Keycloak:
   with an alias to the internal ALB: a zone for that one name, so it shadows nothing else of the public zone
   inside the VPC (a private zone for the parent domain would hide the public records from the tasks);
 - its security group (network.py) has no ingress of its own: `admit` adds 443 from one named security group
-  (the reminders job's); nothing from an address range.
+  (the reminders job's), `admit_operators` 443 from the organisation's operator network as a managed prefix
+  list (`operatorPrefixList` of the region, optional); never a literal address range.
 
 Keycloak needs no hostname option for this (docs/infra.md, "Internal admin path"): with `KC_HOSTNAME` a full
 URL, the frontend URL, and so every token's issuer, is the public URL whatever host a request came in on,
@@ -193,5 +194,25 @@ def admit(
         from_port=HTTPS_PORT,
         to_port=HTTPS_PORT,
         description=description,
+        opts=opts,
+    )
+
+
+def admit_operators(
+    name: str,
+    admin_security_group_id: pulumi.Input[str],
+    prefix_list_id: str,
+    opts: pulumi.ResourceOptions | None = None,
+) -> aws.vpc.SecurityGroupIngressRule:
+    """Let the organisation's operator network (a managed prefix list it maintains: its VPN or Direct Connect
+    ranges) reach the internal admin ALB on 443, for the lifecycle commands' `--target`."""
+    return aws.vpc.SecurityGroupIngressRule(
+        name,
+        security_group_id=admin_security_group_id,
+        prefix_list_id=prefix_list_id,
+        ip_protocol="tcp",
+        from_port=HTTPS_PORT,
+        to_port=HTTPS_PORT,
+        description="bizid operators (--target): the organisation's operator network",
         opts=opts,
     )

@@ -153,10 +153,20 @@ deny contains sprintf("%s: internal admin ALB's security group has inline ingres
 	count(_list(object.get(sg.inputs, "ingress", null))) > 0
 }
 
-deny contains sprintf("%s: admits an address range to the internal admin ALB, not a named security group", [r.name]) if {
+deny contains sprintf("%s: admits an address range to the internal admin ALB, not a named security group or prefix list", [r.name]) if {
 	some r in ingress_rules
 	r.inputs.securityGroupId in admin_alb_security_groups
 	not r.inputs.referencedSecurityGroupId
+	not r.inputs.prefixListId
+}
+
+# The operators' network comes only as a managed prefix list the organisation maintains (its VPN or Direct
+# Connect ranges), alone in its rule: never a literal CIDR written into the stack.
+deny contains sprintf("%s: admits a CIDR to the internal admin ALB (operators come as a managed prefix list)", [r.name]) if {
+	some r in ingress_rules
+	r.inputs.securityGroupId in admin_alb_security_groups
+	some key in ["cidrIpv4", "cidrIpv6"]
+	r.inputs[key]
 }
 
 deny contains sprintf("%s: admits %v to the internal admin ALB: only scheduled jobs' security groups", [r.name, r.inputs.referencedSecurityGroupId]) if {

@@ -36,6 +36,23 @@ test_an_address_range_admitted_is_denied if {
 	startswith(msg, "open: admits an address range")
 }
 
+test_the_operators_prefix_list_admitted_is_allowed if {
+	operators := {"type": "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "name": "ops", "inputs": {"securityGroupId": "sg-admin", "prefixListId": "pl-0123456789abcdef0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}, "state": {}}
+	every msg in denied([lb(true), listener, api, operators]) {
+		not startswith(msg, "ops:")
+	}
+}
+
+test_a_cidr_beside_a_prefix_list_is_denied if {
+	mixed := {"type": "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "name": "mixed", "inputs": {"securityGroupId": "sg-admin", "prefixListId": "pl-0123456789abcdef0", "cidrIpv6": "::/0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}, "state": {}}
+	"mixed: admits a CIDR to the internal admin ALB (operators come as a managed prefix list)" in denied([lb(true), listener, api, mixed])
+}
+
+test_the_operators_prefix_list_on_another_port_is_denied if {
+	wide := {"type": "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "name": "wide", "inputs": {"securityGroupId": "sg-admin", "prefixListId": "pl-0123456789abcdef0", "ipProtocol": "tcp", "fromPort": 0, "toPort": 65535}, "state": {}}
+	"wide: opens ports 0-65535 on the internal admin ALB, only 443" in denied([lb(true), listener, api, wide])
+}
+
 test_a_priority_used_twice_is_denied if {
 	twin := rule("twin", 10, ["/realms/master/protocol/openid-connect/token"], forward)
 	"twin: listener rule priority 10 used twice on one listener" in denied([lb(true), listener, api, twin])

@@ -403,3 +403,35 @@ def test_a_program_with_an_internet_facing_admin_alb_is_caught(opa: Path, tmp_pa
     assert internal_albs(graph) == []
     denied = rego_deny(opa, graph, tmp_path)
     assert any("forwards admin paths but is internet-facing" in m for m in denied), denied
+
+
+def test_the_operators_network_is_admitted_only_as_its_prefix_list(opa: Path, tmp_path: Path) -> None:
+    """With `operatorPrefixList` set for a region, operators' `--target` commands reach the internal path from
+    the organisation's network (VPN / Direct Connect) on 443, and the rules still pass; unset, nobody else."""
+    config = load_stack_config("staging")
+    tokyo = config.primary.model_copy(update={"operator_prefix_list": "pl-0123456789abcdef0"})
+    graph = run_program("staging", config.model_copy(update={"primary": tokyo}))
+    sg = admin_sg(graph, TOKYO)
+    admitted = [r for r in graph.of_type(INGRESS) if r.inputs["securityGroupId"] == sg.state["id"]]
+    operators = one([r for r in admitted if "prefixListId" in r.inputs])
+    assert operators.inputs["prefixListId"] == "pl-0123456789abcdef0"
+    assert (operators.inputs["ipProtocol"], operators.inputs["fromPort"], operators.inputs["toPort"]) == (
+        "tcp",
+        443,
+        443,
+    )
+    assert not {"cidrIpv4", "cidrIpv6", "referencedSecurityGroupId"} & set(operators.inputs)
+    assert len(admitted) == 2  # and the job's
+    osaka = [
+        r for r in graph.of_type(INGRESS) if r.inputs["securityGroupId"] == admin_sg(graph, OSAKA).state["id"]
+    ]
+    assert osaka == []  # a region's prefix list is that region's: Osaka's is its own setting
+    assert rego_deny(opa, graph, tmp_path) == []
+
+
+def test_an_operator_prefix_list_that_is_not_one_is_refused() -> None:
+    config = load_stack_config("staging")
+    with pytest.raises(ValueError, match=r"operatorPrefixList"):
+        type(config.primary).model_validate(
+            {**config.primary.model_dump(by_alias=True), "operatorPrefixList": "10.0.0.0/8"}
+        )
