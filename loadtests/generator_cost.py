@@ -222,15 +222,27 @@ def _paired_in_process(start: int, rounds: int, per_round: int) -> dict[str, lis
     return per
 
 
-def missing_account(last_index: int) -> str | None:
-    """The username of the last account a measurement will sign in as, if the platform does not hold it:
-    checked before anything runs, so a too-small seed is one clear line, not sign-in failures mid-run."""
+def population_problem(needed: int) -> str | None:
+    """Why the platform cannot carry a measurement that signs in as accounts [0, needed), or None: checked
+    before anything runs, so a stopped platform or a too-small seed is one clear line, not failed sign-ins
+    and a traceback mid-run."""
+    from keycloak.exceptions import KeycloakError
+
     from scripts import settings
     from scripts.keycloak_admin import admin_client
 
-    name = pop.username(last_index)
-    found = admin_client(settings.load()).get_users({"username": name, "exact": True})
-    return None if found else name
+    cfg = settings.load()
+    name = pop.username(needed - 1)
+    try:
+        found = admin_client(cfg).get_users({"username": name, "exact": True})
+    except KeycloakError as exc:
+        return f"cannot ask the platform's Keycloak at {cfg.keycloak_url} ({exc}): start it with `bizid up`"
+    if found:
+        return None
+    return (
+        f"{needed:,} seeded accounts needed; {name} is not on the platform:"
+        f" run `bizid seed --accounts {needed}`"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.paired:
         if not 1 <= args.paired <= 20:
             parser.error("--paired: 1-20 rounds")
+        problem = population_problem(args.population_start + 2 + args.paired * 10 * len(PAIRED))
+        if problem is not None:
+            print(f"generator_cost: --paired {args.paired}: {problem}", file=sys.stderr)
+            return 2
         paired = paired_cost(args.population_start, args.paired)
         for name, values in paired.items():
             print(
@@ -274,12 +290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         parser.error("runs 1-10, users 1-50, seconds 10-600, slice >= 100")
     needed = args.population_start + args.runs * len(clients) * args.slice + 50 * len(clients)
-    absent = missing_account(needed - 1)
-    if absent is not None:
+    problem = population_problem(needed)
+    if problem is not None:
         print(
             f"generator_cost: {args.runs} runs x {len(clients)} clients x --slice {args.slice} from"
-            f" --population-start {args.population_start} need {needed:,} seeded accounts; {absent} is not on"
-            f" the platform: run `bizid seed --accounts {needed}` first",
+            f" --population-start {args.population_start}: {problem}",
             file=sys.stderr,
         )
         return 2

@@ -43,10 +43,12 @@ ATTEMPTS = 8
 """Conditional PUTs tried before giving up (each loss means another operator's entry went in first)."""
 
 
-def store_for(home: OperatorTrail, client: Any = None) -> AppendOnceStore:
+def store_for(home: OperatorTrail, prefix: str | None = None, client: Any = None) -> AppendOnceStore:
+    """Objects under `prefix` (default: the trail's own) in the trail's bucket, region and endpoint: the
+    audit archive that also holds the review queue and the archived events."""
     if home.bucket is None:  # named by a stack output not yet read (scripts/targets.py resolves it)
         raise AuditError(f"operator_trail.bucket_output {home.bucket_output}: the bucket name is not known")
-    location = S3Location.parse(f"s3://{home.bucket}/{home.prefix}")
+    location = S3Location.parse(f"s3://{home.bucket}/{home.prefix if prefix is None else prefix}")
     endpoint = str(home.endpoint_url).rstrip("/") if home.endpoint_url else None
     return AppendOnceStore(location, client, region=home.region, endpoint_url=endpoint)
 

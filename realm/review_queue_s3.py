@@ -29,7 +29,8 @@ from dataclasses import replace
 from typing import Any
 
 from realm.lifecycle import LifecycleError
-from realm.s3_store import AppendOnceStore, S3Location, StoredObject
+from realm.operator_audit_s3 import store_for
+from realm.s3_store import AppendOnceStore, StoredObject
 from realm.targets import OperatorTrail
 from realm.upgrade_review import (
     APPLICATION_ID,
@@ -48,9 +49,7 @@ _STEP = re.compile(r"^(claim|outcome)-(\d{3,})\.json$")
 
 def queue_for(home: OperatorTrail, client: Any = None) -> S3ReviewQueue:
     """The queue in the same bucket (and region, endpoint) as the target's operator audit trail."""
-    location = S3Location.parse(f"s3://{home.bucket}/{REVIEW_PREFIX}")
-    endpoint = str(home.endpoint_url).rstrip("/") if home.endpoint_url else None
-    return S3ReviewQueue(AppendOnceStore(location, client, region=home.region, endpoint_url=endpoint))
+    return S3ReviewQueue(store_for(home, REVIEW_PREFIX, client))
 
 
 class S3ReviewQueue:

@@ -94,9 +94,10 @@ class Context:
         bucket and region of its operator trail, which is kept in the same archive bucket."""
         self.trail()  # the same checks and message when the target names no trail
         home = self.operating.trail
-        assert home is not None and home.bucket is not None
-        endpoint = str(home.endpoint_url).rstrip("/") if home.endpoint_url else None
-        return S3AuditArchive.at(home.bucket, home.region, endpoint)
+        assert home is not None
+        from realm.operator_audit_s3 import store_for
+
+        return S3AuditArchive(store_for(home, ""))
 
     def notifier(self) -> Notifier | None:
         """Mail through the target's server (the local Mailpit; SES with its login from Secrets Manager);
