@@ -171,7 +171,6 @@ _derived_values contains ["full_name", full_name] if {
 		is_string(part)
 		part != ""
 	])
-	full_name != ""
 }
 
 _derived_values contains ["account_type", _tier.account_type]
@@ -181,8 +180,9 @@ _derived_values contains ["delegation", delegation.acting_for] if {
 	delegation.valid == true
 }
 
-# [scope, claim, value] for every claim released.
-_entries contains [scope, name, value] if {
+# [scope, claim, value] for every claim released (comprehensions rather than partial rules: fewer
+# allocations per decision, the same sets; docs/tuning.md "Release decision: levers").
+_entries := {[scope, name, value] |
 	some scope in _releasable_scopes
 	some name, claim in registry.scopes[scope].claims
 	not name in _protocol_claims
@@ -191,10 +191,10 @@ _entries contains [scope, name, value] if {
 	value != ""
 }
 
-_plain_claims[name] := value if some [_, name, value] in _entries
+_plain_claims := {name: value | some [_, name, value] in _entries}
 
 # Claims put in verified_claims: of a verified scope AND read from an attribute only an operator sets.
-_identity_claims[name] := value if {
+_identity_claims := {name: value |
 	some [scope, name, value] in _entries
 	registry.scopes[scope].verified == true
 	_operator_set(registry.scopes[scope].claims[name].attribute)
