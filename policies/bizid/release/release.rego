@@ -118,11 +118,13 @@ problems contains "input.scopes must be an array of strings" if {
 
 # (`registry.claim_attributes` is every attribute a scope's claim reads, with the shapes its claims
 # read it as: precomputed by realm.opa_data from the same scopes. The checks walk the values the account
-# has, cheapest test first: a string or boolean ends the scalar check, a shape lookup the array check. A
-# non-object account has no attribute to walk; inputs.problems reports it.)
+# has, cheapest test first: a string or boolean ends the scalar check, a shape lookup the array check;
+# tests inline, not through helper functions, whose calls cost more than the tests. A non-object
+# account has no attribute to walk; inputs.problems reports it.)
 problems contains sprintf("input.account.%s must be absent, null, a string or a boolean", [attribute]) if {
 	some attribute, value in input.account
-	not _scalar(value)
+	not is_string(value)
+	not is_boolean(value)
 	value != null
 	registry.claim_attributes[attribute].scalar == true
 	not attribute in _derived_attributes
@@ -135,10 +137,6 @@ problems contains sprintf("input.account.%s must be absent, null or an array of 
 	not inputs.string_array(value)
 	not attribute in _derived_attributes
 }
-
-_scalar(value) if is_string(value)
-
-_scalar(value) if is_boolean(value)
 
 # Scopes both granted for this request and registered by the RP.
 _granted_scopes contains scope if {
@@ -197,10 +195,8 @@ _plain_claims := {name: value | some [_, name, value] in _entries}
 _identity_claims := {name: value |
 	some [scope, name, value] in _entries
 	registry.scopes[scope].verified == true
-	_operator_set(registry.scopes[scope].claims[name].attribute)
+	registry.attributes[registry.scopes[scope].claims[name].attribute].operator_set == true
 }
-
-_operator_set(attribute) if registry.attributes[attribute].operator_set == true
 
 default _verified_claims := {}
 
