@@ -415,6 +415,18 @@ test_caller_cannot_supply_the_full_name if {
 	not "name" in object.keys(decision.claims.verified_claims.claims)
 }
 
+test_caller_supplied_derived_attributes_of_any_shape_are_ignored if {
+	# Computed here, never read from the account: neither shape-checked nor released, whatever was sent.
+	request := _patched("jgrants", "prime", {"account": {
+		"full_name": ["偽名"],
+		"account_type": {"forged": true},
+		"delegation": ["forged"],
+	}})
+	decision := _decide(request)
+	decision.withheld == []
+	decision.claims == _prime_claims
+}
+
 test_protocol_claims_are_all_reserved if {
 	reserved := ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid"]
 	patches := [{
