@@ -428,7 +428,8 @@ def write_report(
         *[
             f"- warm-up {realm}: "
             + "; ".join(
-                f"{ch.visits} at {ch.rate:.1f}/s, {ch.keycloak_ms:.0f} ms, {ch.errors} errors"
+                f"{ch.visits} at {ch.rate:.1f}/s, {ch.keycloak_ms:.0f} ms{warmup.jit_text(ch)},"
+                f" {ch.errors} errors"
                 for ch in r.warm[realm]
             )
             + f" (settled: {'yes' if warmup.settled(r.warm[realm]) else 'no'})"

@@ -26,9 +26,9 @@ from pathlib import Path
 from loadtests import stock_realm, warmup
 from loadtests.cpu import CpuSampler, process_groups
 from loadtests.journey import AccountPicker, RealmProfile
+from loadtests.jvm_threads import split_by_kind, thread_cpu
 from realm.oidc.browser_flow import Client
 from scripts import settings
-from scripts.bench.signin_cpu import split_by_kind, thread_cpu
 
 REALMS = ("bizid", "stock")
 
