@@ -81,7 +81,7 @@ def samples(recording: Path, thread_prefix: str) -> list[list[str]]:
         if not thread.startswith(thread_prefix):
             continue
         frames = [
-            f"{f['method']['type']['name']}.{f['method']['name']}"
+            f"{f['method']['type']['name'].replace('/', '.')}.{f['method']['name']}"
             for f in (event["values"].get("stackTrace") or {}).get("frames", [])
         ]
         stacks.append(frames)
