@@ -7,7 +7,8 @@ One command, every figure a sizing decision needs as a ratio that holds from mac
    run on the local platform only and removed at its end;
 2. measures one Argon2 hash with the realm's parameters (Keycloak's own BouncyCastle, one thread: the
    physical floor of a password sign-in), before and after the runs;
-3. warms Keycloak up on both realms (loadtests/warmup.py);
+3. warms Keycloak up on both realms in turn (a chunk of each, A B A B ...) until both realms' CPU per
+   sign-in has settled (loadtests/warmup.py), so no measured run meets the JIT compiling;
 4. runs the same step ramp `--runs` times against each realm, pairs in alternating order (AB, BA, AB, ...)
    or random order, each run drawing from its own slice of accounts (a TOTP code is accepted once);
 5. reports, as the median of the runs with the range: the sustained rate (highest step with 0 errors, 0
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
 import html
 import math
 import os
@@ -42,7 +42,17 @@ from types import SimpleNamespace
 import psycopg
 
 from loadtests import bench, seed, stock_realm, warmup
-from loadtests.baseline_stats import BIZID, ORDERS, REALMS, STOCK, Comparison, StepFigures, compare, run_order
+from loadtests.baseline_stats import (
+    BIZID,
+    ORDERS,
+    REALMS,
+    STOCK,
+    Comparison,
+    StepFigures,
+    compare,
+    ratio,
+    run_order,
+)
 from loadtests.bench_stats import P95_LIMIT_MS
 from loadtests.journey import assert_loopback
 from loadtests.phases import PER_USER_RATE, Phase, step_phases
@@ -85,7 +95,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--hash-jvms", type=arguments.int_range(1, 10), default=3, help="hash measurements before and after"
     )
     p.add_argument(
-        "--warmup-chunks", type=arguments.non_negative_int, default=4, help="at most this many per realm"
+        "--warmup-chunks",
+        type=arguments.non_negative_int,
+        default=6,
+        help="warm-up chunks, the realms in turn, until both settle: at most this many per realm (default 6)",
     )
     p.add_argument("--warmup-visits", type=arguments.positive_int, default=300, help="sign-ins per chunk")
     p.add_argument("--signin-only", action="store_true", help="visits stop after the sign-in")
@@ -230,17 +243,15 @@ def measure(cfg: Settings, args: argparse.Namespace, the_plan: Plan) -> Results:
     log("measuring one Argon2 hash (before)")
     before = hash_ms(cfg, iterations, args.hash_seconds, args.hash_jvms)
     stock_target = stock_realm.journey_target(cfg)
-    warm: dict[str, list[warmup.Chunk]] = {}
-    for realm in REALMS:
-        target = None if realm == BIZID else (stock_target.clients, stock_target.profile)
-        warm[realm] = warmup.warm_up(
-            cfg,
-            *the_plan.warm_slice,
-            max_chunks=args.warmup_chunks,
-            chunk_visits=args.warmup_visits,
-            log=functools.partial(realm_log, realm),
-            target=target,
-        )
+    targets = {BIZID: None, STOCK: (stock_target.clients, stock_target.profile)}
+    warm = warmup.warm_up_alternating(
+        cfg,
+        *the_plan.warm_slice,
+        targets=targets,
+        max_chunks=args.warmup_chunks,
+        chunk_visits=args.warmup_visits,
+        log=realm_log,
+    )
     runs: dict[str, list[bench.Run]] = {BIZID: [], STOCK: []}
     skip = min(10.0, args.step_seconds / 4)
     extra = {"signin-only": ""} if args.signin_only else {}
@@ -324,6 +335,20 @@ def run_table(realm: str, run: bench.Run) -> list[str]:
     return [*lines, ""]
 
 
+def warm_lines(warm: dict[str, list[warmup.Chunk]]) -> list[str]:
+    """The warm-up's own figure: the realms' chunks ran in turn at the same concurrency (no arrival rate,
+    so no queueing), and the last chunk of each is Keycloak's CPU per sign-in once the JIT has settled."""
+    last = {realm: warm[realm][-1].keycloak_ms for realm in REALMS if warm.get(realm)}
+    if len(last) < len(REALMS):
+        return []
+    return [
+        f"- warm-up chunks ran in turn (bizid, stock, bizid, ...), {warmup.THREADS} user agents each; the"
+        f" last chunk of each realm: bizid {last[BIZID]:.0f} ms, stock {last[STOCK]:.0f} ms Keycloak CPU per"
+        f" sign-in, bizid / stock {ratio(last[BIZID], last[STOCK]):.2f} (one chunk each: a cross-check of"
+        " the runs' figure, not a median)",
+    ]
+
+
 def shown(path: Path) -> str:
     """A path as the report prints it: relative to the repository when inside it."""
     path = path.resolve()
@@ -403,12 +428,14 @@ def write_report(
         *[
             f"- warm-up {realm}: "
             + "; ".join(
-                f"{ch.visits} at {ch.rate:.1f}/s, {ch.keycloak_ms:.0f} ms, {ch.errors} errors"
+                f"{ch.visits} at {ch.rate:.1f}/s, {ch.keycloak_ms:.0f} ms{warmup.jit_text(ch)},"
+                f" {ch.errors} errors"
                 for ch in r.warm[realm]
             )
             + f" (settled: {'yes' if warmup.settled(r.warm[realm]) else 'no'})"
             for realm in REALMS
         ],
+        *warm_lines(r.warm),
         "",
         "## Runs",
         "",

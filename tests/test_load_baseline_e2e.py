@@ -189,6 +189,12 @@ def test_a_tiny_bounded_baseline_runs_both_realms_and_cleans_up(platform: Settin
     report = (tmp_path / "baseline.md").read_text()
     assert "### bizid run 1" in report and "### stock run 1" in report and "single run" in report
     assert "step_stock.py" in report and "Run order (A = bizid, B = stock): AB" in report
+    # The warm-up ran both realms against the real Keycloak, each chunk with its JIT compilers' CPU read
+    # from the JVM's threads, and the report cross-checks the runs with the last warm chunks.
+    warm = [line for line in report.splitlines() if line.startswith(("- warm-up bizid:", "- warm-up stock:"))]
+    assert len(warm) == 2, report
+    assert all("(JIT compilers " in line and "0 errors" in line for line in warm), warm
+    assert "warm-up chunks ran in turn" in report and "bizid / stock " in report
     summary = (tmp_path / "benchmarks.md").read_text()
     assert summary.startswith("# Benchmarks\n\nkept\n") and baseline.SUMMARY_BEGIN in summary
     assert (tmp_path / "baseline.html").read_text().count("<svg") >= 2
