@@ -7,8 +7,10 @@ strict response reader of loadtests/http11.py. What it guarantees:
 
 - TLS verified as a browser does: the caller's SSL context (the platform's CA, hostname checked), on
   gevent's cooperative SSL socket; a context that does not require a verified certificate is refused;
-- timeouts: connect, and network per socket operation (FastHttpUser's `connection_timeout` /
-  `network_timeout`);
+- timeouts: connect (and the TLS handshake) per socket operation, then one deadline per request:
+  `network_timeout` bounds sending the request and reading its whole answer (FastHttpUser's bounds each
+  socket read, so a server that trickles bytes could hold a request longer). One timer per connection,
+  re-armed per request, instead of a new gevent Timeout for every wait on the socket;
 - a malformed or cut-short response is a failed request (status 0), never accepted (http11.py lists the
   checks); a status ≥ 400 is a failed request too;
 - cookies in the browser jar (loadtests/cookies.py); form bodies (`data=` a mapping, URL-encoded as
@@ -41,6 +43,13 @@ USER_AGENT = "bizid-loadtest (bare)"
 TRANSPORT_ERRORS = (OSError, http11.MalformedResponse, gevent.Timeout)
 """OSError covers refused and reset connections, socket timeouts, TLS failures (ssl.SSLError) and
 http11.ConnectionClosed."""
+
+
+class RequestTimedOut(TimeoutError):
+    """No complete answer within the session's network timeout (an OSError: a failed request, status 0)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(args or ("timed out: no complete answer within the network timeout",)))
 
 
 class HttpStatusError(Exception):
@@ -77,14 +86,27 @@ class _Connection:
     """A socket with its receive buffer. TLS sockets are read with `read` and written with `send`, not
     `recv`/`sendall`: gevent's SSL socket routes those through two more Python layers each."""
 
-    __slots__ = ("buf", "recv", "send", "sock", "used")
+    __slots__ = ("buf", "deadline", "recv", "send", "sock", "used")
 
-    def __init__(self, sock: Any, tls: bool) -> None:
+    def __init__(self, sock: Any, tls: bool, network_timeout: float) -> None:
         self.sock = sock
         self.recv = sock.read if tls else sock.recv
         self.send = sock.send
         self.buf = bytearray()
         self.used = False
+        self.deadline = gevent.get_hub().loop.timer(network_timeout, network_timeout)
+        """Re-armed (`again`: counted from now) for each request on this connection and stopped after it;
+        the socket itself then waits without a timer. Not a gevent Timeout: a restarted Timeout keeps
+        counting from its first start."""
+
+    def exchange(self, data: bytes, method: str) -> http11.Response:
+        """Send one request and read its answer, both within the deadline."""
+        self.deadline.again(gevent.getcurrent().throw, RequestTimedOut, update=True)
+        try:
+            self.sendall(data)
+            return http11.read_response(self.recv, self.buf, method)
+        finally:
+            self.deadline.stop()
 
     def sendall(self, data: bytes) -> None:
         view = memoryview(data)
@@ -92,6 +114,7 @@ class _Connection:
             view = view[self.send(view) :]
 
     def close(self) -> None:
+        self.deadline.close()
         with contextlib.suppress(OSError):
             self.sock.close()
 
@@ -179,10 +202,11 @@ class BareSession:
                 # gevent's cooperative SSL socket around the caller's context (what gevent's own
                 # SSLContext.wrap_socket does; the context may be the standard library's)
                 sock = gevent.ssl.SSLSocket(sock=sock, server_hostname=origin.host, _context=self._tls())
+            sock.settimeout(None)  # from here on, each request's deadline (_Connection.deadline) bounds it
         except BaseException:
             sock.close()
             raise
-        return _Connection(sock, origin.https)
+        return _Connection(sock, origin.https, self.network_timeout)
 
     def _origin(self, url: str) -> tuple[_Origin, str]:
         scheme, host, port, target = _split(url)
@@ -210,8 +234,7 @@ class BareSession:
             connection = origin.idle.pop() if origin.idle else self._connect(origin)
             reused = connection.used
             try:
-                connection.sendall(data)
-                response = http11.read_response(connection.recv, connection.buf, method)
+                response = connection.exchange(data, method)
             except (http11.ConnectionClosed, ConnectionResetError, BrokenPipeError) as exc:
                 connection.close()
                 nothing = not isinstance(exc, http11.ConnectionClosed) or exc.before_any_byte
