@@ -212,13 +212,15 @@ class OpaClientTest {
                     connections.incrementAndGet();
                     readRequest(socket.getInputStream());
                     if (answer) {
+                        // Counted before the answer is written: the client can only return after reading it,
+                        // so the test's count after its last decision never races this thread.
+                        answered.incrementAndGet();
                         byte[] body = "{\"result\": {\"allow\": true}}".getBytes(StandardCharsets.US_ASCII);
                         OutputStream out = socket.getOutputStream();
                         out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                                 + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                         out.write(body);
                         out.flush();
-                        answered.incrementAndGet();
                     }
                 } catch (IOException ignored) {
                     // closed by close(), or the client went away
