@@ -34,19 +34,8 @@ from loadtests.journey import CONNECT_TIMEOUT, READ_TIMEOUT, Journey, TimedFlow,
 from realm import loader
 from realm.oidc.browser_flow import FlowError
 from scripts.settings import Settings
+from tests.load.recorder import OK, Recorder
 from tests.load.scripted_server import ScriptedServer
-
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-
-
-class Recorder:
-    """Stands in for Locust's request event hook: keeps what each request reported."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def fire(self, **event: Any) -> None:
-        self.events.append(event)
 
 
 def _session(events: Recorder, context: Any = None, base: str = "http://127.0.0.1") -> BareSession:

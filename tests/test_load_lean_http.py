@@ -17,18 +17,9 @@ from loadtests.journey import CONNECT_TIMEOUT, READ_TIMEOUT, quick_parse, rp_cli
 from loadtests.lean_http import HttpStatusError, LeanSession
 from realm.oidc.browser_flow import pkce_pair
 from scripts.settings import Settings
+from tests.load.recorder import Recorder
 
 pytestmark = pytest.mark.platform
-
-
-class Recorder:
-    """Stands in for Locust's request event hook: keeps what each request reported."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def fire(self, **event: Any) -> None:
-        self.events.append(event)
 
 
 def _session(cfg: Settings, events: Recorder, context: Any = None) -> LeanSession:

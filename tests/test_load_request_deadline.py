@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
 
 import gevent
 import gevent.ssl
@@ -20,16 +19,7 @@ import gevent.ssl
 from loadtests import http11
 from loadtests.bare_http import BareSession
 from loadtests.journey import TimedFlow, TimedOut, classify
-
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def fire(self, **event: Any) -> None:
-        self.events.append(event)
+from tests.load.recorder import OK, Recorder
 
 
 class PacedServer:
