@@ -99,7 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.recording.is_file():
         parser.error(f"{args.recording}: no such recording")
-    stacks = samples(args.recording, args.threads)
+    try:
+        stacks = samples(args.recording, args.threads)
+    except FileNotFoundError:
+        parser.error("`jfr` is not on PATH (it comes with the JDK: bin/jfr)")
+    except subprocess.CalledProcessError as exc:
+        parser.error(f"{args.recording}: not a readable JFR recording ({(exc.stderr or '').strip()[:200]})")
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        parser.error(f"{args.recording}: unexpected `jfr print --json` output ({exc})")
     if not stacks:
         print(f"{args.recording}: no execution samples of threads {args.threads}*")
         return 1

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from loadtests import stock_realm, warmup
 from loadtests.cpu import CpuSampler, process_groups
+from loadtests.generator_cost import population_problem
 from loadtests.journey import AccountPicker, RealmProfile
 from loadtests.jvm_threads import split_by_kind, thread_cpu
 from realm.oidc.browser_flow import Client
@@ -63,6 +64,20 @@ def chunk_row(
     return kc, no_jit, row
 
 
+def preflight(parser: argparse.ArgumentParser, population: int) -> settings.Settings:
+    """The settings, once the platform is local, running and seeded with `population` accounts: checked
+    before the first change to any realm, so bad input is one clear line, never a traceback mid-run."""
+    cfg = settings.load()
+    try:
+        stock_realm.check_local(cfg.target())
+    except stock_realm.StockRealmRefused as exc:
+        parser.error(str(exc))
+    problem = population_problem(population)
+    if problem:
+        parser.error(f"--population {population}: {problem}")
+    return cfg
+
+
 def jcmd(pid: int, *words: str) -> None:
     subprocess.run(["jcmd", str(pid), *words], check=True, capture_output=True, text=True)
 
@@ -93,11 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--warmup-chunks 0-20, --warmup-visits 1-10000")
     if not 500 <= args.population <= 1_000_000:
         parser.error("--population 500-1000000")
-    cfg = settings.load()
-    try:
-        stock_realm.check_local(cfg.target())
-    except stock_realm.StockRealmRefused as exc:
-        parser.error(str(exc))
+    if args.jfr is not None and args.jfr.exists() and not args.jfr.is_dir():
+        parser.error(f"--jfr {args.jfr}: not a folder")
+    cfg = preflight(parser, args.population)
     if not stock_realm.exists(cfg):
         stock_realm.create(cfg)
     report = stock_realm.seed_accounts(cfg, args.population)

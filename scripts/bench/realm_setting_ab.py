@@ -22,8 +22,7 @@ from typing import Any
 from loadtests import stock_realm, warmup
 from loadtests.cpu import CpuSampler, process_groups
 from loadtests.journey import AccountPicker
-from scripts import settings
-from scripts.bench.realm_ab import chunk_row
+from scripts.bench.realm_ab import chunk_row, preflight
 from scripts.settings import REALM
 
 REALM_PATH = f"admin/realms/{REALM}"
@@ -63,11 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 10 or not 1 <= args.signins <= 5000 or not 0 <= args.warmup <= 10_000:
         parser.error("--rounds 1-10, --signins 1-5000, --warmup 0-10000")
-    cfg = settings.load()
-    try:
-        stock_realm.check_local(cfg.target())
-    except stock_realm.StockRealmRefused as exc:
-        parser.error(str(exc))
+    if not 1 <= args.threads <= 16 or not 500 <= args.population <= 1_000_000:
+        parser.error("--threads 1-16, --population 500-1000000")
+    cfg = preflight(parser, args.population)
     admin = stock_realm._admin(cfg)
     realm = admin.connection.raw_get(REALM_PATH).json()
     events = admin.connection.raw_get(EVENTS_PATH).json()
